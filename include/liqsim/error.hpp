@@ -1,0 +1,93 @@
+// error.hpp — the operating-error channel.
+//
+// Bad input, bad configuration, I/O failures and log corruption are values,
+// not exceptions: an Error carries where (file, line or byte offset, field)
+// and what was expected, and Result<T> is either a T or an Error. Both are
+// [[nodiscard]] so an ignored failure is a compile warning (an error in CI).
+// Programmer errors use LIQSIM_ASSERT, which is always on and aborts with a
+// message.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace liqsim {
+
+enum class ErrorKind : std::uint8_t {
+  usage,    // bad command line                      → exit 2
+  config,   // configuration file                    → exit 2
+  input,    // an event, CSV row or other input data → exit 2
+  io,       // the operating system said no          → exit 2
+  corrupt,  // a log that fails its checksums        → exit 3
+};
+
+struct [[nodiscard]] Error {
+  ErrorKind kind = ErrorKind::input;
+  std::string file;            // may be empty
+  std::int64_t line = 0;       // 1-based line; 0 when not applicable
+  std::int64_t offset = -1;    // byte offset in a binary file; -1 when not applicable
+  std::int64_t seq = -1;       // event seq; -1 when not applicable
+  std::string field;           // field or config key; may be empty
+  std::string message;         // what is wrong / what was expected
+
+  // "events.jsonl:12: field 'qty': not a decimal number"
+  std::string describe() const;
+  int exit_code() const { return kind == ErrorKind::corrupt ? 3 : 2; }
+};
+
+inline Error make_error(ErrorKind kind, std::string message, std::string field = {}) {
+  Error e;
+  e.kind = kind;
+  e.message = std::move(message);
+  e.field = std::move(field);
+  return e;
+}
+
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}
+  Result(Error error) : v_(std::move(error)) {}
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  const T& value() const& { return std::get<0>(v_); }
+  T& operator*() & { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
+  const T& operator*() const& { return value(); }
+  const T* operator->() const { return &value(); }
+  T* operator->() { return &value(); }
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(Error e) : e_(std::move(e)) {}
+  static Status success() { return {}; }
+  bool ok() const { return !e_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const { return *e_; }
+
+ private:
+  std::optional<Error> e_;
+};
+
+[[noreturn]] inline void assert_fail(const char* expr, const char* file, int line, const char* msg) {
+  std::fprintf(stderr, "liqsim: internal error: %s (%s) at %s:%d\n", msg, expr, file, line);
+  std::abort();
+}
+
+}  // namespace liqsim
+
+#define LIQSIM_ASSERT(cond, msg) \
+  ((cond) ? (void)0 : ::liqsim::assert_fail(#cond, __FILE__, __LINE__, msg))

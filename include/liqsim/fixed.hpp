@@ -1,0 +1,164 @@
+// fixed.hpp — exact decimal money.
+//
+// Owns the fixed-point number types every state transition uses: Price,
+// Qty (position size), Amount (a balance of some asset), Usd (value in the
+// numeraire) and Ratio (margin ratios, weights, rates). Each is a signed
+// 64-bit count of 1e-8 units, so "63250.5" is exactly 6325050000000.
+//
+// Guarantees:
+// - Parsing reads the decimal text exactly (never through double); more than
+//   8 fractional digits is an error unless the extra digits are zeros.
+// - Printing is canonical: no exponent, no trailing zeros, no "+", never "-0".
+// - Every operation is checked: a result outside the int64 range throws
+//   OverflowError (a named error, never undefined behaviour).
+// - Every multiplication or division that can lose digits takes an explicit
+//   Round: `down` is toward minus infinity, `up` toward plus infinity.
+//   The protocol-favour rule is the caller's: requirements up, values down.
+// - Products and quotients use 128-bit intermediates.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace liqsim {
+
+inline constexpr int kFractionDigits = 8;
+inline constexpr std::int64_t kScale = 100'000'000;
+
+enum class Round : std::uint8_t { down, up };
+
+// Thrown by checked arithmetic. The replay driver turns it into an input
+// error that names the event; it never reaches a user as a crash.
+class OverflowError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+using i128 = __int128;
+
+[[noreturn]] void throw_overflow(const char* what);
+
+inline std::int64_t narrow(i128 v, const char* what) {
+  if (v > INT64_MAX || v < INT64_MIN) throw_overflow(what);
+  return static_cast<std::int64_t>(v);
+}
+
+// floor or ceil of n / d for any signs, d != 0.
+inline i128 div_round(i128 n, i128 d, Round r) {
+  i128 q = n / d;
+  i128 rem = n % d;
+  if (rem != 0) {
+    bool negative = (rem < 0) != (d < 0);
+    if (r == Round::down && negative) q -= 1;
+    if (r == Round::up && !negative) q += 1;
+  }
+  return q;
+}
+
+}  // namespace detail
+
+// Parse a decimal string into raw 1e-8 units. Returns an empty string on
+// success, else a short description of what is wrong ("not a decimal number",
+// "more than 8 fractional digits", "outside the representable range").
+std::string parse_decimal_raw(std::string_view text, std::int64_t& raw_out);
+// Canonical text of a raw 1e-8 count.
+std::string format_decimal_raw(std::int64_t raw);
+
+template <class Tag>
+class Fixed {
+ public:
+  constexpr Fixed() = default;
+  static constexpr Fixed from_raw(std::int64_t raw) { return Fixed(raw); }
+  static Fixed from_units(std::int64_t units) {
+    return Fixed(detail::narrow(detail::i128(units) * kScale, "from_units"));
+  }
+  // For tests and constants: throws std::invalid_argument on bad text.
+  static Fixed parse_or_throw(std::string_view text) {
+    std::int64_t raw = 0;
+    std::string err = parse_decimal_raw(text, raw);
+    if (!err.empty()) throw std::invalid_argument(std::string(text) + ": " + err);
+    return Fixed(raw);
+  }
+
+  constexpr std::int64_t raw() const { return raw_; }
+  std::string str() const { return format_decimal_raw(raw_); }
+  constexpr bool is_zero() const { return raw_ == 0; }
+  constexpr bool is_positive() const { return raw_ > 0; }
+  constexpr bool is_negative() const { return raw_ < 0; }
+  constexpr int sign() const { return (raw_ > 0) - (raw_ < 0); }
+
+  Fixed operator-() const { return Fixed(detail::narrow(-detail::i128(raw_), "negate")); }
+  Fixed abs() const { return raw_ < 0 ? -*this : *this; }
+  friend Fixed operator+(Fixed a, Fixed b) {
+    return Fixed(detail::narrow(detail::i128(a.raw_) + b.raw_, "add"));
+  }
+  friend Fixed operator-(Fixed a, Fixed b) {
+    return Fixed(detail::narrow(detail::i128(a.raw_) - b.raw_, "subtract"));
+  }
+  Fixed& operator+=(Fixed b) { return *this = *this + b; }
+  Fixed& operator-=(Fixed b) { return *this = *this - b; }
+  friend constexpr auto operator<=>(Fixed a, Fixed b) = default;
+  friend constexpr bool operator==(Fixed a, Fixed b) = default;
+
+  static constexpr Fixed zero() { return Fixed(0); }
+  static constexpr Fixed one() { return Fixed(kScale); }
+  static constexpr Fixed max() { return Fixed(INT64_MAX); }
+
+ private:
+  constexpr explicit Fixed(std::int64_t raw) : raw_(raw) {}
+  std::int64_t raw_ = 0;
+};
+
+struct PriceTag {};
+struct QtyTag {};
+struct AmountTag {};
+struct UsdTag {};
+struct RatioTag {};
+
+using Price = Fixed<PriceTag>;    // USD per unit of an asset
+using Qty = Fixed<QtyTag>;        // contracts of a perpetual (units of its underlying)
+using Amount = Fixed<AmountTag>;  // a balance in some asset's own units
+using Usd = Fixed<UsdTag>;        // value in the numeraire
+using Ratio = Fixed<RatioTag>;    // dimensionless: margin ratios, weights, rates
+
+// Reinterpret across unit types where the units really are the same thing
+// (a USD balance is both an Amount and a Usd). Explicit on purpose.
+template <class To, class From>
+constexpr To same_units(From v) {
+  return To::from_raw(v.raw());
+}
+
+// a × b, rounded as asked, in the result type R.
+template <class R, class A, class B>
+R mul(A a, B b, Round r) {
+  detail::i128 p = detail::i128(a.raw()) * b.raw();
+  return R::from_raw(detail::narrow(detail::div_round(p, kScale, r), "multiply"));
+}
+
+// a ÷ b, rounded as asked. b must not be zero (a programmer error).
+template <class R, class A, class B>
+R div(A a, B b, Round r) {
+  if (b.raw() == 0) detail::throw_overflow("divide by zero");
+  detail::i128 n = detail::i128(a.raw()) * kScale;
+  return R::from_raw(detail::narrow(detail::div_round(n, b.raw(), r), "divide"));
+}
+
+// a × b ÷ c with a single rounding; c must not be zero.
+template <class R, class A, class B, class C>
+R mul_div(A a, B b, C c, Round r) {
+  if (c.raw() == 0) detail::throw_overflow("divide by zero");
+  detail::i128 p = detail::i128(a.raw()) * b.raw();
+  return R::from_raw(detail::narrow(detail::div_round(p, c.raw(), r), "multiply-divide"));
+}
+
+template <class T>
+T min_of(T a, T b) { return b < a ? b : a; }
+template <class T>
+T max_of(T a, T b) { return a < b ? b : a; }
+
+}  // namespace liqsim

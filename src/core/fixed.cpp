@@ -1,0 +1,100 @@
+#include "liqsim/fixed.hpp"
+
+namespace liqsim {
+
+namespace detail {
+void throw_overflow(const char* what) {
+  throw OverflowError(std::string("arithmetic outside the representable range (") + what + ")");
+}
+}  // namespace detail
+
+std::string parse_decimal_raw(std::string_view text, std::int64_t& raw_out) {
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
+    negative = text[i] == '-';
+    ++i;
+  }
+  // Integer part: digits, at least one (JSON style "0.5"; ".5" is refused).
+  std::size_t int_begin = i;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  std::size_t int_end = i;
+  if (int_end == int_begin) return "not a decimal number";
+  std::size_t frac_begin = i, frac_end = i;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    frac_begin = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    frac_end = i;
+    if (frac_end == frac_begin) return "not a decimal number";
+  }
+  // An exponent is accepted (JSON numbers may carry one) and applied exactly.
+  long exponent = 0;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    bool exp_negative = false;
+    if (i < text.size() && (text[i] == '-' || text[i] == '+')) exp_negative = text[i++] == '-';
+    std::size_t exp_begin = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (exponent < 100000) exponent = exponent * 10 + (text[i] - '0');
+      ++i;
+    }
+    if (i == exp_begin) return "not a decimal number";
+    if (exp_negative) exponent = -exponent;
+  }
+  if (i != text.size()) return "not a decimal number";
+
+  // Digits as one string, with the decimal point at position `point`.
+  std::string digits(text.substr(int_begin, int_end - int_begin));
+  digits.append(text.substr(frac_begin, frac_end - frac_begin));
+  long point = static_cast<long>(int_end - int_begin) + exponent;
+  // Value = digits × 10^(point − len). Raw = value × 10^8.
+  long shift = point - static_cast<long>(digits.size()) + kFractionDigits;
+  detail::i128 raw = 0;
+  const detail::i128 limit = detail::i128(INT64_MAX) + 1;
+  long n = static_cast<long>(digits.size());
+  long keep = shift >= 0 ? n : n + shift;  // digits that land at or above 1e-8
+  for (long k = 0; k < n; ++k) {
+    int d = digits[k] - '0';
+    if (k >= keep) {
+      if (d != 0) return "more than 8 fractional digits";
+      continue;
+    }
+    raw = raw * 10 + d;
+    if (raw > limit) return "outside the representable range";
+  }
+  for (long k = 0; k < shift; ++k) {
+    if (raw == 0) break;
+    raw *= 10;
+    if (raw > limit) return "outside the representable range";
+  }
+  if (negative) raw = -raw;
+  if (raw > INT64_MAX || raw < INT64_MIN) return "outside the representable range";
+  raw_out = static_cast<std::int64_t>(raw);
+  return {};
+}
+
+std::string format_decimal_raw(std::int64_t raw) {
+  bool negative = raw < 0;
+  unsigned __int128 mag = negative ? static_cast<unsigned __int128>(-(detail::i128(raw)))
+                                   : static_cast<unsigned __int128>(raw);
+  auto int_part = static_cast<std::uint64_t>(mag / kScale);
+  auto frac_part = static_cast<std::uint64_t>(mag % kScale);
+  std::string out;
+  if (negative) out.push_back('-');
+  out += std::to_string(int_part);
+  if (frac_part != 0) {
+    char buf[kFractionDigits + 1];
+    for (int k = kFractionDigits - 1; k >= 0; --k) {
+      buf[k] = static_cast<char>('0' + frac_part % 10);
+      frac_part /= 10;
+    }
+    int len = kFractionDigits;
+    while (len > 0 && buf[len - 1] == '0') --len;
+    out.push_back('.');
+    out.append(buf, static_cast<std::size_t>(len));
+  }
+  return out;
+}
+
+}  // namespace liqsim
