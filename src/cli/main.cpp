@@ -1,1 +1,73 @@
-int main() { return 0; }
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "commands.hpp"
+
+namespace liqsim::cli {
+
+int report_error(const Error& e) {
+  std::fprintf(stderr, "liqsim: %s\n", e.describe().c_str());
+  return e.exit_code();
+}
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "liqsim: %s (see 'liqsim --help')\n", message.c_str());
+  return 2;
+}
+
+}  // namespace liqsim::cli
+
+namespace {
+
+const char* kHelp =
+    "liqsim — deterministic, event-sourced liquidation simulator\n"
+    "\n"
+    "usage:\n"
+    "  liqsim replay --config C --events E [--out R.sqlite] [--journal J.jsonl] [--json] [--check]\n"
+    "               [--reference-scan]\n"
+    "  liqsim replay DIR [--json] [--out R.sqlite] [--journal J.jsonl] ...\n"
+    "  liqsim log convert IN OUT | verify LOG | cat LOG | append LOG | repair LOG\n"
+    "  liqsim import candles|trades ...   (see 'liqsim import --help')\n"
+    "  liqsim gen population ...          (see 'liqsim gen --help')\n"
+    "  liqsim report RUN.sqlite -o REPORT.html\n"
+    "  liqsim bench [--quick]\n"
+    "\n"
+    "exit codes: 0 success, 2 usage/configuration/input error, 3 corrupt or truncated log\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace liqsim::cli;
+  if (argc < 2) {
+    std::fputs(kHelp, stderr);
+    return 2;
+  }
+  std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  if (command == "--version") {
+    std::puts("liqsim 0.1.0");
+    return 0;
+  }
+  Args args(argv + 1, argv + argc);
+  try {
+    if (command == "replay") return cmd_replay(args);
+    if (command == "log") return cmd_log(args);
+    if (command == "import") return cmd_import(args);
+    if (command == "gen") return cmd_gen(args);
+    if (command == "report") return cmd_report(args);
+    if (command == "bench") return cmd_bench(args);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "liqsim: out of memory\n");
+    return 2;
+  } catch (const std::exception& ex) {
+    // Every operating error should already be a value; reaching here is a bug
+    // in an adapter, still reported without a stack trace.
+    std::fprintf(stderr, "liqsim: %s\n", ex.what());
+    return 2;
+  }
+  return usage_error("unknown command '" + command + "'");
+}

@@ -1,0 +1,29 @@
+// commands.hpp — one entry point per `liqsim` subcommand.
+//
+// Each takes the arguments after its own name (argv[0] is the command name
+// for messages) and returns the process exit code of CONTRACT §5:
+// 0 success, 2 usage/configuration/input error, 3 corrupt or truncated log.
+// Commands print errors to stderr as "liqsim: <where>: <what>".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "liqsim/error.hpp"
+
+namespace liqsim::cli {
+
+using Args = std::vector<std::string>;
+
+int cmd_replay(const Args& args);
+int cmd_log(const Args& args);
+int cmd_import(const Args& args);
+int cmd_gen(const Args& args);
+int cmd_report(const Args& args);
+int cmd_bench(const Args& args);
+
+// Prints "liqsim: <error>" to stderr and returns its exit code.
+int report_error(const Error& e);
+int usage_error(const std::string& message);
+
+}  // namespace liqsim::cli
