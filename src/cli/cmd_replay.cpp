@@ -1,8 +1,183 @@
+// liqsim replay — replays an event log through the engine (CONTRACT §5).
+//
+// Order of work: load and validate the configuration, read and validate the
+// whole log against it (nothing is replayed if anything is wrong), replay,
+// then publish outputs. Outputs are written to temporary files and renamed
+// only after the replay succeeded, so a failed replay changes nothing.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include "commands.hpp"
+#include "liqsim/config.hpp"
+#include "liqsim/engine.hpp"
+#include "liqsim/json.hpp"
+#include "liqsim/jsonl.hpp"
+#include "liqsim/log.hpp"
+#include "liqsim/metrics.hpp"
+#include "liqsim/results.hpp"
+#include "replay_support.hpp"
 
 namespace liqsim::cli {
 
-// Placeholder until the replay command lands; says so instead of pretending.
-int cmd_replay(const Args&) { return usage_error("'replay' is not built yet"); }
+namespace {
+
+const char* kReplayHelp =
+    "usage: liqsim replay --config C --events E [options]\n"
+    "       liqsim replay DIR [options]     (DIR/config.json and DIR/events.evlog or DIR/events.jsonl)\n"
+    "\n"
+    "options:\n"
+    "  --json              print the summary as one JSON object on stdout\n"
+    "  --journal J.jsonl   write the derived events as JSON Lines\n"
+    "  --out R.sqlite      add this run to a results database\n"
+    "  --report R.html     also write an HTML report of this run (needs --out)\n"
+    "  --label NAME        the run's label in the results database\n"
+    "  --check             verify the double-entry ledger after every event\n"
+    "  --reference-scan    evaluate every account after every event (slow; for differential tests)\n"
+    "  --progress          force the progress bar (default: only when stderr is a terminal)\n"
+    "  --quiet             no progress bar\n";
+
+struct Options {
+  std::string dir, config, events, journal, out, report, label;
+  bool json = false, check = false, reference_scan = false, progress = false, quiet = false;
+};
+
+Result<Options> parse_options(const Args& args) {
+  Options o;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string& slot) -> Status {
+      if (i + 1 >= args.size()) return make_error(ErrorKind::usage, "option " + a + " needs a value");
+      slot = args[++i];
+      return {};
+    };
+    Status st;
+    if (a == "--config") st = value(o.config);
+    else if (a == "--events") st = value(o.events);
+    else if (a == "--journal") st = value(o.journal);
+    else if (a == "--out") st = value(o.out);
+    else if (a == "--report") st = value(o.report);
+    else if (a == "--label") st = value(o.label);
+    else if (a == "--json") o.json = true;
+    else if (a == "--check") o.check = true;
+    else if (a == "--reference-scan") o.reference_scan = true;
+    else if (a == "--progress") o.progress = true;
+    else if (a == "--quiet") o.quiet = true;
+    else if (!a.empty() && a[0] == '-') return make_error(ErrorKind::usage, "unknown option '" + a + "'");
+    else if (o.dir.empty()) o.dir = a;
+    else return make_error(ErrorKind::usage, "unexpected argument '" + a + "'");
+    if (!st) return st.error();
+  }
+  if (!o.dir.empty()) {
+    if (!o.config.empty() || !o.events.empty())
+      return make_error(ErrorKind::usage, "give either a scenario folder or --config and --events, not both");
+    o.config = o.dir + "/config.json";
+    struct stat sb {};
+    if (::stat((o.dir + "/events.evlog").c_str(), &sb) == 0) o.events = o.dir + "/events.evlog";
+    else o.events = o.dir + "/events.jsonl";
+    if (o.label.empty()) {
+      std::string d = o.dir;
+      while (d.size() > 1 && d.back() == '/') d.pop_back();
+      auto slash = d.rfind('/');
+      o.label = slash == std::string::npos ? d : d.substr(slash + 1);
+    }
+  }
+  if (o.config.empty()) return make_error(ErrorKind::usage, "missing --config (or a scenario folder)");
+  if (o.events.empty()) return make_error(ErrorKind::usage, "missing --events (or a scenario folder)");
+  if (!o.report.empty() && o.out.empty()) return make_error(ErrorKind::usage, "--report needs --out");
+  if (o.label.empty()) o.label = o.events;
+  return o;
+}
+
+}  // namespace
+
+int cmd_replay(const Args& args) {
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      std::fputs(kReplayHelp, stdout);
+      return 0;
+    }
+  auto opts = parse_options(args);
+  if (!opts) return usage_error(opts.error().message);
+  const Options& o = *opts;
+
+  auto config = load_config(o.config);
+  if (!config) return report_error(config.error());
+
+  Symbols symbols;
+  std::string warning;
+  auto events = read_event_log(o.events, symbols, &warning);
+  if (!events) return report_error(events.error());
+  if (!warning.empty()) std::fprintf(stderr, "liqsim: warning: %s\n", warning.c_str());
+
+  Status valid = validate_events(*config, symbols, *events);
+  if (!valid) return report_error(locate_event_error(valid.error(), o.events));
+
+  ReplayOutputs outputs;
+  Status opened = outputs.open(o.journal, o.out, o.report);
+  if (!opened) return report_error(opened.error());
+
+  RunInfo info;
+  info.label = o.label;
+  info.config_json = config->document.dump();
+  info.events_path = o.events;
+  info.events_sha256 = file_sha256(o.events);
+  info.engine_version = "liqsim 0.1.0";
+  info.started_unix_ms = wall_clock_ms();
+
+  EngineOptions eo;
+  eo.reference_scan = o.reference_scan;
+  eo.check_ledger = o.check;
+  Engine engine(*config, symbols, eo);
+  MetricsCollector metrics(engine.config(), symbols);
+  Status begun = outputs.begin(info, symbols);
+  if (!begun) return report_error(begun.error());
+
+  Progress progress(events->size(), o.quiet ? Progress::off : (o.progress ? Progress::on : Progress::automatic));
+  std::vector<DerivedEvent> derived;
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    const InputEvent& ev = (*events)[i];
+    auto seq = static_cast<std::int64_t>(i);
+    derived.clear();
+    try {
+      engine.apply(ev, seq, derived);
+    } catch (const OverflowError& ex) {
+      outputs.abandon();
+      Error e = make_error(ErrorKind::input, ex.what());
+      e.seq = seq;
+      return report_error(locate_event_error(e, o.events));
+    }
+    metrics.observe(ev, seq, derived, engine);
+    Status st = outputs.write(ev, seq, derived, engine, symbols);
+    if (!st) {
+      outputs.abandon();
+      return report_error(st.error());
+    }
+    progress.tick(i + 1);
+  }
+  progress.finish();
+
+  Status ledger = engine.check_ledger();
+  if (!ledger) {
+    outputs.abandon();
+    return report_error(ledger.error());
+  }
+  Summary summary = engine.summary();
+  auto published = outputs.publish(summary, metrics, engine);
+  if (!published) return report_error(published.error());
+
+  auto extra = metrics.summary_fields(engine);
+  if (o.json) {
+    std::printf("%s\n", summary_json(summary, extra).c_str());
+  } else {
+    std::printf("%s", summary_text(summary, extra, o.label).c_str());
+    for (const auto& line : *published) std::printf("%s\n", line.c_str());
+  }
+  return 0;
+}
 
 }  // namespace liqsim::cli

@@ -1,0 +1,95 @@
+// config.hpp — the configuration of CONTRACT §3, validated.
+//
+// Owns parsing and validation of config.json into typed values, and the
+// application of a `param` event (a dotted path and a JSON value) to a
+// configuration document. Guarantees: a Config that exists is valid — every
+// ratio and weight in [0, 1], maintenance ≤ initial, tiers increasing and
+// continuous at each boundary, no unknown key — and an invalid one is an
+// Error naming the key path ("markets.BTC-PERP.tiers[1].max_notional").
+// USD is always asset 0 with weight 1. Assets and markets keep the order of
+// the source file; nothing else depends on that order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "liqsim/error.hpp"
+#include "liqsim/fixed.hpp"
+#include "liqsim/json.hpp"
+
+namespace liqsim {
+
+struct Tier {
+  Usd max_notional;
+  Ratio initial_margin_ratio;      // imr
+  Ratio maintenance_margin_ratio;  // mmr
+  Usd maintenance_amount;
+};
+
+struct AssetConfig {
+  std::string name;
+  Ratio collateral_weight = Ratio::one();
+};
+
+struct MarketConfig {
+  std::string name;
+  std::string underlying;
+  std::uint32_t underlying_index = 0;  // index into Config::assets
+  Ratio initial_margin_ratio;
+  Ratio maintenance_margin_ratio;
+  std::vector<Tier> tiers;  // empty: the flat ratios apply
+  Ratio liquidation_fee_ratio;
+  bool has_depth = false;
+  Usd depth;  // USD notional that moves the price by 1 %
+  // Extension: share of a liquidation's impact that stays in the mark for the
+  // later checks of the same event (the rest is temporary). Default 0.5.
+  Ratio impact_permanent_share = Ratio::parse_or_throw("0.5");
+};
+
+enum class LiquidationMode : std::uint8_t { full, partial };
+
+struct LiquidationConfig {
+  Usd insurance_fund;
+  bool adl = true;
+  LiquidationMode mode = LiquidationMode::full;
+  Ratio step_ratio = Ratio::parse_or_throw("0.25");  // partial mode: share of the position per step
+  Ratio margin_call_threshold = Ratio::parse_or_throw("0.8");  // margin ratio that raises a call
+  std::uint32_t max_cascade_rounds = 1000;  // liquidation rounds inside one event
+};
+
+struct Config {
+  std::vector<AssetConfig> assets;  // [0] is USD
+  std::vector<MarketConfig> markets;
+  LiquidationConfig liquidation;
+  JsonValue document;  // the source, as parsed (params are applied to it)
+
+  int asset_index(std::string_view name) const;   // -1 if absent
+  int market_index(std::string_view name) const;  // -1 if absent
+};
+
+namespace limits {
+inline constexpr std::size_t kMaxAssets = 1024;
+inline constexpr std::size_t kMaxMarkets = 1024;
+inline constexpr std::size_t kMaxTiers = 64;
+}  // namespace limits
+
+// Parse and validate. `file` names the source in errors.
+Result<Config> parse_config(const JsonValue& doc, const std::string& file);
+Result<Config> load_config(const std::string& path);
+
+// A new valid Config with `path` set to `value_json`, or an Error naming the
+// path. Paths: markets.<M>.<key>, assets.<A>.collateral_weight,
+// liquidation.<key>. A param may change values, not add or remove assets or
+// markets.
+Result<Config> apply_param(const Config& current, const std::string& path, const std::string& value_json);
+
+// Requirements for one position of the given notional (already rounded up).
+// Both round up (CONTRACT §1); maintenance is floored at zero.
+Usd initial_requirement(const MarketConfig& m, Usd notional);
+Usd maintenance_requirement(const MarketConfig& m, Usd notional);
+// The largest maintenance ratio of the market (flat or any tier); bounds the
+// slope of the maintenance requirement in notional.
+Ratio max_maintenance_ratio(const MarketConfig& m);
+
+}  // namespace liqsim

@@ -1,0 +1,131 @@
+// engine.hpp — the margin and liquidation state machine (CONTRACT §3–§5).
+//
+// Owns all replay state: account balances and positions, marks, the
+// insurance fund and the double-entry ledger. The engine is a pure function
+// of (config, events): no clock, randomness, I/O or unordered iteration
+// reaches its output, and all money is fixed-point. `apply` runs one input
+// event to completion, in this fixed order:
+//   1. apply the event (or record it as rejected);
+//   2. liquidation rounds: every liquidatable unit among the candidates, worst
+//      margin ratio first, is liquidated; then the round's bankruptcies are
+//      resolved in the same order (insurance fund, then ADL, then socialized
+//      loss); if a liquidation's permanent price impact moved a mark or ADL
+//      changed a position, the units it can affect are checked in a next
+//      round (a cascade), up to liquidation.max_cascade_rounds;
+//   3. margin-call evaluation of every unit that was checked, in account order.
+// A "unit" is a cross account or one isolated position.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "liqsim/config.hpp"
+#include "liqsim/error.hpp"
+#include "liqsim/events.hpp"
+
+namespace liqsim {
+
+struct EngineOptions {
+  bool reference_scan = false;  // evaluate every unit after every event (no index)
+  bool check_ledger = false;    // verify the ledger sums to zero after every event
+};
+
+struct Summary {
+  std::int64_t events = 0;
+  std::int64_t rejected = 0;
+  std::int64_t margin_calls = 0;
+  std::int64_t liquidations = 0;
+  Usd liquidated_notional;
+  Usd liquidation_fees;
+  Usd bad_debt;
+  Usd insurance_fund;
+  std::int64_t adl_events = 0;
+  Usd socialized_loss;
+  std::string state_hash;
+  // Extensions (CONTRACT allows new fields).
+  std::int64_t bankruptcies = 0;
+  std::int64_t accounts = 0;
+  std::int64_t cascade_rounds_max = 0;     // most liquidation rounds inside one event
+  std::int64_t impact_liquidations = 0;    // liquidations first seen in a round ≥ 2 (caused by impact)
+  Usd adl_amount;                          // loss covered by ADL counterparties
+  Usd insurance_paid;                      // paid out of the fund for deficits
+};
+
+// Accumulates per-event statistics the results database and reports use.
+struct EngineCounters;
+
+class Engine {
+ public:
+  Engine(Config config, Symbols& symbols, EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Runs one input event to completion; derived events are appended to out.
+  // Throws OverflowError if a value leaves the representable range (the
+  // caller reports it as an input error naming the event).
+  void apply(const InputEvent& event, std::int64_t seq, std::vector<DerivedEvent>& out);
+
+  Summary summary() const;
+  // SHA-256 (hex) of a canonical text of the whole state, names sorted.
+  std::string state_hash() const;
+  // The canonical text the hash is taken over (for debugging differences).
+  std::string canonical_state() const;
+  // Recomputes every ledger from the state; an Error names the imbalance.
+  Status check_ledger() const;
+
+  const Config& config() const;
+
+  // Read-only views for result sinks and metrics.
+  struct AccountView {
+    std::string name;
+    Usd cross_equity;
+    Usd maintenance_requirement;
+    Usd initial_requirement;
+    Usd gross_notional;  // all positions, cross and isolated, at the mark
+    Usd collateral_value;
+    std::uint32_t positions = 0;
+    const char* state = "healthy";
+  };
+  std::vector<AccountView> account_views() const;
+  struct MarketView {
+    std::string name;
+    Price mark;
+    Qty open_interest_long;
+    Qty open_interest_short;
+  };
+  std::vector<MarketView> market_views() const;
+  // Weighted collateral value per asset over all accounts (after haircuts).
+  std::vector<std::pair<std::string, Usd>> collateral_by_asset() const;
+  Usd insurance_fund() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Checks the whole log against the configuration before anything is replayed
+// (CONTRACT §2 input errors): assets and markets defined, a trade or funding
+// only after its underlying has a price, every param valid in sequence.
+// On error, Error::seq names the event.
+Status validate_events(const Config& config, const Symbols& symbols, const std::vector<InputEvent>& events);
+
+std::string sha256_hex(const std::string& data);
+
+// Streaming SHA-256 (FIPS 180-4).
+class Sha256 {
+ public:
+  Sha256();
+  void update(const void* data, std::size_t n);
+  std::string hex();  // finishes the hash; call once
+
+ private:
+  std::uint32_t h_[8];
+  unsigned char block_[64] = {};
+  std::size_t used_ = 0;
+  std::uint64_t total_ = 0;
+};
+
+}  // namespace liqsim

@@ -1,0 +1,61 @@
+// results.hpp — the SQLite results database (`liqsim replay --out R.sqlite`).
+//
+// Owns the schema and the writing of one run: the run row, every derived
+// event as typed columns, per-market time series, the insurance fund over
+// time, per-account final state and the run's metrics. A run is written in
+// one transaction: it appears whole or not at all, and a failure leaves the
+// runs already in the database intact.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "liqsim/engine.hpp"
+#include "liqsim/error.hpp"
+#include "liqsim/events.hpp"
+#include "liqsim/metrics.hpp"
+
+namespace liqsim {
+
+struct RunInfo {
+  std::string label;           // e.g. the scenario folder name, or the events file name
+  std::string config_json;     // the configuration as given
+  std::string events_path;
+  std::string events_sha256;   // checksum of the input log file's bytes
+  std::string engine_version;  // "liqsim 0.1.0"
+  std::int64_t started_unix_ms = 0;  // wall clock: recorded, never used by the engine
+};
+
+// The schema written by this version; docs/RESULTS.md documents it.
+inline constexpr int kResultsSchemaVersion = 1;
+
+struct ResultsOptions {
+  std::int64_t series_interval_ms = 60'000;  // per-market time series bucket (event time)
+  int busy_timeout_ms = 5'000;               // wait this long for another writer's lock
+};
+
+class ResultsDb {
+ public:
+  static Result<std::unique_ptr<ResultsDb>> open(const std::string& path);
+  static Result<std::unique_ptr<ResultsDb>> open(const std::string& path, const ResultsOptions& options);
+  virtual ~ResultsDb() = default;
+  virtual Status begin_run(const RunInfo& info, const Symbols& symbols) = 0;
+  virtual Status observe(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,
+                         const Engine& engine) = 0;
+  // Writes summary, metrics and final state, then commits. Returns the run id.
+  virtual Result<std::int64_t> finish_run(const Summary& summary, const MetricsCollector& metrics,
+                                          const Engine& engine, std::int64_t finished_unix_ms) = 0;
+  virtual void abort_run() = 0;  // rolls back; earlier runs stay
+};
+
+// `liqsim report`: one self-contained HTML page (inline SVG charts, no
+// network) from a results database. `run_id` 0 picks the newest complete run.
+// With several runs in the database the page also compares them side by side.
+struct ReportOptions {
+  std::int64_t run_id = 0;
+};
+Result<std::string> render_report(const std::string& db_path, const ReportOptions& options);
+Status write_report(const std::string& db_path, const std::string& html_path, const ReportOptions& options);
+
+}  // namespace liqsim

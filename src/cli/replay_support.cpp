@@ -1,0 +1,221 @@
+#include "replay_support.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "commands.hpp"
+#include "liqsim/jsonl.hpp"
+#include "liqsim/log.hpp"
+
+namespace liqsim::cli {
+
+Error locate_event_error(Error e, const std::string& events_path) {
+  e.file = events_path;
+  if (e.seq < 0 || is_binary_log(events_path)) return e;
+  // JSON Lines: the event with this seq is the seq-th non-blank line.
+  std::ifstream in(events_path, std::ios::binary);
+  std::string line;
+  std::int64_t n = 0, seen = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (seen++ == e.seq) {
+      e.line = n;
+      break;
+    }
+  }
+  return e;
+}
+
+std::string file_sha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  Sha256 h;
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h.update(buf.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  return h.hex();
+}
+
+std::int64_t wall_clock_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+std::string q(const std::string& s) { return json_quote(s); }
+}  // namespace
+
+std::string summary_json(const Summary& s, const ExtraFields& extra) {
+  std::string o = "{";
+  o += "\"events\":" + std::to_string(s.events);
+  o += ",\"rejected\":" + std::to_string(s.rejected);
+  o += ",\"margin_calls\":" + std::to_string(s.margin_calls);
+  o += ",\"liquidations\":" + std::to_string(s.liquidations);
+  o += ",\"liquidated_notional\":" + q(s.liquidated_notional.str());
+  o += ",\"liquidation_fees\":" + q(s.liquidation_fees.str());
+  o += ",\"bad_debt\":" + q(s.bad_debt.str());
+  o += ",\"insurance_fund\":" + q(s.insurance_fund.str());
+  o += ",\"adl_events\":" + std::to_string(s.adl_events);
+  o += ",\"socialized_loss\":" + q(s.socialized_loss.str());
+  o += ",\"state_hash\":" + q(s.state_hash);
+  o += ",\"accounts\":" + std::to_string(s.accounts);
+  o += ",\"bankruptcies\":" + std::to_string(s.bankruptcies);
+  o += ",\"insurance_paid\":" + q(s.insurance_paid.str());
+  o += ",\"adl_amount\":" + q(s.adl_amount.str());
+  o += ",\"cascade_rounds_max\":" + std::to_string(s.cascade_rounds_max);
+  o += ",\"impact_liquidations\":" + std::to_string(s.impact_liquidations);
+  for (const auto& [k, v] : extra) o += "," + q(k) + ":" + v;
+  return o + "}";
+}
+
+std::string summary_text(const Summary& s, const ExtraFields& extra, const std::string& label) {
+  char buf[4096];
+  std::string o;
+  std::snprintf(buf, sizeof buf,
+                "liqsim replay: %s\n"
+                "  events             %lld (%lld rejected), %lld accounts\n"
+                "  margin calls       %lld\n"
+                "  liquidations       %lld fills, notional %s USD, fees %s USD\n"
+                "  cascades           up to %lld rounds in one event; %lld fills caused by liquidation impact\n"
+                "  bad debt           %s USD in %lld bankruptcies: insurance paid %s, ADL %s (%lld events), "
+                "socialized %s\n"
+                "  insurance fund     %s USD at the end\n"
+                "  state hash         %s\n",
+                label.c_str(), static_cast<long long>(s.events), static_cast<long long>(s.rejected),
+                static_cast<long long>(s.accounts), static_cast<long long>(s.margin_calls),
+                static_cast<long long>(s.liquidations), s.liquidated_notional.str().c_str(),
+                s.liquidation_fees.str().c_str(), static_cast<long long>(s.cascade_rounds_max),
+                static_cast<long long>(s.impact_liquidations), s.bad_debt.str().c_str(),
+                static_cast<long long>(s.bankruptcies), s.insurance_paid.str().c_str(), s.adl_amount.str().c_str(),
+                static_cast<long long>(s.adl_events), s.socialized_loss.str().c_str(),
+                s.insurance_fund.str().c_str(), s.state_hash.c_str());
+  o += buf;
+  if (!extra.empty()) {
+    o += "  metrics\n";
+    for (const auto& [k, v] : extra) {
+      std::string val = v;
+      if (val.size() >= 2 && val.front() == '"' && val.back() == '"') val = val.substr(1, val.size() - 2);
+      std::snprintf(buf, sizeof buf, "    %-34s %s\n", k.c_str(), val.c_str());
+      o += buf;
+    }
+  }
+  return o;
+}
+
+ReplayOutputs::~ReplayOutputs() { abandon(); }
+
+Status ReplayOutputs::open(const std::string& journal, const std::string& db, const std::string& report) {
+  journal_ = journal;
+  db_ = db;
+  report_ = report;
+  if (!journal_.empty()) {
+    journal_tmp_ = journal_ + ".tmp";
+    journal_file_ = std::fopen(journal_tmp_.c_str(), "wb");
+    if (!journal_file_) {
+      Error e = make_error(ErrorKind::io, "cannot create the journal");
+      e.file = journal_tmp_;
+      return e;
+    }
+  }
+  if (!db_.empty()) {
+    auto r = ResultsDb::open(db_);
+    if (!r) return r.error();
+    results_ = std::move(*r);
+  }
+  return {};
+}
+
+Status ReplayOutputs::begin(const RunInfo& info, const Symbols& symbols) {
+  if (results_) return results_->begin_run(info, symbols);
+  return {};
+}
+
+Status ReplayOutputs::write(const InputEvent& ev, std::int64_t seq, const std::vector<DerivedEvent>& derived,
+                            const Engine& engine, const Symbols& symbols) {
+  if (journal_file_) {
+    for (const DerivedEvent& d : derived) {
+      line_ = encode_derived(d, symbols);
+      line_.push_back('\n');
+      if (std::fwrite(line_.data(), 1, line_.size(), journal_file_) != line_.size()) {
+        Error e = make_error(ErrorKind::io, "write failed (disk full?)");
+        e.file = journal_tmp_;
+        return e;
+      }
+    }
+  }
+  if (results_) return results_->observe(ev, seq, derived, engine);
+  return {};
+}
+
+Result<std::vector<std::string>> ReplayOutputs::publish(const Summary& summary, const MetricsCollector& metrics,
+                                                        const Engine& engine) {
+  std::vector<std::string> lines;
+  if (journal_file_) {
+    bool ok = std::fflush(journal_file_) == 0 && ::fsync(::fileno(journal_file_)) == 0;
+    ok = std::fclose(journal_file_) == 0 && ok;
+    journal_file_ = nullptr;
+    if (!ok || std::rename(journal_tmp_.c_str(), journal_.c_str()) != 0) {
+      std::remove(journal_tmp_.c_str());
+      Error e = make_error(ErrorKind::io, "could not write the journal");
+      e.file = journal_;
+      return e;
+    }
+    journal_tmp_.clear();
+    lines.push_back("  journal            " + journal_);
+  }
+  if (results_) {
+    auto run = results_->finish_run(summary, metrics, engine, wall_clock_ms());
+    results_.reset();
+    if (!run) return run.error();
+    lines.push_back("  results database   " + db_ + " (run " + std::to_string(*run) + ")");
+    if (!report_.empty()) {
+      int rc = cmd_report({"report", db_, "-o", report_});
+      if (rc != 0) return make_error(ErrorKind::io, "could not write the report", report_);
+      lines.push_back("  report             " + report_);
+    }
+  }
+  return lines;
+}
+
+void ReplayOutputs::abandon() {
+  if (journal_file_) {
+    std::fclose(journal_file_);
+    journal_file_ = nullptr;
+  }
+  if (!journal_tmp_.empty()) {
+    std::remove(journal_tmp_.c_str());
+    journal_tmp_.clear();
+  }
+  if (results_) {
+    results_->abort_run();
+    results_.reset();
+  }
+}
+
+Progress::Progress(std::size_t total, Mode mode) : total_(total), start_ms_(wall_clock_ms()) {
+  enabled_ = mode == on || (mode == automatic && ::isatty(2) == 1 && total >= 100000);
+}
+
+void Progress::draw(std::size_t done) {
+  double secs = static_cast<double>(wall_clock_ms() - start_ms_) / 1000.0;
+  double rate = secs > 0 ? static_cast<double>(done) / secs : 0.0;
+  int width = 30;
+  int filled = total_ ? static_cast<int>(width * done / total_) : width;
+  std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu events  %.0f events/s", filled, "##############################",
+               width - filled, "", done, total_, rate);
+  std::fflush(stderr);
+}
+
+void Progress::finish() {
+  if (!enabled_) return;
+  draw(total_);
+  std::fputc('\n', stderr);
+}
+
+}  // namespace liqsim::cli

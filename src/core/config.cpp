@@ -1,0 +1,340 @@
+#include "liqsim/config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+namespace liqsim {
+
+namespace {
+
+Error config_error(const std::string& file, const std::string& key, const std::string& message) {
+  Error e = make_error(ErrorKind::config, message, key);
+  e.file = file;
+  return e;
+}
+
+class ObjectReader {
+ public:
+  ObjectReader(const JsonValue& obj, std::string path, const std::string& file)
+      : obj_(obj), path_(std::move(path)), file_(file), used_(obj.members.size(), false) {}
+
+  std::string key(const std::string& name) const { return path_.empty() ? name : path_ + "." + name; }
+
+  const JsonValue* get(const std::string& name) {
+    for (std::size_t i = 0; i < obj_.members.size(); ++i)
+      if (obj_.members[i].first == name) {
+        used_[i] = true;
+        return &obj_.members[i].second;
+      }
+    return nullptr;
+  }
+
+  Status no_unknown() const {
+    for (std::size_t i = 0; i < used_.size(); ++i)
+      if (!used_[i]) return config_error(file_, key(obj_.members[i].first), "unknown key");
+    return {};
+  }
+
+  template <class T>
+  Status number(const std::string& name, bool required, T& out, bool unit_interval = false,
+                bool positive = false) {
+    const JsonValue* v = get(name);
+    if (!v) return required ? Status(config_error(file_, key(name), "missing")) : Status();
+    if (!v->is_string() && !v->is_number())
+      return config_error(file_, key(name), "expected a decimal string or number");
+    std::int64_t raw = 0;
+    std::string err = parse_decimal_raw(v->text, raw);
+    if (!err.empty()) return config_error(file_, key(name), err + ": '" + v->text + "'");
+    if (unit_interval && (raw < 0 || raw > kScale))
+      return config_error(file_, key(name), "must be within [0, 1], got " + v->text);
+    if (positive && raw <= 0) return config_error(file_, key(name), "must be positive, got " + v->text);
+    if (!positive && raw < 0) return config_error(file_, key(name), "must not be negative, got " + v->text);
+    out = T::from_raw(raw);
+    return {};
+  }
+
+  Status boolean(const std::string& name, bool& out) {
+    const JsonValue* v = get(name);
+    if (!v) return {};
+    if (v->kind != JsonValue::Kind::boolean) return config_error(file_, key(name), "expected true or false");
+    out = v->boolean;
+    return {};
+  }
+
+ private:
+  const JsonValue& obj_;
+  std::string path_;
+  const std::string& file_;
+  std::vector<bool> used_;
+};
+
+#define CFG_TRY(expr)             \
+  do {                            \
+    Status st_ = (expr);          \
+    if (!st_) return st_.error(); \
+  } while (0)
+
+Status check_name(const std::string& file, const std::string& key, const std::string& name) {
+  if (name.empty() || name.size() > 256) return config_error(file, key, "name must be 1 to 256 bytes");
+  if (name.find('.') != std::string::npos)
+    return config_error(file, key, "name must not contain '.' (param paths use it as a separator)");
+  return {};
+}
+
+// b × mmr_a − amt_a == b × mmr_b − amt_b, exactly (products have 16 digits).
+bool continuous_at(Usd boundary, const Tier& a, const Tier& b) {
+  using i128 = __int128;
+  i128 lhs = i128(boundary.raw()) * a.maintenance_margin_ratio.raw() - i128(a.maintenance_amount.raw()) * kScale;
+  i128 rhs = i128(boundary.raw()) * b.maintenance_margin_ratio.raw() - i128(b.maintenance_amount.raw()) * kScale;
+  return lhs == rhs;
+}
+
+Result<MarketConfig> parse_market(const std::string& name, const JsonValue& v, const std::string& file,
+                                  const std::vector<AssetConfig>& assets) {
+  std::string path = "markets." + name;
+  CFG_TRY(check_name(file, path, name));
+  if (!v.is_object()) return config_error(file, path, "expected an object");
+  ObjectReader r(v, path, file);
+  MarketConfig m;
+  m.name = name;
+  const JsonValue* u = r.get("underlying");
+  if (!u) return config_error(file, r.key("underlying"), "missing");
+  if (!u->is_string()) return config_error(file, r.key("underlying"), "expected a string");
+  m.underlying = u->text;
+  int idx = -1;
+  for (std::size_t i = 0; i < assets.size(); ++i)
+    if (assets[i].name == m.underlying) idx = static_cast<int>(i);
+  if (idx < 0) return config_error(file, r.key("underlying"), "asset '" + m.underlying + "' is not defined in assets");
+  if (idx == 0) return config_error(file, r.key("underlying"), "a perpetual on USD itself is not a market");
+  m.underlying_index = static_cast<std::uint32_t>(idx);
+
+  const JsonValue* tiers = r.get("tiers");
+  bool has_tiers = tiers != nullptr;
+  CFG_TRY(r.number("initial_margin_ratio", !has_tiers, m.initial_margin_ratio, true));
+  CFG_TRY(r.number("maintenance_margin_ratio", !has_tiers, m.maintenance_margin_ratio, true));
+  if (m.maintenance_margin_ratio > m.initial_margin_ratio)
+    return config_error(file, r.key("maintenance_margin_ratio"), "above initial_margin_ratio");
+  CFG_TRY(r.number("liquidation_fee_ratio", false, m.liquidation_fee_ratio, true));
+  if (r.get("depth")) {
+    CFG_TRY(r.number("depth", true, m.depth, false, true));
+    m.has_depth = true;
+  }
+  CFG_TRY(r.number("impact_permanent_share", false, m.impact_permanent_share, true));
+  if (has_tiers) {
+    if (tiers->kind != JsonValue::Kind::array || tiers->items.empty())
+      return config_error(file, r.key("tiers"), "expected a non-empty array");
+    if (tiers->items.size() > limits::kMaxTiers) return config_error(file, r.key("tiers"), "more than 64 tiers");
+    for (std::size_t i = 0; i < tiers->items.size(); ++i) {
+      std::string tpath = r.key("tiers") + "[" + std::to_string(i) + "]";
+      const JsonValue& tv = tiers->items[i];
+      if (!tv.is_object()) return config_error(file, tpath, "expected an object");
+      ObjectReader tr(tv, tpath, file);
+      Tier t;
+      CFG_TRY(tr.number("max_notional", true, t.max_notional, false, true));
+      CFG_TRY(tr.number("initial_margin_ratio", true, t.initial_margin_ratio, true));
+      CFG_TRY(tr.number("maintenance_margin_ratio", true, t.maintenance_margin_ratio, true));
+      CFG_TRY(tr.number("maintenance_amount", false, t.maintenance_amount));
+      CFG_TRY(tr.no_unknown());
+      if (t.maintenance_margin_ratio > t.initial_margin_ratio)
+        return config_error(file, tr.key("maintenance_margin_ratio"), "above the tier's initial_margin_ratio");
+      if (i > 0) {
+        const Tier& prev = m.tiers.back();
+        if (t.max_notional <= prev.max_notional)
+          return config_error(file, tr.key("max_notional"), "tiers must have increasing max_notional");
+        if (!continuous_at(prev.max_notional, prev, t))
+          return config_error(file, tr.key("maintenance_amount"),
+                              "maintenance requirement is not continuous at notional " + prev.max_notional.str() +
+                                  ": tier " + std::to_string(i - 1) + " gives " + prev.max_notional.str() + " × " +
+                                  prev.maintenance_margin_ratio.str() + " − " + prev.maintenance_amount.str() +
+                                  ", this tier gives " + prev.max_notional.str() + " × " +
+                                  t.maintenance_margin_ratio.str() + " − " + t.maintenance_amount.str());
+      }
+      m.tiers.push_back(t);
+    }
+  }
+  CFG_TRY(r.no_unknown());
+  return m;
+}
+
+}  // namespace
+
+int Config::asset_index(std::string_view name) const {
+  for (std::size_t i = 0; i < assets.size(); ++i)
+    if (assets[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+int Config::market_index(std::string_view name) const {
+  for (std::size_t i = 0; i < markets.size(); ++i)
+    if (markets[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+Result<Config> parse_config(const JsonValue& doc, const std::string& file) {
+  if (!doc.is_object()) return config_error(file, "", "expected a JSON object");
+  Config c;
+  c.document = doc;
+  ObjectReader top(doc, "", file);
+  c.assets.push_back(AssetConfig{"USD", Ratio::one()});
+  if (const JsonValue* assets = top.get("assets")) {
+    if (!assets->is_object()) return config_error(file, "assets", "expected an object");
+    if (assets->members.size() > limits::kMaxAssets) return config_error(file, "assets", "more than 1024 assets");
+    for (const auto& [name, v] : assets->members) {
+      std::string path = "assets." + name;
+      CFG_TRY(check_name(file, path, name));
+      if (!v.is_object()) return config_error(file, path, "expected an object");
+      ObjectReader r(v, path, file);
+      AssetConfig a;
+      a.name = name;
+      CFG_TRY(r.number("collateral_weight", false, a.collateral_weight, true));
+      CFG_TRY(r.no_unknown());
+      if (name == "USD") {
+        if (a.collateral_weight != Ratio::one())
+          return config_error(file, path + ".collateral_weight", "USD is the numeraire and always has weight 1");
+        continue;
+      }
+      c.assets.push_back(a);
+    }
+  }
+  const JsonValue* markets = top.get("markets");
+  if (!markets) return config_error(file, "markets", "missing");
+  if (!markets->is_object()) return config_error(file, "markets", "expected an object");
+  if (markets->members.size() > limits::kMaxMarkets) return config_error(file, "markets", "more than 1024 markets");
+  for (const auto& [name, v] : markets->members) {
+    auto m = parse_market(name, v, file, c.assets);
+    if (!m) return m.error();
+    c.markets.push_back(std::move(*m));
+  }
+  if (const JsonValue* liq = top.get("liquidation")) {
+    if (!liq->is_object()) return config_error(file, "liquidation", "expected an object");
+    ObjectReader r(*liq, "liquidation", file);
+    LiquidationConfig& l = c.liquidation;
+    CFG_TRY(r.number("insurance_fund", false, l.insurance_fund));
+    CFG_TRY(r.boolean("adl", l.adl));
+    if (const JsonValue* mode = r.get("mode")) {
+      if (mode->is_string() && mode->text == "full") l.mode = LiquidationMode::full;
+      else if (mode->is_string() && mode->text == "partial") l.mode = LiquidationMode::partial;
+      else return config_error(file, "liquidation.mode", "expected \"full\" or \"partial\"");
+    }
+    if (r.get("step_ratio")) {
+      CFG_TRY(r.number("step_ratio", true, l.step_ratio, true, true));
+    }
+    if (r.get("margin_call_threshold")) {
+      CFG_TRY(r.number("margin_call_threshold", true, l.margin_call_threshold, true, true));
+    }
+    if (const JsonValue* rounds = r.get("max_cascade_rounds")) {
+      std::int64_t raw = 0;
+      if (!rounds->is_number() || !parse_decimal_raw(rounds->text, raw).empty() || raw % kScale != 0 ||
+          raw < kScale || raw > 100000 * kScale)
+        return config_error(file, "liquidation.max_cascade_rounds", "expected a whole number from 1 to 100000");
+      l.max_cascade_rounds = static_cast<std::uint32_t>(raw / kScale);
+    }
+    CFG_TRY(r.no_unknown());
+  }
+  CFG_TRY(top.no_unknown());
+  return c;
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    Error e = make_error(ErrorKind::io, "cannot open configuration for reading");
+    e.file = path;
+    return e;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  if (text.size() > (16u << 20)) return config_error(path, "", "configuration larger than 16 MiB");
+  auto doc = parse_json(text);
+  if (!doc) return config_error(path, "", "malformed JSON: " + doc.error().message);
+  return parse_config(*doc, path);
+}
+
+Result<Config> apply_param(const Config& current, const std::string& path, const std::string& value_json) {
+  auto bad = [&](const std::string& msg) { return make_error(ErrorKind::input, msg, "path"); };
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t dot = path.find('.', start);
+    parts.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  for (const auto& p : parts)
+    if (p.empty()) return bad("'" + path + "' has an empty component");
+  std::size_t want = parts[0] == "liquidation" ? 2 : 3;
+  if ((parts[0] != "liquidation" && parts[0] != "markets" && parts[0] != "assets") || parts.size() != want)
+    return bad("'" + path +
+               "' is not a configuration value (expected markets.<M>.<key>, assets.<A>.<key> or liquidation.<key>)");
+  if (parts[0] == "markets" && current.market_index(parts[1]) < 0)
+    return bad("market '" + parts[1] + "' is not defined in the configuration");
+  if (parts[0] == "assets" && parts[1] != "USD" && current.asset_index(parts[1]) < 0)
+    return bad("asset '" + parts[1] + "' is not defined in the configuration");
+  if (parts[0] == "markets" && parts[2] == "underlying") return bad("a market's underlying cannot change");
+  auto value = parse_json(value_json);
+  if (!value) return make_error(ErrorKind::input, "malformed JSON: " + value.error().message, "value");
+
+  JsonValue doc = current.document;
+  JsonValue* node = &doc;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    JsonValue* child = nullptr;
+    for (auto& m : node->members)
+      if (m.first == parts[i]) child = &m.second;
+    if (!child) {
+      // e.g. "liquidation" or "assets.<A>" absent from the file: create the object.
+      JsonValue obj;
+      obj.kind = JsonValue::Kind::object;
+      node->members.emplace_back(parts[i], std::move(obj));
+      child = &node->members.back().second;
+    }
+    if (!child->is_object()) return bad("'" + path + "' does not name a value inside an object");
+    node = child;
+  }
+  bool replaced = false;
+  for (auto& m : node->members)
+    if (m.first == parts.back()) {
+      m.second = *value;
+      replaced = true;
+    }
+  if (!replaced) node->members.emplace_back(parts.back(), *value);
+  auto next = parse_config(doc, "param");
+  if (!next) {
+    Error e = next.error();
+    e.kind = ErrorKind::input;
+    e.file.clear();
+    e.message = "'" + path + "' = " + value_json + " is not a valid configuration value: " +
+                (e.field.empty() ? "" : e.field + ": ") + e.message;
+    e.field = "value";
+    return e;
+  }
+  return next;
+}
+
+namespace {
+const Tier* tier_for(const MarketConfig& m, Usd notional) {
+  for (const Tier& t : m.tiers)
+    if (t.max_notional >= notional) return &t;
+  return &m.tiers.back();
+}
+}  // namespace
+
+Usd initial_requirement(const MarketConfig& m, Usd notional) {
+  Ratio imr = m.tiers.empty() ? m.initial_margin_ratio : tier_for(m, notional)->initial_margin_ratio;
+  return mul<Usd>(notional, imr, Round::up);
+}
+
+Usd maintenance_requirement(const MarketConfig& m, Usd notional) {
+  if (m.tiers.empty()) return mul<Usd>(notional, m.maintenance_margin_ratio, Round::up);
+  const Tier* t = tier_for(m, notional);
+  Usd req = mul<Usd>(notional, t->maintenance_margin_ratio, Round::up) - t->maintenance_amount;
+  return req.is_negative() ? Usd::zero() : req;
+}
+
+Ratio max_maintenance_ratio(const MarketConfig& m) {
+  Ratio r = m.maintenance_margin_ratio;
+  for (const Tier& t : m.tiers) r = max_of(r, t.maintenance_margin_ratio);
+  return r;
+}
+
+}  // namespace liqsim

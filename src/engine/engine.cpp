@@ -1,0 +1,1127 @@
+#include "liqsim/engine.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "band_index.hpp"
+#include "state.hpp"
+
+namespace liqsim {
+
+using namespace engine;
+
+namespace engine {
+
+const char* risk_state_name(RiskState s) {
+  switch (s) {
+    case RiskState::healthy: return "healthy";
+    case RiskState::margin_call: return "margin_call";
+    case RiskState::liquidating: return "liquidating";
+    case RiskState::bankrupt: return "bankrupt";
+    case RiskState::resolved: return "resolved";
+  }
+  return "?";
+}
+
+void transition(RiskState& state, RiskState to) {
+  bool allowed = false;
+  switch (state) {
+    case RiskState::healthy:
+      allowed = to == RiskState::margin_call || to == RiskState::liquidating;
+      break;
+    case RiskState::margin_call:
+      allowed = to == RiskState::healthy || to == RiskState::liquidating;
+      break;
+    case RiskState::liquidating:
+      allowed = to == RiskState::healthy || to == RiskState::bankrupt;
+      break;
+    case RiskState::bankrupt:
+      allowed = to == RiskState::resolved;
+      break;
+    case RiskState::resolved:
+      allowed = to == RiskState::healthy;
+      break;
+  }
+  LIQSIM_ASSERT(allowed, "forbidden risk state transition");
+  state = to;
+}
+
+}  // namespace engine
+
+namespace {
+
+struct Risk {
+  Usd equity;
+  Usd mm;  // maintenance requirement
+  Usd im;  // initial requirement
+  bool liquidatable() const { return equity < mm; }
+};
+
+// Ratio ordering without division: a.mm / a.equity > b.mm / b.equity.
+// Units with equity ≤ 0 rank first (their ratio is unbounded).
+bool worse(const Risk& a, const Risk& b) {
+  bool a_inf = !a.equity.is_positive(), b_inf = !b.equity.is_positive();
+  if (a_inf != b_inf) return a_inf;
+  if (a_inf) return a.equity < b.equity;
+  using i128 = __int128;
+  return i128(a.mm.raw()) * b.equity.raw() > i128(b.mm.raw()) * a.equity.raw();
+}
+
+struct ClosedLeg {
+  std::uint32_t market;
+  Side side;  // side of the closing fill
+  Qty qty;
+};
+
+struct Bankrupt {
+  Unit unit;
+  Usd deficit;
+  boost::container::small_vector<ClosedLeg, 2> legs;
+};
+
+}  // namespace
+
+struct Engine::Impl {
+  Config config;
+  Symbols& symbols;
+  EngineOptions options;
+
+  std::vector<Account> accounts;
+  std::vector<MarketState> markets;
+  std::vector<AssetState> assets;
+  std::vector<std::uint32_t> account_of_sym;  // Sym → account index or kNone
+  std::vector<std::int32_t> market_of_sym;    // Sym → market index, -1 unknown, -2 unresolved
+  std::vector<std::int32_t> asset_of_sym;
+
+  // Ledgers besides accounts and wallets.
+  std::vector<Amount> external;  // per asset: the outside world
+  Usd insurance;
+  Usd bad_debt_ledger;  // owed while a deficit is being covered; zero between events
+  Usd socialized_ledger;
+
+  Summary totals;
+  BandIndex index;
+
+  // Scratch, reused across events (no per-event allocation once warm).
+  std::uint32_t stamp = 0;
+  std::vector<std::uint32_t> candidates;
+  std::vector<std::uint32_t> checked;  // every account checked during this event
+  std::vector<std::uint32_t> pending;  // liquidatable units left when max rounds was reached
+  std::vector<std::uint32_t> impacted_markets;
+  std::vector<std::pair<Risk, Unit>> liquidatable;
+  std::vector<Bankrupt> bankrupts;
+  std::int64_t ts = 0;
+  std::int64_t seq = 0;
+  std::vector<DerivedEvent>* out = nullptr;
+
+  Impl(Config c, Symbols& s, EngineOptions o) : config(std::move(c)), symbols(s), options(o) {
+    markets.resize(config.markets.size());
+    assets.resize(config.assets.size());
+    external.assign(config.assets.size(), Amount::zero());
+    insurance = config.liquidation.insurance_fund;
+    external[0] -= same_units<Amount>(insurance);
+    totals.insurance_fund = insurance;
+    for (const auto& mc : config.markets) market_sym.push_back(symbols.intern(mc.name));
+    for (const auto& ac : config.assets) asset_sym.push_back(symbols.intern(ac.name));
+  }
+  std::vector<Sym> market_sym;  // market index → its interned name
+  std::vector<Sym> asset_sym;
+
+  // ---- lookups ----
+
+  std::int32_t market_index(Sym s) {
+    if (s >= market_of_sym.size()) market_of_sym.resize(symbols.size(), -2);
+    if (market_of_sym[s] == -2) market_of_sym[s] = config.market_index(symbols.name(s));
+    return market_of_sym[s];
+  }
+  std::int32_t asset_index(Sym s) {
+    if (s >= asset_of_sym.size()) asset_of_sym.resize(symbols.size(), -2);
+    if (asset_of_sym[s] == -2) asset_of_sym[s] = config.asset_index(symbols.name(s));
+    return asset_of_sym[s];
+  }
+  std::uint32_t find_account(Sym s) const { return s < account_of_sym.size() ? account_of_sym[s] : kNone; }
+  std::uint32_t get_or_create_account(Sym s) {
+    if (s >= account_of_sym.size()) account_of_sym.resize(std::max<std::size_t>(symbols.size(), s + 1), kNone);
+    if (account_of_sym[s] == kNone) {
+      account_of_sym[s] = static_cast<std::uint32_t>(accounts.size());
+      accounts.emplace_back();
+      accounts.back().name = s;
+      index.add_account();
+    }
+    return account_of_sym[s];
+  }
+
+  // ---- valuation ----
+
+  Price mark(std::uint32_t m) const { return markets[m].mark; }
+
+  Usd balance_value(const BalanceSlot& b) const {
+    if (b.asset == 0) return same_units<Usd>(b.amount);
+    const AssetState& a = assets[b.asset];
+    if (!a.has_price) return Usd::zero();
+    Usd gross = mul<Usd>(b.amount, a.price, Round::down);
+    if (b.amount.is_negative()) return gross;  // a debt counts in full
+    return mul<Usd>(gross, config.assets[b.asset].collateral_weight, Round::down);
+  }
+  Usd upnl(const PositionSlot& p) const { return mul<Usd>(p.qty, mark(p.market) - p.entry, Round::down); }
+  Usd notional(const PositionSlot& p) const { return mul<Usd>(p.qty.abs(), mark(p.market), Round::up); }
+
+  Risk iso_risk(const PositionSlot& p) const {
+    Usd n = notional(p);
+    const MarketConfig& mc = config.markets[p.market];
+    return Risk{p.wallet + upnl(p), maintenance_requirement(mc, n), initial_requirement(mc, n)};
+  }
+  Risk cross_risk(const Account& a) const {
+    Risk r;
+    for (const BalanceSlot& b : a.balances) r.equity += balance_value(b);
+    for (const PositionSlot& p : a.positions) {
+      if (p.mode != MarginMode::cross) continue;
+      Usd n = notional(p);
+      const MarketConfig& mc = config.markets[p.market];
+      r.equity += upnl(p);
+      r.mm += maintenance_requirement(mc, n);
+      r.im += initial_requirement(mc, n);
+    }
+    return r;
+  }
+  Risk unit_risk(const Unit& u) const {
+    const Account& a = accounts[u.account];
+    if (u.is_cross()) return cross_risk(a);
+    return iso_risk(*find_slot(a, u.market));
+  }
+
+  static const PositionSlot* find_slot(const Account& a, std::uint32_t market) {
+    for (const PositionSlot& p : a.positions)
+      if (p.market == market) return &p;
+    return nullptr;
+  }
+  static PositionSlot* find_slot(Account& a, std::uint32_t market) {
+    for (PositionSlot& p : a.positions)
+      if (p.market == market) return &p;
+    return nullptr;
+  }
+
+  // ---- ledger: every movement of value is one of these ----
+
+  Amount& balance_ref(std::uint32_t acct, std::uint32_t asset) {
+    Account& a = accounts[acct];
+    auto it = std::lower_bound(a.balances.begin(), a.balances.end(), asset,
+                               [](const BalanceSlot& b, std::uint32_t x) { return b.asset < x; });
+    if (it == a.balances.end() || it->asset != asset) {
+      BalanceSlot slot;
+      slot.asset = asset;
+      if (asset != 0) {
+        slot.holder_pos = static_cast<std::uint32_t>(assets[asset].holders.size());
+        assets[asset].holders.push_back(acct);
+      }
+      it = a.balances.insert(it, slot);
+    }
+    return it->amount;
+  }
+  Usd usd_balance(const Account& a) const {
+    if (!a.balances.empty() && a.balances.front().asset == 0) return same_units<Usd>(a.balances.front().amount);
+    return Usd::zero();
+  }
+  void external_to_balance(std::uint32_t acct, std::uint32_t asset, Amount amount) {
+    external[asset] -= amount;
+    balance_ref(acct, asset) += amount;
+  }
+  void external_to_usd(std::uint32_t acct, Usd amount) { external_to_balance(acct, 0, same_units<Amount>(amount)); }
+  void external_to_wallet(PositionSlot& p, Usd amount) {
+    external[0] -= same_units<Amount>(amount);
+    p.wallet += amount;
+  }
+  void usd_to_wallet(std::uint32_t acct, PositionSlot& p, Usd amount) {
+    balance_ref(acct, 0) -= same_units<Amount>(amount);
+    p.wallet += amount;
+  }
+  // Moves USD from a unit's margin (account USD or isolated wallet) to a ledger.
+  Usd& unit_usd(const Unit& u) {
+    if (u.is_cross()) return reinterpret_usd(balance_ref(u.account, 0));
+    return find_slot(accounts[u.account], u.market)->wallet;
+  }
+  static Usd& reinterpret_usd(Amount& a) {
+    static_assert(sizeof(Amount) == sizeof(Usd));
+    return *reinterpret_cast<Usd*>(&a);
+  }
+
+  // ---- positions and the holder lists ----
+
+  PositionSlot& open_slot(std::uint32_t acct, std::uint32_t market, MarginMode mode) {
+    Account& a = accounts[acct];
+    auto it = std::lower_bound(a.positions.begin(), a.positions.end(), market,
+                               [](const PositionSlot& p, std::uint32_t x) { return p.market < x; });
+    LIQSIM_ASSERT(it == a.positions.end() || it->market != market, "position slot exists");
+    PositionSlot slot;
+    slot.market = market;
+    slot.mode = mode;
+    slot.holder_pos = static_cast<std::uint32_t>(markets[market].holders.size());
+    markets[market].holders.push_back(acct);
+    return *a.positions.insert(it, slot);
+  }
+  void release_slot(std::uint32_t acct, std::uint32_t market) {
+    Account& a = accounts[acct];
+    PositionSlot* p = find_slot(a, market);
+    LIQSIM_ASSERT(p && p->qty.is_zero() && p->wallet.is_zero(), "releasing a live position slot");
+    auto& holders = markets[market].holders;
+    std::uint32_t pos = p->holder_pos;
+    std::uint32_t moved = holders.back();
+    holders[pos] = moved;
+    holders.pop_back();
+    if (moved != acct) find_slot(accounts[moved], market)->holder_pos = pos;
+    a.positions.erase(a.positions.begin() + (p - a.positions.data()));
+  }
+  void set_qty(PositionSlot& p, Qty q) {
+    MarketState& m = markets[p.market];
+    if (p.qty.is_positive()) m.open_interest_long -= p.qty;
+    else m.open_interest_short += p.qty;
+    p.qty = q;
+    if (q.is_positive()) m.open_interest_long += q;
+    else m.open_interest_short -= q;
+  }
+  // A position at zero: cross slots go; an isolated slot returns its wallet
+  // to the account, unless the wallet is negative (a bankruptcy to resolve).
+  void tidy_slot(std::uint32_t acct, std::uint32_t market) {
+    PositionSlot* p = find_slot(accounts[acct], market);
+    if (!p || !p->qty.is_zero()) return;
+    if (p->mode == MarginMode::isolated) {
+      if (p->wallet.is_negative()) return;
+      Usd w = p->wallet;
+      p->wallet = Usd::zero();
+      balance_ref(acct, 0) += same_units<Amount>(w);
+    }
+    release_slot(acct, market);
+  }
+
+  // ---- derived events ----
+
+  void emit(DerivedBody body) { out->push_back(DerivedEvent{ts, seq, std::move(body)}); }
+  void reject(std::string reason) {
+    ++totals.rejected;
+    emit(RejectedEvent{std::move(reason)});
+  }
+  void insurance_move(Usd amount) {
+    emit(InsuranceEvent{amount, insurance});
+  }
+
+  // ---- the event ----
+
+  void apply(const InputEvent& ev, std::int64_t event_seq, std::vector<DerivedEvent>& sink) {
+    ts = ev.ts_ms;
+    seq = event_seq;
+    out = &sink;
+    ++totals.events;
+    candidates.clear();
+    checked.clear();
+    ++stamp;
+    if (stamp == 0) {  // wrapped: clear every marker once
+      for (Account& a : accounts) a.stamp = 0;
+      stamp = 1;
+    }
+    for (std::uint32_t acct : pending) add_candidate(acct);
+    pending.clear();
+    std::visit([&](const auto& body) { on(body); }, ev.body);
+    settle();
+    if (options.check_ledger) {
+      Status st = check();
+      LIQSIM_ASSERT(st.ok(), "ledger does not sum to zero");
+    }
+  }
+
+  void add_candidate(std::uint32_t acct) {
+    if (accounts[acct].stamp == stamp) return;
+    accounts[acct].stamp = stamp;
+    candidates.push_back(acct);
+  }
+  void add_all_candidates() {
+    for (std::uint32_t i = 0; i < accounts.size(); ++i) add_candidate(i);
+  }
+
+  void on(const PriceEvent& e) {
+    std::uint32_t asset = static_cast<std::uint32_t>(asset_index(e.asset));
+    assets[asset].price = e.price;
+    assets[asset].has_price = true;
+    for (std::uint32_t m = 0; m < markets.size(); ++m) {
+      if (config.markets[m].underlying_index != asset) continue;
+      markets[m].mark = e.price;
+      markets[m].has_mark = true;
+    }
+    if (options.reference_scan) {
+      add_all_candidates();
+      return;
+    }
+    index.collect_for_price(*this, asset, candidates);
+  }
+
+  void on(const DepositEvent& e) {
+    std::uint32_t acct = get_or_create_account(e.account);
+    external_to_balance(acct, static_cast<std::uint32_t>(asset_index(e.asset)), e.amount);
+    touch(acct);
+  }
+
+  void on(const WithdrawEvent& e) {
+    std::uint32_t acct = find_account(e.account);
+    if (acct == kNone) return reject("unknown account '" + symbols.name(e.account) + "'");
+    std::uint32_t asset = static_cast<std::uint32_t>(asset_index(e.asset));
+    Amount held = balance_ref(acct, asset);
+    if (held < e.amount)
+      return reject("insufficient balance: holds " + held.str() + " " + symbols.name(e.asset) + ", withdrawal of " +
+                    e.amount.str());
+    balance_ref(acct, asset) -= e.amount;
+    Risk after = cross_risk(accounts[acct]);
+    if (after.equity < after.im) {
+      balance_ref(acct, asset) += e.amount;
+      return reject("below initial margin: equity " + after.equity.str() + " after withdrawal, initial requirement " +
+                    after.im.str());
+    }
+    balance_ref(acct, asset) += e.amount;
+    external_to_balance(acct, asset, -e.amount);
+    touch(acct);
+  }
+
+  struct Fill {
+    Qty qty;
+    Price entry;
+    Usd realized;
+    bool increases_risk = false;
+  };
+  static Fill compute_fill(Qty old_qty, Price old_entry, Qty delta, Price price) {
+    Fill f;
+    Qty next = old_qty + delta;
+    f.qty = next;
+    if (old_qty.is_zero()) {
+      f.entry = price;
+      f.increases_risk = true;
+    } else if (old_qty.sign() == delta.sign()) {
+      using i128 = __int128;
+      i128 num = i128(old_qty.abs().raw()) * old_entry.raw() + i128(delta.abs().raw()) * price.raw();
+      // Longs round the average entry up, shorts down: either way against the holder.
+      f.entry = Price::from_raw(
+          detail::narrow(detail::div_round(num, next.abs().raw(), next.is_positive() ? Round::up : Round::down),
+                         "average entry"));
+      f.increases_risk = true;
+    } else {
+      Qty closed = min_of(old_qty.abs(), delta.abs());
+      Qty closed_signed = old_qty.is_positive() ? closed : -closed;
+      f.realized = mul<Usd>(closed_signed, price - old_entry, Round::down);
+      if (next.is_zero()) {
+        f.entry = Price::zero();
+      } else if (next.sign() == old_qty.sign()) {
+        f.entry = old_entry;
+      } else {
+        f.entry = price;
+        f.increases_risk = true;
+      }
+    }
+    return f;
+  }
+
+  // One side of a trade on a scratch copy of the account: returns an empty
+  // string when acceptable, else the reason.
+  std::string check_trade_side(const Account& a, std::uint32_t market, MarginMode mode, Qty delta, Price price,
+                               Usd iso_margin) const {
+    Account copy = a;
+    PositionSlot* slot = find_slot(copy, market);
+    if (slot && slot->mode != mode && !slot->qty.is_zero())
+      return std::string("margin mode mismatch: '") + symbols.name(a.name) + "' holds a " +
+             margin_mode_name(slot->mode) + " position in " + config.markets[market].name;
+    if (!slot) {
+      PositionSlot fresh;
+      fresh.market = market;
+      fresh.mode = mode;
+      copy.positions.push_back(fresh);
+      slot = &copy.positions.back();
+    }
+    slot->mode = mode;
+    if (iso_margin.is_positive()) {
+      Usd usd = usd_balance(copy);
+      if (usd < iso_margin)
+        return "insufficient USD for isolated_margin: holds " + usd.str() + ", needs " + iso_margin.str();
+      copy.balances.front().amount -= same_units<Amount>(iso_margin);
+      slot->wallet += iso_margin;
+      Risk cross = cross_risk(copy);
+      if (cross.equity < cross.im)
+        return "moving isolated_margin leaves cross equity " + cross.equity.str() + " below its initial requirement " +
+               cross.im.str();
+    }
+    Fill f = compute_fill(slot->qty, slot->entry, delta, price);
+    if (!f.increases_risk) return {};
+    slot->qty = f.qty;
+    slot->entry = f.entry;
+    if (mode == MarginMode::isolated) {
+      slot->wallet += f.realized;
+      Risk r = iso_risk(*slot);
+      if (r.equity < r.im)
+        return "insufficient margin for '" + symbols.name(a.name) + "': isolated equity " + r.equity.str() +
+               " below initial requirement " + r.im.str();
+    } else {
+      if (copy.balances.empty() || copy.balances.front().asset != 0) {
+        BalanceSlot usd;
+        copy.balances.insert(copy.balances.begin(), usd);
+      }
+      copy.balances.front().amount += same_units<Amount>(f.realized);
+      Risk r = cross_risk(copy);
+      if (r.equity < r.im)
+        return "insufficient margin for '" + symbols.name(a.name) + "': equity " + r.equity.str() +
+               " below initial requirement " + r.im.str();
+    }
+    return {};
+  }
+
+  void apply_trade_side(std::uint32_t acct, std::uint32_t market, MarginMode mode, Qty delta, Price price,
+                        Usd iso_margin) {
+    PositionSlot* slot = find_slot(accounts[acct], market);
+    if (!slot) slot = &open_slot(acct, market, mode);
+    slot->mode = mode;
+    if (iso_margin.is_positive()) {
+      usd_to_wallet(acct, *slot, iso_margin);
+      slot = find_slot(accounts[acct], market);  // balance_ref may not move positions, but stay safe
+    }
+    Fill f = compute_fill(slot->qty, slot->entry, delta, price);
+    set_qty(*slot, f.qty);
+    slot->entry = f.entry;
+    if (mode == MarginMode::isolated) external_to_wallet(*slot, f.realized);
+    else external_to_usd(acct, f.realized);
+    tidy_slot(acct, market);
+  }
+
+  void on(const TradeEvent& e) {
+    std::uint32_t market = static_cast<std::uint32_t>(market_index(e.market));
+    std::uint32_t acct = get_or_create_account(e.account);
+    std::uint32_t cp = e.counterparty == kNoSym ? kNone : get_or_create_account(e.counterparty);
+    Qty delta = e.side == Side::buy ? e.qty : -e.qty;
+    Usd iso_margin = e.has_isolated_margin ? e.isolated_margin : Usd::zero();
+    std::string why = check_trade_side(accounts[acct], market, e.margin, delta, e.price, iso_margin);
+    MarginMode cp_mode = MarginMode::cross;
+    if (why.empty() && cp != kNone) {
+      const PositionSlot* s = find_slot(accounts[cp], market);
+      if (s) cp_mode = s->mode;
+      why = check_trade_side(accounts[cp], market, cp_mode, -delta, e.price, Usd::zero());
+    }
+    if (!why.empty()) return reject(why);
+    apply_trade_side(acct, market, e.margin, delta, e.price, iso_margin);
+    touch(acct);
+    if (cp != kNone) {
+      apply_trade_side(cp, market, cp_mode, -delta, e.price, Usd::zero());
+      touch(cp);
+    }
+  }
+
+  void on(const FundingEvent& e) {
+    std::uint32_t m = static_cast<std::uint32_t>(market_index(e.market));
+    Price mk = mark(m);
+    for (std::uint32_t acct : markets[m].holders) {
+      PositionSlot& p = *find_slot(accounts[acct], m);
+      // Payment by the holder = rate × qty × mark, rounded against the holder.
+      Usd signed_notional = mul<Usd>(p.qty, mk, e.rate.is_negative() ? Round::down : Round::up);
+      Usd pay = mul<Usd>(signed_notional, e.rate, Round::up);
+      if (p.mode == MarginMode::isolated) external_to_wallet(p, -pay);
+      else external_to_usd(acct, -pay);
+      touch(acct);
+    }
+  }
+
+  void on(const ParamEvent& e) {
+    auto next = apply_param(config, e.path, e.value_json);
+    LIQSIM_ASSERT(next.ok(), "param was validated before the replay");
+    Usd old_fund = config.liquidation.insurance_fund;
+    config = std::move(*next);
+    if (config.liquidation.insurance_fund != old_fund) {
+      // Governance sets the fund's balance: the difference comes from outside.
+      Usd change = config.liquidation.insurance_fund - insurance;
+      external[0] -= same_units<Amount>(change);
+      insurance += change;
+      insurance_move(change);
+    }
+    add_all_candidates();
+    index.invalidate_all();
+  }
+
+  void on(const LiquidityEvent& e) {
+    std::uint32_t m = static_cast<std::uint32_t>(market_index(e.market));
+    MarketConfig& mc = config.markets[m];
+    mc.has_depth = true;
+    mc.depth = e.depth;
+  }
+
+  void touch(std::uint32_t acct) {
+    add_candidate(acct);
+    index.invalidate(acct);
+  }
+
+  // ---- liquidation ----
+
+  // Execution price of a closing fill of `qty` (abs) on `side`, and the
+  // permanent mark move it leaves. Linear impact: a fill of notional N moves
+  // the price by N / depth percent; the fill averages half of that, and the
+  // mark keeps impact_permanent_share of the full move. Capped at 99 %.
+  struct Execution {
+    Price price;
+    Price mark_after;
+  };
+  Execution execution(std::uint32_t m, Side side, Qty qty) const {
+    Price mk = mark(m);
+    const MarketConfig& mc = config.markets[m];
+    if (!mc.has_depth) return {mk, mk};
+    Usd n = mul<Usd>(qty, mk, Round::up);
+    // move = N / depth / 100, as a ratio, rounded up (against the liquidated).
+    Ratio move = div<Ratio>(n, mul<Usd>(mc.depth, Ratio::from_units(100), Round::down), Round::up);
+    Ratio cap = Ratio::parse_or_throw("0.99");
+    if (move > cap) move = cap;
+    Ratio half = div<Ratio>(move, Ratio::from_units(2), Round::up);
+    Ratio perm = mul<Ratio>(move, mc.impact_permanent_share, Round::down);
+    if (side == Side::sell) {
+      return {mul<Price>(mk, Ratio::one() - half, Round::down), mul<Price>(mk, Ratio::one() - perm, Round::down)};
+    }
+    return {mul<Price>(mk, Ratio::one() + half, Round::up), mul<Price>(mk, Ratio::one() + perm, Round::up)};
+  }
+
+  // Closes `qty` (abs) of the unit's position in market m at the execution price.
+  void close_for_liquidation(const Unit& u, std::uint32_t m, Qty qty, std::uint32_t round, Bankrupt& record) {
+    PositionSlot* p = find_slot(accounts[u.account], m);
+    Side side = p->qty.is_positive() ? Side::sell : Side::buy;
+    Price mark_before = mark(m);
+    Execution ex = execution(m, side, qty);
+    Fill f = compute_fill(p->qty, p->entry, side == Side::sell ? -qty : qty, ex.price);
+    set_qty(*p, f.qty);
+    if (!f.qty.is_zero()) p->entry = f.entry;
+    if (u.is_cross()) external_to_usd(u.account, f.realized);
+    else external_to_wallet(*p, f.realized);
+    if (ex.mark_after != mark_before) {
+      markets[m].mark = ex.mark_after;
+      impacted_markets.push_back(m);
+    }
+    Usd filled = mul<Usd>(qty, ex.price, Round::down);
+    Usd fee_nominal = mul<Usd>(mul<Usd>(qty, ex.price, Round::up), config.markets[m].liquidation_fee_ratio, Round::up);
+    Usd equity = unit_risk(u).equity;
+    Usd fee = min_of(fee_nominal, max_of(equity, Usd::zero()));
+    if (fee.is_positive()) {
+      unit_usd(u) -= fee;
+      insurance += fee;
+    }
+    ++totals.liquidations;
+    totals.liquidated_notional += filled;
+    totals.liquidation_fees += fee;
+    LiquidationEvent le;
+    le.account = accounts[u.account].name;
+    le.market = market_sym[m];
+    le.side = side;
+    le.qty = qty;
+    le.price = ex.price;
+    le.fee = fee;
+    le.margin = u.is_cross() ? MarginMode::cross : MarginMode::isolated;
+    le.mark = mark_before;
+    le.round = round;
+    emit(le);
+    if (fee.is_positive()) insurance_move(fee);
+    bool merged = false;
+    for (ClosedLeg& leg : record.legs)
+      if (leg.market == m) {
+        leg.qty += qty;
+        merged = true;
+      }
+    if (!merged) record.legs.push_back(ClosedLeg{m, side, qty});
+  }
+
+  // Positions of the unit, largest maintenance requirement first.
+  void unit_positions(const Unit& u, boost::container::small_vector<std::pair<Usd, std::uint32_t>, 4>& outv) const {
+    outv.clear();
+    const Account& a = accounts[u.account];
+    for (const PositionSlot& p : a.positions) {
+      if (p.qty.is_zero()) continue;
+      bool mine = u.is_cross() ? p.mode == MarginMode::cross : p.market == u.market;
+      if (!mine) continue;
+      outv.emplace_back(maintenance_requirement(config.markets[p.market], notional(p)), p.market);
+    }
+    std::sort(outv.begin(), outv.end(), [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first > y.first : x.second < y.second;
+    });
+  }
+
+  RiskState& unit_state(const Unit& u) {
+    if (u.is_cross()) return accounts[u.account].state;
+    return find_slot(accounts[u.account], u.market)->iso_state;
+  }
+
+  void liquidate(const Unit& u, std::uint32_t round) {
+    transition(unit_state(u), RiskState::liquidating);
+    if (round >= 2) ++totals.impact_liquidations;
+    Bankrupt record;
+    record.unit = u;
+    boost::container::small_vector<std::pair<Usd, std::uint32_t>, 4> order;
+    unit_positions(u, order);
+    if (config.liquidation.mode == LiquidationMode::full) {
+      for (const auto& [mm, m] : order)
+        close_for_liquidation(u, m, find_slot(accounts[u.account], m)->qty.abs(), round, record);
+    } else {
+      // Partial: steps of step_ratio of each position's size at the start,
+      // largest requirement first, until the unit is no longer liquidatable.
+      for (const auto& [mm, m] : order) {
+        Qty size = find_slot(accounts[u.account], m)->qty.abs();
+        Qty step = mul<Qty>(size, config.liquidation.step_ratio, Round::up);
+        if (step.is_zero()) step = size;
+        while (unit_risk(u).liquidatable()) {
+          Qty left = find_slot(accounts[u.account], m)->qty.abs();
+          if (left.is_zero()) break;
+          close_for_liquidation(u, m, min_of(step, left), round, record);
+        }
+        if (!unit_risk(u).liquidatable()) break;
+      }
+    }
+    // What remains: sell collateral for a USD debt, then measure the deficit.
+    Usd deficit;
+    if (u.is_cross()) {
+      bool flat = true;
+      for (const PositionSlot& p : accounts[u.account].positions)
+        if (p.mode == MarginMode::cross && !p.qty.is_zero()) flat = false;
+      if (flat) sell_collateral(u.account);
+      Usd usd = usd_balance(accounts[u.account]);
+      if (flat && usd.is_negative()) {
+        deficit = -usd;
+        bad_debt_ledger -= deficit;
+        unit_usd(u) += deficit;
+      }
+      accounts[u.account].breach_ts = -1;
+    } else {
+      PositionSlot* p = find_slot(accounts[u.account], u.market);
+      if (p->qty.is_zero() && p->wallet.is_negative()) {
+        deficit = -p->wallet;
+        bad_debt_ledger -= deficit;
+        p->wallet += deficit;
+      }
+      p->breach_ts = -1;
+    }
+    if (deficit.is_positive()) {
+      transition(unit_state(u), RiskState::bankrupt);
+      ++totals.bankruptcies;
+      totals.bad_debt += deficit;
+      record.deficit = deficit;
+      emit(BankruptcyEvent{accounts[u.account].name, deficit,
+                           u.is_cross() ? kNoSym : market_sym[u.market]});
+      bankrupts.push_back(record);
+      if (!u.is_cross()) tidy_slot(u.account, u.market);
+    } else {
+      transition(unit_state(u), RiskState::healthy);
+      if (!u.is_cross()) tidy_slot(u.account, u.market);
+    }
+    index.invalidate(u.account);
+  }
+
+  void sell_collateral(std::uint32_t acct) {
+    for (std::uint32_t asset = 1; asset < assets.size(); ++asset) {
+      Usd usd = usd_balance(accounts[acct]);
+      if (!usd.is_negative()) return;
+      if (!assets[asset].has_price) continue;
+      Amount held = balance_ref(acct, asset);
+      if (!held.is_positive()) continue;
+      Price px = assets[asset].price;
+      Amount need = div<Amount>(-usd, px, Round::up);
+      Amount sell = min_of(need, held);
+      Usd proceeds = mul<Usd>(sell, px, Round::down);
+      external_to_balance(acct, asset, -sell);
+      external_to_usd(acct, proceeds);
+      emit(CollateralSaleEvent{accounts[acct].name, asset_sym[asset], sell, px, proceeds});
+    }
+  }
+
+  // Fund first, then ADL, then socialized loss (CONTRACT §4).
+  void resolve_bankruptcies() {
+    for (Bankrupt& b : bankrupts) {
+      Usd paid = min_of(b.deficit, insurance);
+      if (paid.is_positive()) {
+        insurance -= paid;
+        bad_debt_ledger += paid;
+        totals.insurance_paid += paid;
+        insurance_move(-paid);
+      }
+      b.deficit -= paid;
+    }
+    for (Bankrupt& b : bankrupts) {
+      if (b.deficit.is_positive() && config.liquidation.adl) deleverage(b);
+      if (b.deficit.is_positive()) {
+        socialized_ledger -= b.deficit;
+        bad_debt_ledger += b.deficit;
+        totals.socialized_loss += b.deficit;
+        emit(SocializedLossEvent{b.deficit});
+        b.deficit = Usd::zero();
+      }
+      RiskState& st = b.unit.is_cross() ? accounts[b.unit.account].state : iso_state_after_resolution(b.unit);
+      transition(st, RiskState::resolved);
+      transition(st, RiskState::healthy);
+    }
+    bankrupts.clear();
+  }
+  RiskState scratch_state = RiskState::bankrupt;
+  RiskState& iso_state_after_resolution(const Unit& u) {
+    // The isolated slot was released when it went bankrupt; its lifecycle
+    // ends here, so resolve it on a scratch state for the assertions.
+    PositionSlot* p = find_slot(accounts[u.account], u.market);
+    if (p) return p->iso_state;
+    scratch_state = RiskState::bankrupt;
+    return scratch_state;
+  }
+
+  // Auto-deleveraging: profitable opposite positions, ranked by PnL% × effective
+  // leverage (BitMEX), give up profit at the bankruptcy price to cover what is left.
+  void deleverage(Bankrupt& b) {
+    std::sort(b.legs.begin(), b.legs.end(), [&](const ClosedLeg& x, const ClosedLeg& y) {
+      Usd nx = mul<Usd>(x.qty, mark(x.market), Round::down), ny = mul<Usd>(y.qty, mark(y.market), Round::down);
+      return nx != ny ? nx > ny : x.market < y.market;
+    });
+    for (const ClosedLeg& leg : b.legs) {
+      if (!b.deficit.is_positive()) return;
+      std::uint32_t m = leg.market;
+      Price mk = mark(m);
+      // Counterparties hold the side the bankrupt position was closed into.
+      bool want_short = leg.side == Side::sell;
+      struct Candidate {
+        __int128 score;
+        std::uint32_t acct;
+      };
+      std::vector<Candidate> ranked;
+      for (std::uint32_t acct : markets[m].holders) {
+        if (acct == b.unit.account) continue;
+        const PositionSlot& p = *find_slot(accounts[acct], m);
+        if (p.qty.is_zero() || p.qty.is_negative() != want_short) continue;
+        Usd pnl = upnl(p);
+        if (!pnl.is_positive()) continue;
+        Usd equity = p.mode == MarginMode::cross ? cross_risk(accounts[acct]).equity : iso_risk(p).equity;
+        if (!equity.is_positive()) continue;
+        Usd cost = mul<Usd>(p.qty.abs(), p.entry, Round::up);
+        if (!cost.is_positive()) continue;
+        Ratio pnl_pct = div<Ratio>(pnl, cost, Round::down);
+        Ratio leverage = div<Ratio>(notional(p), equity, Round::down);
+        ranked.push_back({__int128(pnl_pct.raw()) * leverage.raw(), acct});
+      }
+      std::sort(ranked.begin(), ranked.end(), [](const Candidate& x, const Candidate& y) {
+        return x.score != y.score ? x.score > y.score : x.acct < y.acct;
+      });
+      Qty remaining = leg.qty;
+      Usd target = b.deficit;  // spread over this leg's quantity
+      for (const Candidate& c : ranked) {
+        if (!b.deficit.is_positive() || !remaining.is_positive()) break;
+        PositionSlot* p = find_slot(accounts[c.acct], m);
+        Qty take = min_of(remaining, p->qty.abs());
+        Usd pnl_part = mul_div<Usd>(upnl(*p), take, p->qty.abs(), Round::down);
+        Usd share = mul_div<Usd>(target, take, leg.qty, Round::up);
+        Usd amount = min_of(min_of(share, pnl_part), b.deficit);
+        if (!amount.is_positive()) continue;
+        // Close `take` at the mark, then hand over `amount`: together a close at
+        // the bankruptcy price.
+        Qty delta = p->qty.is_positive() ? -take : take;
+        Fill f = compute_fill(p->qty, p->entry, delta, mk);
+        set_qty(*p, f.qty);
+        if (!f.qty.is_zero()) p->entry = f.entry;
+        Unit cu{c.acct, p->mode == MarginMode::cross ? kCross : m};
+        if (cu.is_cross()) external_to_usd(c.acct, f.realized);
+        else external_to_wallet(*p, f.realized);
+        unit_usd(cu) -= amount;
+        bad_debt_ledger += amount;
+        b.deficit -= amount;
+        remaining -= take;
+        ++totals.adl_events;
+        totals.adl_amount += amount;
+        Usd per_unit = div<Usd>(amount, take, Round::up);
+        Price adl_price = want_short ? mk + same_units<Price>(per_unit) : mk - same_units<Price>(per_unit);
+        emit(AdlEvent{accounts[b.unit.account].name, accounts[c.acct].name, market_sym[m], take,
+                      adl_price, amount});
+        tidy_slot(c.acct, m);
+        adl_candidates.push_back(c.acct);
+        index.invalidate(c.acct);
+      }
+    }
+  }
+
+  void settle() {
+    std::uint32_t round = 0;
+    for (;;) {
+      liquidatable.clear();
+      for (std::uint32_t acct : candidates) {
+        checked.push_back(acct);
+        collect_liquidatable(acct);
+      }
+      candidates.clear();
+      if (liquidatable.empty()) break;
+      ++round;
+      if (round > config.liquidation.max_cascade_rounds) {
+        for (const auto& item : liquidatable) pending.push_back(item.second.account);
+        break;
+      }
+      std::sort(liquidatable.begin(), liquidatable.end(), [](const auto& x, const auto& y) {
+        if (worse(x.first, y.first)) return true;
+        if (worse(y.first, x.first)) return false;
+        if (x.second.account != y.second.account) return x.second.account < y.second.account;
+        return x.second.market < y.second.market;
+      });
+      impacted_markets.clear();
+      for (const auto& item : liquidatable) {
+        const Unit& u = item.second;
+        if (!u.is_cross() && !find_slot(accounts[u.account], u.market)) continue;
+        if (!unit_risk(u).liquidatable()) continue;
+        liquidate(u, round);
+      }
+      resolve_bankruptcies();
+      totals.cascade_rounds_max = std::max<std::int64_t>(totals.cascade_rounds_max, round);
+      // Next round: whoever the moved marks or ADL can have pushed over.
+      ++stamp;
+      if (options.reference_scan) {
+        add_all_candidates();
+      } else {
+        std::sort(impacted_markets.begin(), impacted_markets.end());
+        impacted_markets.erase(std::unique(impacted_markets.begin(), impacted_markets.end()), impacted_markets.end());
+        for (std::uint32_t m : impacted_markets) index.collect_for_mark(*this, m, candidates);
+        for (const auto& item : liquidatable) add_candidate(item.second.account);
+        for (std::uint32_t acct : adl_candidates) add_candidate(acct);
+      }
+      adl_candidates.clear();
+    }
+    evaluate_margin_calls();
+  }
+  std::vector<std::uint32_t> adl_candidates;
+
+  void collect_liquidatable(std::uint32_t acct) {
+    const Account& a = accounts[acct];
+    Risk cross = cross_risk(a);
+    if (cross.liquidatable()) liquidatable.emplace_back(cross, Unit{acct, kCross});
+    for (const PositionSlot& p : a.positions) {
+      if (p.mode != MarginMode::isolated) continue;
+      Risk r = iso_risk(p);
+      if (r.liquidatable()) liquidatable.emplace_back(r, Unit{acct, p.market});
+    }
+  }
+
+  // After the rounds: margin calls for every unit checked, in account order.
+  void evaluate_margin_calls() {
+    std::sort(checked.begin(), checked.end());
+    checked.erase(std::unique(checked.begin(), checked.end()), checked.end());
+    Ratio threshold = config.liquidation.margin_call_threshold;
+    for (std::uint32_t acct : checked) {
+      Account& a = accounts[acct];
+      update_margin_state(a.state, cross_risk(a), threshold, a, kNoSym, a.breach_ts);
+      for (PositionSlot& p : a.positions) {
+        if (p.mode != MarginMode::isolated) continue;
+        update_margin_state(p.iso_state, iso_risk(p), threshold, a, market_sym[p.market],
+                            p.breach_ts);
+      }
+      index.refresh(*this, acct);
+    }
+  }
+
+  void update_margin_state(RiskState& st, const Risk& r, Ratio threshold, const Account& a, Sym market,
+                           std::int64_t& breach_ts) {
+    if (r.liquidatable() && breach_ts < 0) breach_ts = ts;
+    bool in_call = false;
+    Ratio ratio;
+    if (r.mm.is_positive()) {
+      if (!r.equity.is_positive()) {
+        in_call = true;
+        ratio = Ratio::max();
+      } else {
+        ratio = div<Ratio>(r.mm, r.equity, Round::up);
+        in_call = ratio >= threshold;
+      }
+    }
+    if (st == RiskState::healthy && in_call) {
+      transition(st, RiskState::margin_call);
+      ++totals.margin_calls;
+      emit(MarginCallEvent{a.name, ratio, market});
+    } else if (st == RiskState::margin_call && !in_call) {
+      transition(st, RiskState::healthy);
+    }
+  }
+
+  // ---- checks and hashing ----
+
+  Status check() const {
+    std::vector<Amount> sums(assets.size(), Amount::zero());
+    for (std::size_t i = 0; i < assets.size(); ++i) sums[i] = external[i];
+    Usd wallets;
+    for (const Account& a : accounts) {
+      for (const BalanceSlot& b : a.balances) sums[b.asset] += b.amount;
+      for (const PositionSlot& p : a.positions) wallets += p.wallet;
+    }
+    sums[0] += same_units<Amount>(wallets + insurance + bad_debt_ledger + socialized_ledger);
+    for (std::size_t i = 0; i < sums.size(); ++i) {
+      if (!sums[i].is_zero()) {
+        Error e = make_error(ErrorKind::input, "ledger for " + config.assets[i].name + " sums to " + sums[i].str() +
+                                                   ", not zero");
+        e.seq = seq;
+        return e;
+      }
+    }
+    if (!bad_debt_ledger.is_zero()) {
+      Error e = make_error(ErrorKind::input, "bad debt ledger left at " + bad_debt_ledger.str() + " after the event");
+      e.seq = seq;
+      return e;
+    }
+    return {};
+  }
+
+  std::string canonical() const {
+    std::string s = "liqsim-state-v1\nconfig " + config.document.dump() + "\n";
+    s += "insurance " + insurance.str() + "\nsocialized " + socialized_ledger.str() + "\n";
+    std::vector<std::pair<std::string, std::size_t>> order;
+    for (std::size_t i = 0; i < config.assets.size(); ++i) order.emplace_back(config.assets[i].name, i);
+    std::sort(order.begin(), order.end());
+    for (const auto& [name, i] : order)
+      s += "asset " + name + " price " + (assets[i].has_price ? assets[i].price.str() : "-") + " external " +
+           external[i].str() + "\n";
+    order.clear();
+    for (std::size_t i = 0; i < config.markets.size(); ++i) order.emplace_back(config.markets[i].name, i);
+    std::sort(order.begin(), order.end());
+    for (const auto& [name, i] : order)
+      s += "market " + name + " mark " + (markets[i].has_mark ? markets[i].mark.str() : "-") + " oi " +
+           markets[i].open_interest_long.str() + "/" + markets[i].open_interest_short.str() + "\n";
+    order.clear();
+    for (std::size_t i = 0; i < accounts.size(); ++i) order.emplace_back(symbols.name(accounts[i].name), i);
+    std::sort(order.begin(), order.end());
+    for (const auto& [name, i] : order) {
+      const Account& a = accounts[i];
+      s += "account " + name + " " + risk_state_name(a.state) + "\n";
+      std::vector<std::string> lines;
+      for (const BalanceSlot& b : a.balances)
+        lines.push_back(" balance " + config.assets[b.asset].name + " " + b.amount.str());
+      for (const PositionSlot& p : a.positions)
+        lines.push_back(" position " + config.markets[p.market].name + " " + margin_mode_name(p.mode) + " " +
+                        p.qty.str() + " @ " + p.entry.str() + " wallet " + p.wallet.str() + " " +
+                        risk_state_name(p.iso_state));
+      std::sort(lines.begin(), lines.end());
+      for (const auto& l : lines) s += l + "\n";
+    }
+    const Summary& t = totals;
+    s += "totals " + std::to_string(t.events) + " " + std::to_string(t.rejected) + " " +
+         std::to_string(t.margin_calls) + " " + std::to_string(t.liquidations) + " " + t.liquidated_notional.str() +
+         " " + t.liquidation_fees.str() + " " + t.bad_debt.str() + " " + std::to_string(t.adl_events) + " " +
+         t.socialized_loss.str() + "\n";
+    return s;
+  }
+};
+
+// ---------------------------------------------------------------------------
+
+Engine::Engine(Config config, Symbols& symbols, EngineOptions options)
+    : impl_(std::make_unique<Impl>(std::move(config), symbols, options)) {}
+Engine::~Engine() = default;
+
+void Engine::apply(const InputEvent& event, std::int64_t seq, std::vector<DerivedEvent>& out) {
+  impl_->apply(event, seq, out);
+}
+
+Summary Engine::summary() const {
+  Summary s = impl_->totals;
+  s.insurance_fund = impl_->insurance;
+  s.accounts = static_cast<std::int64_t>(impl_->accounts.size());
+  s.state_hash = state_hash();
+  return s;
+}
+
+std::string Engine::canonical_state() const { return impl_->canonical(); }
+std::string Engine::state_hash() const { return sha256_hex(impl_->canonical()); }
+Status Engine::check_ledger() const { return impl_->check(); }
+const Config& Engine::config() const { return impl_->config; }
+Usd Engine::insurance_fund() const { return impl_->insurance; }
+
+std::vector<Engine::AccountView> Engine::account_views() const {
+  std::vector<AccountView> v;
+  v.reserve(impl_->accounts.size());
+  for (const Account& a : impl_->accounts) {
+    AccountView av;
+    av.name = impl_->symbols.name(a.name);
+    Risk r = impl_->cross_risk(a);
+    av.cross_equity = r.equity;
+    av.maintenance_requirement = r.mm;
+    av.initial_requirement = r.im;
+    for (const BalanceSlot& b : a.balances) av.collateral_value += impl_->balance_value(b);
+    for (const PositionSlot& p : a.positions) {
+      if (p.qty.is_zero()) continue;
+      av.gross_notional += impl_->notional(p);
+      ++av.positions;
+      if (p.mode == MarginMode::isolated) {
+        Risk ir = impl_->iso_risk(p);
+        av.maintenance_requirement += ir.mm;
+        av.initial_requirement += ir.im;
+      }
+    }
+    av.state = risk_state_name(a.state);
+    v.push_back(std::move(av));
+  }
+  return v;
+}
+
+std::vector<Engine::MarketView> Engine::market_views() const {
+  std::vector<MarketView> v;
+  for (std::size_t i = 0; i < impl_->markets.size(); ++i)
+    v.push_back(MarketView{impl_->config.markets[i].name, impl_->markets[i].mark,
+                           impl_->markets[i].open_interest_long, impl_->markets[i].open_interest_short});
+  return v;
+}
+
+std::vector<std::pair<std::string, Usd>> Engine::collateral_by_asset() const {
+  std::vector<Usd> sums(impl_->assets.size());
+  for (const Account& a : impl_->accounts)
+    for (const BalanceSlot& b : a.balances)
+      if (b.amount.is_positive()) sums[b.asset] += impl_->balance_value(b);
+  std::vector<std::pair<std::string, Usd>> v;
+  for (std::size_t i = 0; i < sums.size(); ++i) v.emplace_back(impl_->config.assets[i].name, sums[i]);
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+
+Status validate_events(const Config& config, const Symbols& symbols, const std::vector<InputEvent>& events) {
+  Config current = config;
+  std::vector<bool> priced(config.assets.size(), false);
+  priced[0] = true;
+  auto fail = [](std::int64_t seq, std::string field, std::string message) {
+    Error e = make_error(ErrorKind::input, std::move(message), std::move(field));
+    e.seq = seq;
+    return e;
+  };
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto seq = static_cast<std::int64_t>(i);
+    const EventBody& body = events[i].body;
+    auto asset_of = [&](Sym s) { return current.asset_index(symbols.name(s)); };
+    auto market_of = [&](Sym s) { return current.market_index(symbols.name(s)); };
+    if (const auto* p = std::get_if<PriceEvent>(&body)) {
+      int a = asset_of(p->asset);
+      if (a < 0) return fail(seq, "asset", "asset '" + symbols.name(p->asset) + "' is not defined in the configuration");
+      if (a == 0) return fail(seq, "asset", "USD is the numeraire; its price is always 1");
+      priced[static_cast<std::size_t>(a)] = true;
+    } else if (const auto* d = std::get_if<DepositEvent>(&body)) {
+      if (asset_of(d->asset) < 0)
+        return fail(seq, "asset", "asset '" + symbols.name(d->asset) + "' is not defined in the configuration");
+    } else if (const auto* w = std::get_if<WithdrawEvent>(&body)) {
+      if (asset_of(w->asset) < 0)
+        return fail(seq, "asset", "asset '" + symbols.name(w->asset) + "' is not defined in the configuration");
+    } else if (const auto* t = std::get_if<TradeEvent>(&body)) {
+      int m = market_of(t->market);
+      if (m < 0)
+        return fail(seq, "market", "market '" + symbols.name(t->market) + "' is not defined in the configuration");
+      if (!priced[current.markets[static_cast<std::size_t>(m)].underlying_index])
+        return fail(seq, "market",
+                    "trade in '" + symbols.name(t->market) + "' before its underlying '" +
+                        current.markets[static_cast<std::size_t>(m)].underlying + "' has a price");
+    } else if (const auto* f = std::get_if<FundingEvent>(&body)) {
+      int m = market_of(f->market);
+      if (m < 0)
+        return fail(seq, "market", "market '" + symbols.name(f->market) + "' is not defined in the configuration");
+      if (!priced[current.markets[static_cast<std::size_t>(m)].underlying_index])
+        return fail(seq, "market", "funding in '" + symbols.name(f->market) + "' before its underlying has a price");
+      if (f->rate.abs() > Ratio::one()) return fail(seq, "rate", "a funding rate beyond ±1 per interval");
+    } else if (const auto* pa = std::get_if<ParamEvent>(&body)) {
+      auto next = apply_param(current, pa->path, pa->value_json);
+      if (!next) {
+        Error e = next.error();
+        e.seq = seq;
+        return e;
+      }
+      current = std::move(*next);
+    } else if (const auto* l = std::get_if<LiquidityEvent>(&body)) {
+      if (market_of(l->market) < 0)
+        return fail(seq, "market", "market '" + symbols.name(l->market) + "' is not defined in the configuration");
+    }
+  }
+  return {};
+}
+
+}  // namespace liqsim
