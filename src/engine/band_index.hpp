@@ -1,34 +1,204 @@
-// band_index.hpp — which accounts a price change can affect.
+// band_index.hpp — which accounts a price change can affect, in O(log n + k).
 //
-// A price tick must not scan every account. This first index narrows a tick
-// to the accounts exposed to the moved price: holders of a position in a
-// market on that asset, and holders of that asset as collateral.
+// Every state boundary of a unit (margin-call threshold, maintenance
+// requirement) is a function f of the prices it depends on, and f's change is
+// bounded by L·|Δp| when a price moves by Δp, with
+//     L = Σ positions |qty|·(1 + max maintenance ratio) + Σ non-USD balances |amount|
+// (equity moves at most |qty| per unit of mark and |amount| per unit of
+// collateral price; the maintenance requirement at most |qty|·mmr, tiers
+// included, because tiers are continuous). If the account's smallest slack to
+// any boundary is S, no boundary can be crossed while every price it depends
+// on stays within ±S/L of its value at the last exact evaluation (the changes
+// add up to at most S). So each account puts, for each price key it depends
+// on (a market's mark, a collateral asset's price), a lower and an upper bound
+// in two heaps of that key; a tick pops only the bounds it crosses. Crossed
+// accounts are evaluated exactly and get new bands. Nothing is approximated:
+// a band only decides who is looked at, and `--reference-scan` plus the
+// differential test prove the results identical.
+//
+// Slack S uses thr − 1e-8 in place of the margin-call threshold (the ratio
+// is rounded up to 8 digits) and subtracts a rounding allowance of 16·1e-8
+// per term, so rounding never lets a crossing slip through. Stale heap entries
+// (an account refreshed since) are skipped by a version number and purged when
+// a heap grows past twice its live size.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
+
+#include "state.hpp"
 
 namespace liqsim::engine {
 
 class BandIndex {
  public:
-  void add_account() {}
-  void invalidate(std::uint32_t) {}
+  void add_account() { version_.push_back(0); }
+  void invalidate(std::uint32_t) {}  // an account that changes is re-evaluated and refreshed anyway
   void invalidate_all() {}
-  template <class E>
-  void refresh(E&, std::uint32_t) {}
 
+  void resize_keys(std::size_t markets, std::size_t assets) {
+    markets_ = markets;
+    keys_.resize(markets + assets);
+  }
+
+  // Accounts whose band on any key moved by the new price of `asset`.
   template <class E>
   void collect_for_price(E& e, std::uint32_t asset, std::vector<std::uint32_t>&) {
+    if (keys_.empty()) resize_keys(e.markets.size(), e.assets.size());
+    if (!e.asset_priced_before[asset]) {
+      // The first price of an asset: its holders' collateral value jumps from zero.
+      e.asset_priced_before[asset] = true;
+      for (std::uint32_t acct : e.assets[asset].holders) e.add_candidate(acct);
+    }
+    pop_crossed(e, static_cast<std::uint32_t>(markets_ + asset), e.assets[asset].price.raw());
     for (std::uint32_t m = 0; m < e.markets.size(); ++m)
-      if (e.config.markets[m].underlying_index == asset)
-        for (std::uint32_t acct : e.markets[m].holders) e.add_candidate(acct);
-    for (std::uint32_t acct : e.assets[asset].holders) e.add_candidate(acct);
+      if (e.config.markets[m].underlying_index == asset) pop_crossed(e, m, e.markets[m].mark.raw());
   }
+
+  // Accounts whose band on a market's mark was crossed by liquidation impact.
   template <class E>
   void collect_for_mark(E& e, std::uint32_t market, std::vector<std::uint32_t>&) {
-    for (std::uint32_t acct : e.markets[market].holders) e.add_candidate(acct);
+    if (keys_.empty()) resize_keys(e.markets.size(), e.assets.size());
+    pop_crossed(e, market, e.markets[market].mark.raw());
   }
+
+  // Re-bands an account after its exact evaluation.
+  template <class E>
+  void refresh(E& e, std::uint32_t acct) {
+    if (keys_.empty()) resize_keys(e.markets.size(), e.assets.size());
+    std::uint32_t ver = ++version_[acct];
+    const Account& a = e.accounts[acct];
+    using i128 = __int128;
+    // Sensitivity and the keys this account depends on.
+    i128 sensitivity = 0;
+    std::uint32_t terms = 2;
+    key_scratch_.clear();
+    for (const PositionSlot& p : a.positions) {
+      ++terms;
+      if (p.qty.is_zero()) continue;
+      i128 q = p.qty.abs().raw();
+      sensitivity += q + q * max_mmr(e, p.market) / kScale + 1;
+      key_scratch_.push_back(p.market);
+    }
+    for (const BalanceSlot& b : a.balances) {
+      ++terms;
+      if (b.asset == 0 || b.amount.is_zero()) continue;
+      sensitivity += i128(b.amount.abs().raw()) + 1;
+      key_scratch_.push_back(static_cast<std::uint32_t>(markets_ + b.asset));
+    }
+    if (sensitivity == 0 || key_scratch_.empty()) return;  // nothing here moves with a price
+    // Smallest slack to any boundary over the account's units.
+    i128 slack = unit_slack(e, a.state, e.cross_risk(a), true);
+    for (const PositionSlot& p : a.positions)
+      if (p.mode == MarginMode::isolated) slack = std::min(slack, unit_slack(e, p.iso_state, e.iso_risk(p), false));
+    if (slack == kUnbounded) return;
+    slack -= i128(16) * terms;
+    i128 width = slack <= 0 ? 0 : slack * kScale / sensitivity;  // in price raw units
+    std::sort(key_scratch_.begin(), key_scratch_.end());
+    key_scratch_.erase(std::unique(key_scratch_.begin(), key_scratch_.end()), key_scratch_.end());
+    for (std::uint32_t k : key_scratch_) {
+      std::int64_t value = k < markets_ ? e.markets[k].mark.raw() : e.assets[k - markets_].price.raw();
+      Key& key = keys_[k];
+      i128 lo = i128(value) - width, hi = i128(value) + width;
+      if (lo > 0) push(key.lower, Entry{static_cast<std::int64_t>(lo), acct, ver}, true);
+      if (hi < INT64_MAX) push(key.upper, Entry{static_cast<std::int64_t>(hi), acct, ver}, false);
+      maybe_compact(key);
+    }
+  }
+
+  std::size_t entries() const {
+    std::size_t n = 0;
+    for (const Key& k : keys_) n += k.lower.size() + k.upper.size();
+    return n;
+  }
+
+ private:
+  static constexpr __int128 kUnbounded = (__int128(1) << 100);
+
+  struct Entry {
+    std::int64_t bound;
+    std::uint32_t account;
+    std::uint32_t version;
+  };
+  struct Key {
+    std::vector<Entry> lower;  // max-heap on bound: crossed when the value falls to it
+    std::vector<Entry> upper;  // min-heap on bound: crossed when the value rises to it
+  };
+
+  static bool lower_cmp(const Entry& a, const Entry& b) { return a.bound < b.bound; }
+  static bool upper_cmp(const Entry& a, const Entry& b) { return a.bound > b.bound; }
+
+  void push(std::vector<Entry>& heap, Entry e, bool lower) {
+    heap.push_back(e);
+    if (lower) std::push_heap(heap.begin(), heap.end(), lower_cmp);
+    else std::push_heap(heap.begin(), heap.end(), upper_cmp);
+  }
+
+  template <class E>
+  void pop_crossed(E& e, std::uint32_t k, std::int64_t value) {
+    if (k >= keys_.size()) return;
+    Key& key = keys_[k];
+    while (!key.lower.empty() && key.lower.front().bound >= value) {
+      Entry top = key.lower.front();
+      std::pop_heap(key.lower.begin(), key.lower.end(), lower_cmp);
+      key.lower.pop_back();
+      if (top.version == version_[top.account]) e.add_candidate(top.account);
+    }
+    while (!key.upper.empty() && key.upper.front().bound <= value) {
+      Entry top = key.upper.front();
+      std::pop_heap(key.upper.begin(), key.upper.end(), upper_cmp);
+      key.upper.pop_back();
+      if (top.version == version_[top.account]) e.add_candidate(top.account);
+    }
+  }
+
+  void maybe_compact(Key& key) {
+    auto compact = [&](std::vector<Entry>& heap, bool lower) {
+      std::size_t live_bound = 2 * version_.size() + 1024;
+      if (heap.size() <= live_bound) return;
+      heap.erase(std::remove_if(heap.begin(), heap.end(),
+                                [&](const Entry& x) { return x.version != version_[x.account]; }),
+                 heap.end());
+      if (lower) std::make_heap(heap.begin(), heap.end(), lower_cmp);
+      else std::make_heap(heap.begin(), heap.end(), upper_cmp);
+    };
+    compact(key.lower, true);
+    compact(key.upper, false);
+  }
+
+  template <class E>
+  static std::int64_t max_mmr(E& e, std::uint32_t market) {
+    return max_maintenance_ratio(e.config.markets[market]).raw();
+  }
+
+  // Distance (USD raw) from the unit's current state to the nearest boundary
+  // that would change its state, a margin call or a liquidation.
+  template <class E, class R>
+  static __int128 unit_slack(E& e, RiskState state, const R& r, bool) {
+    using i128 = __int128;
+    i128 equity = r.equity.raw(), mm = r.mm.raw();
+    if (mm == 0) {
+      // No requirement: the only boundary is equity < 0 (a debt the collateral no longer covers).
+      return equity >= 0 ? equity : 0;
+    }
+    i128 thr = e.config.liquidation.margin_call_threshold.raw() - 1;  // ratio is rounded up to 8 digits
+    i128 to_call = thr * equity / kScale - mm;                       // > 0 while below the threshold
+    i128 to_liquidation = equity - mm;                                 // ≥ 0 while not liquidatable
+    switch (state) {
+      case RiskState::healthy: return to_call > 0 ? std::min(to_call, to_liquidation) : 0;
+      case RiskState::margin_call: return std::max<i128>(0, std::min(-to_call, to_liquidation));
+      case RiskState::liquidating:
+      case RiskState::bankrupt:
+      case RiskState::resolved: return 0;
+    }
+    return 0;
+  }
+
+  std::size_t markets_ = 0;
+  std::vector<Key> keys_;
+  std::vector<std::uint32_t> version_;
+  std::vector<std::uint32_t> key_scratch_;
 };
 
 }  // namespace liqsim::engine

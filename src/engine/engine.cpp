@@ -123,7 +123,10 @@ struct Engine::Impl {
     totals.insurance_fund = insurance;
     for (const auto& mc : config.markets) market_sym.push_back(symbols.intern(mc.name));
     for (const auto& ac : config.assets) asset_sym.push_back(symbols.intern(ac.name));
+    asset_priced_before.assign(config.assets.size(), false);
+    index.resize_keys(config.markets.size(), config.assets.size());
   }
+  std::vector<bool> asset_priced_before;  // for the index: a first price is a jump from zero
   std::vector<Sym> market_sym;  // market index → its interned name
   std::vector<Sym> asset_sym;
 
@@ -836,6 +839,7 @@ struct Engine::Impl {
     std::uint32_t round = 0;
     for (;;) {
       liquidatable.clear();
+      std::size_t round_begin = checked.size();
       for (std::uint32_t acct : candidates) {
         checked.push_back(acct);
         collect_liquidatable(acct);
@@ -862,7 +866,11 @@ struct Engine::Impl {
       }
       resolve_bankruptcies();
       totals.cascade_rounds_max = std::max<std::int64_t>(totals.cascade_rounds_max, round);
-      // Next round: whoever the moved marks or ADL can have pushed over.
+      // Next round: whoever the moved marks or ADL can have pushed over. The
+      // accounts looked at in this round left the heaps when their bands were
+      // crossed: band them again at the new marks first.
+      if (!options.reference_scan)
+        for (std::size_t i = round_begin; i < checked.size(); ++i) index.refresh(*this, checked[i]);
       ++stamp;
       if (options.reference_scan) {
         add_all_candidates();
@@ -903,7 +911,7 @@ struct Engine::Impl {
         update_margin_state(p.iso_state, iso_risk(p), threshold, a, market_sym[p.market],
                             p.breach_ts);
       }
-      index.refresh(*this, acct);
+      if (!options.reference_scan) index.refresh(*this, acct);
     }
   }
 
