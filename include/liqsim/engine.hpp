@@ -51,6 +51,7 @@ struct Summary {
   std::int64_t impact_liquidations = 0;    // liquidations first seen in a round ≥ 2 (caused by impact)
   Usd adl_amount;                          // loss covered by ADL counterparties
   Usd insurance_paid;                      // paid out of the fund for deficits
+  std::int64_t evaluations = 0;            // exact account evaluations (work done; not in the state hash)
 };
 
 // Accumulates per-event statistics the results database and reports use.

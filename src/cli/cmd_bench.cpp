@@ -1,8 +1,230 @@
+// liqsim bench — replay speed and memory at 1e3 … 1e6 accounts.
+//
+// Each size runs in its own child process (fork), so its peak RSS and its
+// memory per account are its own. Workloads are generated in-process from a
+// seed (liqsim/workload.hpp). Phases, timed separately:
+//   set-up   deposits and opening trades (≈ 2 events per account)
+//   quiet    price ticks of at most 1 bp that liquidate no one
+//   crash    a 10 % fall over a minute of 1-second ticks, then recovery
+//   ref      the same quiet ticks with --reference-scan (every account after
+//            every tick), on a bounded number of ticks at large sizes
+//   day      (with --day) one day of 1-second ticks with a crash, end to end
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+
 #include "commands.hpp"
+#include "liqsim/engine.hpp"
+#include "liqsim/workload.hpp"
 
 namespace liqsim::cli {
 
-// Placeholder until the bench command lands; says so instead of pretending.
-int cmd_bench(const Args&) { return usage_error("'bench' is not built yet"); }
+namespace {
+
+double now_s() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::int64_t rss_bytes() {
+  std::ifstream in("/proc/self/statm");
+  std::int64_t pages_total = 0, pages_resident = 0;
+  in >> pages_total >> pages_resident;
+  return pages_resident * sysconf(_SC_PAGESIZE);
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown cpu";
+}
+
+struct Row {
+  std::uint32_t accounts = 0;
+  double setup_eps = 0;
+  double quiet_tps = 0;
+  double quiet_ns = 0;
+  double crash_eps = 0;
+  std::int64_t crash_liquidations = 0;
+  double ref_tps = 0;
+  double speedup = 0;
+  double bytes_per_account = 0;
+  double peak_rss_mb = 0;
+  double log_mb = 0;
+  double day_seconds = 0;
+  std::int64_t day_events = 0;
+  std::int64_t day_liquidations = 0;
+};
+
+// Replays events [from, to) and returns the seconds taken.
+double run(Engine& e, const std::vector<InputEvent>& ev, std::size_t from, std::size_t to,
+           std::vector<DerivedEvent>& out) {
+  double t0 = now_s();
+  for (std::size_t i = from; i < to; ++i) {
+    out.clear();
+    e.apply(ev[i], static_cast<std::int64_t>(i), out);
+  }
+  return now_s() - t0;
+}
+
+Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day) {
+  Row r;
+  r.accounts = accounts;
+  WorkloadSpec spec;
+  spec.seed = 42;
+  spec.accounts = accounts;
+  spec.markets = 1;
+  spec.multi_collateral = true;
+  spec.isolated = true;
+  spec.params = false;
+  spec.activity_ppm = 0;
+  spec.ticks = quiet_ticks;
+  spec.volatility_bp = 1;
+  Symbols symbols;
+  Workload w = make_workload(spec, symbols);
+  std::size_t setup_end = w.events.size() - quiet_ticks;
+  r.log_mb = static_cast<double>(w.events.capacity() * sizeof(InputEvent)) / 1e6;
+
+  std::vector<DerivedEvent> out;
+  out.reserve(1024);
+  malloc_trim(0);
+  std::int64_t rss0 = rss_bytes();
+  {
+    Engine e(w.config, symbols);
+    double t = run(e, w.events, 0, setup_end, out);
+    r.setup_eps = static_cast<double>(setup_end) / t;
+    r.bytes_per_account = static_cast<double>(rss_bytes() - rss0) / accounts;
+    std::int64_t liq_before = e.summary().liquidations;
+    t = run(e, w.events, setup_end, w.events.size(), out);
+    r.quiet_tps = quiet_ticks / t;
+    r.quiet_ns = t * 1e9 / quiet_ticks;
+    if (e.summary().liquidations != liq_before)
+      std::fprintf(stderr, "bench: note: %lld liquidations during quiet ticks\n",
+                   static_cast<long long>(e.summary().liquidations - liq_before));
+  }
+  {
+    // The same quiet ticks on the reference scan: bounded work at large sizes.
+    std::size_t ref_ticks = std::max<std::size_t>(20, 20'000'000 / accounts);
+    ref_ticks = std::min<std::size_t>(ref_ticks, quiet_ticks);
+    EngineOptions o;
+    o.reference_scan = true;
+    Engine e(w.config, symbols, o);
+    run(e, w.events, 0, setup_end, out);
+    double t = run(e, w.events, setup_end, setup_end + ref_ticks, out);
+    r.ref_tps = static_cast<double>(ref_ticks) / t;
+    r.speedup = r.quiet_tps / r.ref_tps;
+  }
+  {
+    WorkloadSpec c = spec;
+    c.ticks = 600;
+    c.volatility_bp = 5;
+    c.crash_at = 60;
+    c.crash_ticks = 60;
+    c.crash_bp = 1000;
+    Symbols s2;
+    Workload cw = make_workload(c, s2);
+    Engine e(cw.config, s2);
+    std::size_t begin = cw.events.size() - c.ticks;
+    run(e, cw.events, 0, begin, out);
+    std::int64_t liq_before = e.summary().liquidations;
+    double t = run(e, cw.events, begin, cw.events.size(), out);
+    r.crash_eps = c.ticks / t;
+    r.crash_liquidations = e.summary().liquidations - liq_before;
+  }
+  if (day) {
+    WorkloadSpec d = spec;
+    d.ticks = 86'400;
+    d.volatility_bp = 2;
+    d.crash_at = 36'000;
+    d.crash_ticks = 600;
+    d.crash_bp = 2000;
+    Symbols s3;
+    Workload dw = make_workload(d, s3);
+    Engine e(dw.config, s3);
+    double t = run(e, dw.events, 0, dw.events.size(), out);
+    r.day_seconds = t;
+    r.day_events = static_cast<std::int64_t>(dw.events.size());
+    r.day_liquidations = e.summary().liquidations;
+  }
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  r.peak_rss_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  return r;
+}
+
+bool measure_in_child(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day, Row& row) {
+  int fds[2];
+  if (pipe(fds) != 0) return false;
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    close(fds[0]);
+    Row r = measure(accounts, quiet_ticks, day);
+    ssize_t n = write(fds[1], &r, sizeof r);
+    _exit(n == static_cast<ssize_t>(sizeof r) ? 0 : 1);
+  }
+  close(fds[1]);
+  ssize_t n = read(fds[0], &row, sizeof row);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return n == static_cast<ssize_t>(sizeof row) && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+}  // namespace
+
+int cmd_bench(const Args& args) {
+  bool quick = false, day = true;
+  std::uint32_t ticks = 2'000'000;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--quick") quick = true;
+    else if (args[i] == "--no-day") day = false;
+    else if (args[i] == "--ticks" && i + 1 < args.size()) ticks = static_cast<std::uint32_t>(std::stoul(args[++i]));
+    else if (args[i] == "--help" || args[i] == "-h") {
+      std::puts(
+          "usage: liqsim bench [--quick] [--no-day] [--ticks N]\n"
+          "  --quick    sizes 1e3..1e5 only, no one-day replay\n"
+          "  --no-day   skip the one-day 1e6-account crash replay\n"
+          "  --ticks N  quiet ticks per size (default 2000000)");
+      return 0;
+    } else return usage_error("unknown bench option '" + args[i] + "'");
+  }
+  std::vector<std::uint32_t> sizes = {1'000, 10'000, 100'000};
+  if (!quick) sizes.push_back(1'000'000);
+  std::printf("liqsim bench — %s, %u hardware threads, single-threaded replay\n", cpu_model().c_str(),
+              std::thread::hardware_concurrency());
+  std::printf("%9s %12s %12s %8s %12s %7s %12s %9s %9s %9s %8s\n", "accounts", "setup ev/s", "quiet tick/s",
+              "ns/tick", "crash ev/s", "liqs", "ref tick/s", "speedup", "B/account", "peak MB", "log MB");
+  Row last;
+  for (std::uint32_t n : sizes) {
+    Row r;
+    bool with_day = day && !quick && n == sizes.back();
+    if (!measure_in_child(n, ticks, with_day, r)) {
+      std::fprintf(stderr, "liqsim: bench at %u accounts failed\n", n);
+      return 2;
+    }
+    std::printf("%9u %12.0f %12.0f %8.1f %12.0f %7lld %12.1f %8.0fx %9.0f %9.1f %8.1f\n", r.accounts, r.setup_eps,
+                r.quiet_tps, r.quiet_ns, r.crash_eps, static_cast<long long>(r.crash_liquidations), r.ref_tps,
+                r.speedup, r.bytes_per_account, r.peak_rss_mb, r.log_mb);
+    std::fflush(stdout);
+    last = r;
+  }
+  if (last.day_events > 0)
+    std::printf("one day of 1-second ticks with a crash at %u accounts: %lld events in %.2f s (%lld liquidations)\n",
+                last.accounts, static_cast<long long>(last.day_events), last.day_seconds,
+                static_cast<long long>(last.day_liquidations));
+  return 0;
+}
 
 }  // namespace liqsim::cli

@@ -1,30 +1,33 @@
 #include "liqsim/error.hpp"
 
+#include <sstream>
+
 namespace liqsim {
 
 std::string Error::describe() const {
-  std::string out;
-  out.append(file);
+  // Built with a stream: GCC 12 warns falsely (-Wrestrict) on chained string appends here.
+  std::ostringstream out;
+  bool any = false;
+  if (!file.empty()) {
+    out << file;
+    any = true;
+  }
   if (line > 0) {
-    out.push_back(':');
-    out.append(std::to_string(line));
+    out << ':' << line;
+    any = true;
   }
   if (offset >= 0) {
-    out.append(out.empty() ? "byte offset " : ": byte offset ");
-    out.append(std::to_string(offset));
+    out << (any ? ": " : "") << "byte offset " << offset;
+    any = true;
   }
   if (seq >= 0) {
-    out.append(out.empty() ? "seq " : ", seq ");
-    out.append(std::to_string(seq));
+    out << (any ? ", " : "") << "seq " << seq;
+    any = true;
   }
-  if (!out.empty()) out.append(": ");
-  if (!field.empty()) {
-    out.append("field '");
-    out.append(field);
-    out.append("': ");
-  }
-  out.append(message);
-  return out;
+  if (any) out << ": ";
+  if (!field.empty()) out << "field '" << field << "': ";
+  out << message;
+  return out.str();
 }
 
 }  // namespace liqsim

@@ -63,41 +63,42 @@ class BandIndex {
     pop_crossed(e, market, e.markets[market].mark.raw());
   }
 
-  // Re-bands an account after its exact evaluation.
+  // Re-bands an account after its exact evaluation. Each unit (cross, or an
+  // isolated position) splits its slack S equally over the n price keys it
+  // depends on; key k gets the half-width (S / n) / L_k, where L_k bounds how
+  // fast the unit's boundaries move per unit of that price. An account's band
+  // on a key is the narrowest over its units. If no key leaves its band,
+  // Σ_k L_k·|Δ_k| ≤ Σ_k S / n = S for every unit: no boundary was reached.
   template <class E>
   void refresh(E& e, std::uint32_t acct) {
     if (keys_.empty()) resize_keys(e.markets.size(), e.assets.size());
     std::uint32_t ver = ++version_[acct];
     const Account& a = e.accounts[acct];
     using i128 = __int128;
-    // Sensitivity and the keys this account depends on.
-    i128 sensitivity = 0;
+    widths_.clear();
+    // The cross unit: its positions' marks and its non-USD collateral prices.
+    unit_keys_.clear();
     std::uint32_t terms = 2;
-    key_scratch_.clear();
     for (const PositionSlot& p : a.positions) {
       ++terms;
-      if (p.qty.is_zero()) continue;
+      if (p.mode != MarginMode::cross || p.qty.is_zero()) continue;
       i128 q = p.qty.abs().raw();
-      sensitivity += q + q * max_mmr(e, p.market) / kScale + 1;
-      key_scratch_.push_back(p.market);
+      unit_keys_.push_back({p.market, q + q * max_mmr(e, p.market) / kScale + 1});
     }
     for (const BalanceSlot& b : a.balances) {
       ++terms;
       if (b.asset == 0 || b.amount.is_zero()) continue;
-      sensitivity += i128(b.amount.abs().raw()) + 1;
-      key_scratch_.push_back(static_cast<std::uint32_t>(markets_ + b.asset));
+      unit_keys_.push_back({static_cast<std::uint32_t>(markets_ + b.asset), i128(b.amount.abs().raw()) + 1});
     }
-    if (sensitivity == 0 || key_scratch_.empty()) return;  // nothing here moves with a price
-    // Smallest slack to any boundary over the account's units.
-    i128 slack = unit_slack(e, a.state, e.cross_risk(a), true);
-    for (const PositionSlot& p : a.positions)
-      if (p.mode == MarginMode::isolated) slack = std::min(slack, unit_slack(e, p.iso_state, e.iso_risk(p), false));
-    if (slack == kUnbounded) return;
-    slack -= i128(16) * terms;
-    i128 width = slack <= 0 ? 0 : slack * kScale / sensitivity;  // in price raw units
-    std::sort(key_scratch_.begin(), key_scratch_.end());
-    key_scratch_.erase(std::unique(key_scratch_.begin(), key_scratch_.end()), key_scratch_.end());
-    for (std::uint32_t k : key_scratch_) {
+    if (!unit_keys_.empty()) add_unit_widths(unit_slack(e, a.state, e.cross_risk(a)) - i128(16) * terms);
+    for (const PositionSlot& p : a.positions) {
+      if (p.mode != MarginMode::isolated || p.qty.is_zero()) continue;
+      unit_keys_.clear();
+      i128 q = p.qty.abs().raw();
+      unit_keys_.push_back({p.market, q + q * max_mmr(e, p.market) / kScale + 1});
+      add_unit_widths(unit_slack(e, p.iso_state, e.iso_risk(p)) - 64);
+    }
+    for (const auto& [k, width] : widths_) {
       std::int64_t value = k < markets_ ? e.markets[k].mark.raw() : e.assets[k - markets_].price.raw();
       Key& key = keys_[k];
       i128 lo = i128(value) - width, hi = i128(value) + width;
@@ -175,7 +176,7 @@ class BandIndex {
   // Distance (USD raw) from the unit's current state to the nearest boundary
   // that would change its state, a margin call or a liquidation.
   template <class E, class R>
-  static __int128 unit_slack(E& e, RiskState state, const R& r, bool) {
+  static __int128 unit_slack(E& e, RiskState state, const R& r) {
     using i128 = __int128;
     i128 equity = r.equity.raw(), mm = r.mm.raw();
     if (mm == 0) {
@@ -195,10 +196,28 @@ class BandIndex {
     return 0;
   }
 
+  // Narrowest half-width per key over the units seen so far in refresh().
+  void add_unit_widths(__int128 slack) {
+    using i128 = __int128;
+    if (slack >= kUnbounded / 2) return;
+    i128 share = slack <= 0 ? 0 : slack / static_cast<i128>(unit_keys_.size());
+    for (const auto& [k, sensitivity] : unit_keys_) {
+      i128 width = share * kScale / sensitivity;  // price raw units
+      bool found = false;
+      for (auto& [wk, w] : widths_)
+        if (wk == k) {
+          w = std::min(w, width);
+          found = true;
+        }
+      if (!found) widths_.push_back({k, width});
+    }
+  }
+
   std::size_t markets_ = 0;
   std::vector<Key> keys_;
+  std::vector<std::pair<std::uint32_t, __int128>> unit_keys_;  // (key, sensitivity) of one unit
+  std::vector<std::pair<std::uint32_t, __int128>> widths_;     // (key, half-width) of the account
   std::vector<std::uint32_t> version_;
-  std::vector<std::uint32_t> key_scratch_;
 };
 
 }  // namespace liqsim::engine

@@ -567,10 +567,10 @@ struct Engine::Impl {
     const MarketConfig& mc = config.markets[m];
     if (!mc.has_depth) return {mk, mk};
     Usd n = mul<Usd>(qty, mk, Round::up);
-    // move = N / depth / 100, as a ratio, rounded up (against the liquidated).
-    Ratio move = div<Ratio>(n, mul<Usd>(mc.depth, Ratio::from_units(100), Round::down), Round::up);
-    Ratio cap = Ratio::parse_or_throw("0.99");
-    if (move > cap) move = cap;
+    // move = N / depth / 100, as a ratio, rounded up (against the liquidated), capped at 99 %.
+    using i128 = __int128;
+    i128 move_raw = detail::div_round(i128(n.raw()) * kScale, i128(mc.depth.raw()) * 100, Round::up);
+    Ratio move = Ratio::from_raw(static_cast<std::int64_t>(std::min<i128>(move_raw, kScale / 100 * 99)));
     Ratio half = div<Ratio>(move, Ratio::from_units(2), Round::up);
     Ratio perm = mul<Ratio>(move, mc.impact_permanent_share, Round::down);
     if (side == Side::sell) {
@@ -889,6 +889,7 @@ struct Engine::Impl {
 
   void collect_liquidatable(std::uint32_t acct) {
     const Account& a = accounts[acct];
+    ++totals.evaluations;
     Risk cross = cross_risk(a);
     if (cross.liquidatable()) liquidatable.emplace_back(cross, Unit{acct, kCross});
     for (const PositionSlot& p : a.positions) {
