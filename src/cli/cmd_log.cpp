@@ -1,8 +1,288 @@
+// `liqsim log convert|verify|cat|append|repair` — the event log tools
+// (CONTRACT §5; format in events/FORMAT.md).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <iostream>
+#include <string>
+#include <vector>
+
 #include "commands.hpp"
+#include "liqsim/jsonl.hpp"
+#include "liqsim/log.hpp"
 
 namespace liqsim::cli {
 
-// Placeholder until the log command lands; says so instead of pretending.
-int cmd_log(const Args&) { return usage_error("'log' is not built yet"); }
+namespace {
+
+const char* kLogHelp =
+    "usage: liqsim log COMMAND ...\n"
+    "\n"
+    "  convert IN OUT   JSON Lines -> binary log, or binary -> JSON Lines (by IN's first\n"
+    "                   bytes). Writes OUT.tmp, fsyncs it and renames it to OUT.\n"
+    "  verify LOG       checks every record (JSONL or binary); prints a summary.\n"
+    "                   Exit 3 on a corrupt or torn (truncated) binary log, 2 on bad JSONL.\n"
+    "  cat LOG          prints the log as canonical JSON Lines (a torn tail is end of\n"
+    "                   file plus a warning).\n"
+    "  append LOG       appends JSON Lines events from stdin to a binary log (created if\n"
+    "                   missing). All of stdin is validated first; nothing is appended\n"
+    "                   unless all of it is valid. Reports only after fsync.\n"
+    "  repair LOG       cuts a torn tail off a binary log; refuses a corrupt one (exit 3).\n"
+    "\n"
+    "exit codes: 0 success, 2 usage/input/I-O error, 3 corrupt or truncated log\n";
+
+void warn(const std::string& message) { std::fprintf(stderr, "liqsim: warning: %s\n", message.c_str()); }
+
+std::string ts_range(std::uint64_t n, std::int64_t first, std::int64_t last) {
+  if (n == 0) return "no events";
+  return "ts " + std::to_string(first) + ".." + std::to_string(last) + " (" + format_rfc3339(first) + " .. " +
+         format_rfc3339(last) + ")";
+}
+
+std::int64_t file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  return f ? static_cast<std::int64_t>(f.tellg()) : -1;
+}
+
+Error open_error(const std::string& path) {
+  Error e = make_error(ErrorKind::io, "cannot open for reading");
+  e.file = path;
+  return e;
+}
+
+// The format is told by the first byte and the file is then read from its
+// start, so LOG must be a file that can be opened twice (not a pipe).
+std::optional<Error> not_a_file(const std::string& path) {
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    Error e = make_error(ErrorKind::io, "cannot open for reading: no such file");
+    e.file = path;
+    return e;
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    Error e = make_error(ErrorKind::usage, "not a regular file (the log tools read files, not pipes or devices)");
+    e.file = path;
+    return e;
+  }
+  return std::nullopt;
+}
+
+int run_convert(const std::string& in, const std::string& out) {
+  auto r = convert_event_log(in, out);
+  if (!r) return report_error(r.error());
+  if (!r->warning.empty()) warn(r->warning);
+  std::printf("converted %llu events: %s (%s) -> %s (%s, %lld bytes)\n", static_cast<unsigned long long>(r->events),
+              in.c_str(), r->to_binary ? "JSON Lines" : "binary log", out.c_str(),
+              r->to_binary ? "binary log" : "JSON Lines", static_cast<long long>(r->bytes_out));
+  return 0;
+}
+
+int run_verify(const std::string& path) {
+  if (auto e = not_a_file(path)) return report_error(*e);
+  if (is_binary_log(path)) {
+    auto scan = scan_log(path);
+    if (!scan) return report_error(scan.error());
+    if (scan->torn) return report_error(scan->torn_error);
+    std::printf("%s: ok: binary log v%u, %llu records (seq 0..%lld), %s, %lld bytes\n", path.c_str(),
+                logfmt::kFormatVersion, static_cast<unsigned long long>(scan->records),
+                static_cast<long long>(scan->records) - 1, ts_range(scan->records, scan->first_ts, scan->last_ts).c_str(),
+                static_cast<long long>(scan->file_size));
+    return 0;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return report_error(open_error(path));
+  Symbols symbols;
+  JsonlEventReader reader(in, path, symbols);
+  InputEvent ev;
+  std::uint64_t n = 0;
+  std::int64_t first = 0, last = 0;
+  for (;;) {
+    auto more = reader.next(ev);
+    if (!more) return report_error(more.error());
+    if (!*more) break;
+    if (n == 0) first = ev.ts_ms;
+    last = ev.ts_ms;
+    ++n;
+  }
+  std::printf("%s: ok: JSON Lines, %llu events (seq 0..%lld), %s, %lld bytes\n", path.c_str(),
+              static_cast<unsigned long long>(n), static_cast<long long>(n) - 1, ts_range(n, first, last).c_str(),
+              static_cast<long long>(file_bytes(path)));
+  return 0;
+}
+
+int run_cat(const std::string& path) {
+  if (auto e = not_a_file(path)) return report_error(*e);
+  Symbols symbols;
+  InputEvent ev;
+  std::string line;
+  auto emit = [&]() -> bool {
+    line = encode_event(ev, symbols);
+    line.push_back('\n');
+    return std::fwrite(line.data(), 1, line.size(), stdout) == line.size();
+  };
+  Error write_failed = make_error(ErrorKind::io, "cannot write to standard output");
+  write_failed.file = "<stdout>";
+  if (is_binary_log(path)) {
+    auto reader = LogReader::open(path, symbols);
+    if (!reader) return report_error(reader.error());
+    for (;;) {
+      auto more = reader->next(ev);
+      if (!more) {
+        std::fflush(stdout);
+        return report_error(more.error());
+      }
+      if (!*more) break;
+      if (!emit()) return report_error(write_failed);
+    }
+    if (std::fflush(stdout) != 0) return report_error(write_failed);
+    if (reader->torn()) warn(reader->torn_warning());
+    return 0;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return report_error(open_error(path));
+  JsonlEventReader reader(in, path, symbols);
+  for (;;) {
+    auto more = reader.next(ev);
+    if (!more) {
+      std::fflush(stdout);
+      return report_error(more.error());
+    }
+    if (!*more) break;
+    if (!emit()) return report_error(write_failed);
+  }
+  if (std::fflush(stdout) != 0) return report_error(write_failed);
+  return 0;
+}
+
+int run_append(const std::string& path) {
+  Symbols symbols;
+  // 1. The log as it is now (read only): its last ts bounds the batch.
+  std::int64_t last_ts = INT64_MIN;
+  std::ifstream probe(path, std::ios::binary);
+  const bool exists = static_cast<bool>(probe);
+  const bool empty = exists && file_bytes(path) == 0;
+  probe.close();
+  if (exists && !empty) {
+    if (!is_binary_log(path)) {
+      Error e = make_error(ErrorKind::input, "not a binary event log (convert it with 'liqsim log convert' first)");
+      e.file = path;
+      return report_error(e);
+    }
+    auto scan = scan_log(path);
+    if (!scan) return report_error(scan.error());
+    last_ts = scan->last_ts;
+  }
+  // 2. All of stdin, validated, before anything is written.
+  std::ios::sync_with_stdio(false);
+  JsonlEventReader reader(std::cin, "<stdin>", symbols);
+  std::vector<InputEvent> batch;
+  std::vector<std::int64_t> lines;
+  InputEvent ev;
+  for (;;) {
+    auto more = reader.next(ev);
+    if (!more) return report_error(more.error());
+    if (!*more) break;
+    if (ev.ts_ms < last_ts) {
+      Error e = make_error(ErrorKind::input,
+                           "goes backwards: " + std::to_string(ev.ts_ms) + " before the log's last ts " +
+                               std::to_string(last_ts),
+                           "ts");
+      e.file = "<stdin>";
+      e.line = reader.line();
+      return report_error(e);
+    }
+    batch.push_back(std::move(ev));
+    lines.push_back(reader.line());
+  }
+  if (std::cin.bad()) {
+    Error e = make_error(ErrorKind::io, "read failed");
+    e.file = "<stdin>";
+    return report_error(e);
+  }
+  // 3. Append and fsync; acknowledge only after that.
+  std::string warning;
+  auto writer = LogWriter::open(path, &warning);
+  if (!writer) return report_error(writer.error());
+  if (!warning.empty()) warn(warning);
+  const std::uint64_t first_seq = writer->next_seq();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    Status st = writer->append(batch[i], symbols);
+    if (!st) {
+      // The log changed between the check and the lock (another appender), or an I/O error.
+      Error e = st.error();
+      if (e.kind == ErrorKind::input) {
+        e.file = "<stdin>";
+        e.line = lines[i];
+      }
+      return report_error(e);
+    }
+  }
+  Status st = writer->close();
+  if (!st) return report_error(st.error());
+  if (batch.empty()) {
+    std::printf("appended 0 events\n");
+  } else {
+    std::printf("appended %zu events (seq %llu..%llu)\n", batch.size(), static_cast<unsigned long long>(first_seq),
+                static_cast<unsigned long long>(first_seq + batch.size() - 1));
+  }
+  return 0;
+}
+
+int run_repair(const std::string& path) {
+  auto r = repair_log(path);
+  if (!r) {
+    if (r.error().kind == ErrorKind::corrupt)
+      std::fprintf(stderr, "liqsim: refusing to repair: the log is corrupt before its end, not torn; "
+                           "nothing was changed\n");
+    return report_error(r.error());
+  }
+  if (!r->was_torn) {
+    std::printf("%s: clean, nothing to repair (%llu records, %lld bytes)\n", path.c_str(),
+                static_cast<unsigned long long>(r->records), static_cast<long long>(r->valid_end));
+  } else {
+    std::printf("%s: cut %lld bytes of a torn tail at byte offset %lld (%llu records kept)\n", path.c_str(),
+                static_cast<long long>(r->bytes_cut), static_cast<long long>(r->valid_end),
+                static_cast<unsigned long long>(r->records));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int cmd_log(const Args& args) {
+  // args[0] == "log"
+  if (args.size() < 2) {
+    std::fputs(kLogHelp, stderr);
+    return 2;
+  }
+  const std::string& sub = args[1];
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    std::fputs(kLogHelp, stdout);
+    return 0;
+  }
+  std::vector<std::string> operands;
+  for (std::size_t i = 2; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::fputs(kLogHelp, stdout);
+      return 0;
+    }
+    if (args[i].size() > 1 && args[i][0] == '-' && args[i] != "--")
+      return usage_error("log " + sub + ": unknown option '" + args[i] + "'");
+    if (args[i] != "--") operands.push_back(args[i]);
+  }
+  auto want = [&](std::size_t n, const char* shape) -> bool {
+    if (operands.size() == n) return true;
+    usage_error(std::string("usage: liqsim log ") + sub + " " + shape);
+    return false;
+  };
+  if (sub == "convert") return want(2, "IN OUT") ? run_convert(operands[0], operands[1]) : 2;
+  if (sub == "verify") return want(1, "LOG") ? run_verify(operands[0]) : 2;
+  if (sub == "cat") return want(1, "LOG") ? run_cat(operands[0]) : 2;
+  if (sub == "append") return want(1, "LOG") ? run_append(operands[0]) : 2;
+  if (sub == "repair") return want(1, "LOG") ? run_repair(operands[0]) : 2;
+  return usage_error("unknown log command '" + sub + "' (expected convert, verify, cat, append or repair)");
+}
 
 }  // namespace liqsim::cli

@@ -1,0 +1,351 @@
+// log.hpp — the binary append-only event log.
+//
+// Owns the on-disk format of events/FORMAT.md (the constants below are the
+// only place its numbers live), the CRC32C it is checked with, a streaming
+// reader, a durable writer, and the whole-file operations the `log` command
+// and `replay` use (read either format, verify, convert, repair).
+//
+// Guarantees:
+// - A record is accepted only if its CRC32C, its seq (0-based, consecutive)
+//   and its chain link (the checksum of the record before it) are right and
+//   its payload decodes to an event that the JSONL decoder would also accept
+//   (same limits, same positivity rules): a binary log cannot smuggle in what
+//   JSON Lines would refuse. Anything else in the middle of a log is an
+//   Error{kind=corrupt} naming the file, the byte offset of the bad record and
+//   the seq it should have had.
+// - A torn tail (the file ends inside its last record, or everything from the
+//   last valid record to the end of the file is zero bytes) is end of file
+//   plus a warning naming the offset where the valid data ends. A complete
+//   last record with a bad checksum is corruption (see FORMAT.md for why).
+// - The writer acknowledges nothing it has not fsync'ed: `LogWriter::sync()`
+//   returns ok only after the records are written and the file (and, on
+//   creation, its directory) is fsync'ed. A failed write is rolled back to the
+//   last durable end and the writer refuses further use.
+// - Encoding is canonical: JSONL → binary → JSONL gives the canonical JSONL
+//   text, and binary → JSONL → binary is byte-identical.
+// - Reading allocates nothing per record beyond interning new symbols (and
+//   the strings of the rare `param` event).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "liqsim/error.hpp"
+#include "liqsim/events.hpp"
+#include "liqsim/jsonl.hpp"
+
+namespace liqsim {
+
+// ---- format constants (events/FORMAT.md) ----
+namespace logfmt {
+
+// File header: magic (8) | format version u32 | masked CRC32C of the 12 bytes before it (u32).
+inline constexpr std::array<std::uint8_t, 8> kMagic = {0x89, 'L', 'Q', 'S', 'L', 'O', 'G', '\n'};
+inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::size_t kFileHeaderBytes = 16;
+
+// Record header: masked CRC32C u32 | payload length u32 | record type u8 |
+// seq u64 | previous record's stored checksum u32; then the payload.
+// The CRC covers every byte after itself: length, type, seq, prev, payload.
+inline constexpr std::size_t kRecordHeaderBytes = 21;
+inline constexpr std::size_t kCrcOffset = 0;
+inline constexpr std::size_t kLengthOffset = 4;
+inline constexpr std::size_t kTypeOffset = 8;
+inline constexpr std::size_t kSeqOffset = 9;
+inline constexpr std::size_t kPrevOffset = 17;
+
+inline constexpr std::uint8_t kRecordEvent = 1;  // the only record type of format 1; 0 is never valid
+inline constexpr std::size_t kMaxRecordPayloadBytes = std::size_t{1} << 20;  // 1 MiB
+inline constexpr std::uint32_t kFirstPrevChecksum = 0;
+
+// LevelDB's CRC mask: a CRC stored inside data that is itself CRC'ed is
+// rotated and offset so that CRCs of CRCs are not degenerate.
+inline constexpr std::uint32_t kCrcMaskDelta = 0xa282ead8u;
+
+// Event codes inside the payload (payload = ts i64 | event code u8 | fields).
+enum class EventCode : std::uint8_t { price = 1, deposit = 2, withdraw = 3, trade = 4, funding = 5, param = 6, liquidity = 7 };
+
+// Trade flags byte; bits 4..7 must be zero.
+inline constexpr std::uint8_t kTradeHasMargin = 0x01;          // the source named `margin`
+inline constexpr std::uint8_t kTradeIsolated = 0x02;           // margin = isolated (needs kTradeHasMargin)
+inline constexpr std::uint8_t kTradeHasIsolatedMargin = 0x04;  // an i64 isolated_margin follows (needs kTradeIsolated)
+inline constexpr std::uint8_t kTradeHasCounterparty = 0x08;    // a counterparty name follows
+inline constexpr std::uint8_t kTradeKnownFlags = 0x0f;
+
+// ts range the JSONL decoder accepts (integer milliseconds of at most 15 digits).
+inline constexpr std::int64_t kMinTsMs = 0;
+inline constexpr std::int64_t kMaxTsMs = 999'999'999'999'999;
+
+}  // namespace logfmt
+
+// ---- CRC32C (Castagnoli), software, slicing-by-8 ----
+
+// Extends `crc` (0 to start) over `n` bytes. crc32c("123456789") == 0xe3069283.
+std::uint32_t crc32c_extend(std::uint32_t crc, const void* data, std::size_t n);
+inline std::uint32_t crc32c(const void* data, std::size_t n) { return crc32c_extend(0, data, n); }
+inline std::uint32_t crc32c_mask(std::uint32_t crc) {
+  return ((crc >> 15) | (crc << 17)) + logfmt::kCrcMaskDelta;
+}
+inline std::uint32_t crc32c_unmask(std::uint32_t masked) {
+  std::uint32_t rot = masked - logfmt::kCrcMaskDelta;
+  return (rot >> 17) | (rot << 15);
+}
+
+// ---- payload codec ----
+
+// Checks an event against the rules the JSONL decoder enforces (ts range,
+// names 1..256 bytes of valid UTF-8, positive price/qty/amount/depth,
+// non-negative isolated_margin, trade option consistency, counterparty ≠
+// account, param path non-empty and value canonical JSON ≤ 64 KiB).
+// Error kind is `input`, with the field named.
+Status validate_event(const InputEvent& e, const Symbols& symbols);
+
+// Appends the binary payload of `e` to `out`. The event must be valid
+// (validate_event); encoding an invalid event is a programmer error.
+void append_record_payload(const InputEvent& e, const Symbols& symbols, std::string& out);
+std::string encode_record_payload(const InputEvent& e, const Symbols& symbols);
+
+// Decodes one payload. On failure the Error (kind `corrupt`) names the field;
+// the caller adds file, offset and seq. Also enforces validate_event's rules.
+Status decode_record_payload(std::string_view payload, Symbols& symbols, InputEvent& out);
+
+namespace detail {
+// Little-endian fields, byte by byte.
+inline void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
+inline void put_u16(std::string& out, std::uint16_t v) {
+  for (int i = 0; i < 2; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+inline void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+inline void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+inline void store_u32(std::uint8_t* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>((v >> (8 * i)) & 0xff);
+}
+inline std::uint16_t load_u16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
+}
+inline std::uint32_t load_u32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
+         (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+inline std::uint64_t load_u64(const std::uint8_t* p) {
+  return static_cast<std::uint64_t>(load_u32(p)) | (static_cast<std::uint64_t>(load_u32(p + 4)) << 32);
+}
+// The payload decoder with a caller-supplied interner (the reader's cache).
+using InternFn = Sym (*)(void* context, std::string_view name);
+Status decode_record_payload_with(std::string_view payload, InternFn intern, void* context, InputEvent& out);
+// The 16-byte file header of format kFormatVersion.
+std::string file_header();
+}  // namespace detail
+
+// ---- detection and whole-file reading ----
+
+// True when the file's first byte is the magic's first byte (0x89), which
+// can never begin a JSON Lines file (it is not valid UTF-8). Deciding on one
+// byte means a log whose header is damaged or cut short is still read as a
+// binary log and reported as corrupt or truncated (exit 3), not as bad JSON.
+bool is_binary_log(const std::string& path);
+
+// All events of a JSONL or binary log (told apart by the first bytes). A torn
+// tail of a binary log is end of file: `*warning` (if given) is set to a
+// message naming the offset where the valid data ends; otherwise cleared.
+Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols,
+                                               std::string* warning = nullptr);
+
+// ---- streaming reader ----
+
+class LogReader {
+ public:
+  // Opens and checks the file header. Symbols must outlive the reader.
+  static Result<LogReader> open(const std::string& path, Symbols& symbols);
+  LogReader(LogReader&& other) noexcept;
+  LogReader& operator=(LogReader&& other) noexcept;
+  LogReader(const LogReader&) = delete;
+  LogReader& operator=(const LogReader&) = delete;
+  ~LogReader();
+
+  // true and the next event; false at end of file (clean or torn); or an
+  // Error{kind=corrupt, file, offset, seq}. After false or an error, keeps
+  // returning the same answer.
+  Result<bool> next(InputEvent& out);
+
+  std::uint64_t records() const { return next_seq_; }  // valid records so far = seq of the next
+  std::int64_t valid_end() const { return valid_end_; }  // offset just after the last valid record
+  std::uint32_t last_checksum() const { return last_checksum_; }
+  std::int64_t first_ts() const { return first_ts_; }  // INT64_MIN before the first record
+  std::int64_t last_ts() const { return last_ts_; }    // INT64_MIN before the first record
+  bool torn() const { return torn_; }
+  std::int64_t file_size() const { return file_size_; }
+  std::int64_t torn_bytes() const { return torn_ ? file_size_ - valid_end_ : 0; }
+  // "F: byte offset N, seq S: torn tail: ..." (empty unless torn()).
+  std::string torn_warning() const;
+  // The torn tail as an Error{kind=corrupt} (for `log verify`, which refuses it).
+  Error torn_error() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  LogReader() = default;
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  Result<bool> fail(Error e);
+  Result<bool> end_torn(const char* reason);
+  Error corrupt(std::int64_t offset, std::string message, std::string field = {}) const;
+  static Sym intern_cached(void* self, std::string_view name);
+  // Makes `n` bytes available at buf_[begin_..]; false if the file ends first.
+  Result<bool> fill(std::size_t n);
+  bool zero_to_eof(std::int64_t from) const;
+  void close_fd();
+
+  int fd_ = -1;
+  std::string path_;
+  Symbols* symbols_ = nullptr;
+  std::unordered_map<std::string, Sym, NameHash, std::equal_to<>> sym_cache_;
+  std::vector<std::uint8_t> buf_;
+  std::size_t begin_ = 0, end_ = 0;
+  bool eof_ = false;
+  std::int64_t buf_file_offset_ = 0;  // file offset of buf_[0]
+  std::int64_t file_size_ = 0;
+  std::int64_t valid_end_ = 0;
+  std::uint64_t next_seq_ = 0;
+  std::uint32_t last_checksum_ = logfmt::kFirstPrevChecksum;
+  std::int64_t first_ts_ = INT64_MIN;
+  std::int64_t last_ts_ = INT64_MIN;
+  bool done_ = false;
+  bool torn_ = false;
+  const char* torn_reason_ = "";
+  std::optional<Error> error_;
+};
+
+// The result of reading a whole binary log without keeping its events.
+struct LogScan {
+  std::uint64_t records = 0;
+  std::int64_t first_ts = INT64_MIN, last_ts = INT64_MIN;
+  std::int64_t valid_end = 0;   // bytes of header + valid records
+  std::int64_t file_size = 0;
+  std::uint32_t last_checksum = logfmt::kFirstPrevChecksum;
+  bool torn = false;
+  std::string warning;  // set when torn
+  Error torn_error;     // meaningful when torn
+};
+Result<LogScan> scan_log(const std::string& path);
+
+// ---- durable writer ----
+
+class LogWriter {
+ public:
+  // Opens an existing binary log for appending (checking every record,
+  // positioning after the last valid one, continuing seq and chain; a torn
+  // tail is cut off and reported in `*warning`) or creates a new one (header
+  // written and fsync'ed, directory fsync'ed). A corrupt log is refused. The
+  // file is locked (flock) against a second writer.
+  static Result<LogWriter> open(const std::string& path, std::string* warning = nullptr);
+  // Creates a new, empty log, replacing whatever file is at `path` (for the
+  // temporary file of a conversion).
+  static Result<LogWriter> create(const std::string& path);
+
+  LogWriter(LogWriter&& other) noexcept;
+  LogWriter& operator=(LogWriter&& other) noexcept;
+  LogWriter(const LogWriter&) = delete;
+  LogWriter& operator=(const LogWriter&) = delete;
+  ~LogWriter();  // closes without syncing: unsynced appends are not acknowledged
+
+  // Validates (validate_event, ts not before the last) and buffers one record.
+  // Not durable until sync(). Large buffers are written out (not fsync'ed) as
+  // they grow.
+  Status append(const InputEvent& e, const Symbols& symbols);
+  // Writes everything buffered and fsyncs the file. Only after it returns ok
+  // are the appended records acknowledged.
+  Status sync();
+  // sync() and close the file.
+  Status close();
+
+  std::uint64_t next_seq() const { return next_seq_; }
+  std::uint64_t durable_records() const { return durable_seq_; }
+  std::int64_t last_ts() const { return last_ts_; }  // INT64_MIN for an empty log
+  std::int64_t size() const { return written_end_ + static_cast<std::int64_t>(pending_.size()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  LogWriter() = default;
+  Status write_pending();
+  Status failed(Error e);
+  Error io_error(const std::string& what, int err) const;
+  void close_fd();
+
+  int fd_ = -1;
+  std::string path_;
+  std::string pending_;                 // encoded records not yet written
+  std::int64_t written_end_ = 0;        // file offset after the last written record
+  std::int64_t durable_end_ = 0;        // file offset after the last fsync'ed record
+  std::uint64_t next_seq_ = 0;          // seq of the next append
+  std::uint64_t written_seq_ = 0;       // records written (not necessarily fsync'ed)
+  std::uint64_t durable_seq_ = 0;       // records fsync'ed
+  std::uint32_t last_checksum_ = logfmt::kFirstPrevChecksum;
+  std::int64_t last_ts_ = INT64_MIN;
+  bool poisoned_ = false;               // a write or fsync failed: refuse further use
+};
+
+// ---- whole-file operations of `liqsim log` ----
+
+struct ConvertSummary {
+  bool to_binary = false;  // JSONL → binary (else binary → JSONL)
+  std::uint64_t events = 0;
+  std::int64_t bytes_out = 0;
+  std::string warning;  // torn tail of a binary input, or empty
+};
+// Streams IN to OUT.tmp in the other format, fsyncs it and renames it to OUT
+// (fsync'ing the directory). On any error OUT.tmp is removed and OUT is
+// untouched.
+Result<ConvertSummary> convert_event_log(const std::string& in, const std::string& out);
+
+struct RepairSummary {
+  bool was_torn = false;
+  std::int64_t bytes_cut = 0;
+  std::int64_t valid_end = 0;
+  std::uint64_t records = 0;
+};
+// Cuts a torn tail (ftruncate + fsync). A corrupt log is refused (kind corrupt).
+Result<RepairSummary> repair_log(const std::string& path);
+
+// ---- durable plain files (JSONL output of a conversion) ----
+
+class DurableFile {
+ public:
+  static Result<DurableFile> create(const std::string& path);  // O_CREAT|O_TRUNC
+  DurableFile(DurableFile&& other) noexcept;
+  DurableFile& operator=(DurableFile&& other) noexcept;
+  DurableFile(const DurableFile&) = delete;
+  DurableFile& operator=(const DurableFile&) = delete;
+  ~DurableFile();
+  Status write(std::string_view bytes);  // buffered
+  Status sync();                         // write out + fsync
+  Status close();                        // sync + close
+  std::int64_t size() const { return size_; }
+
+ private:
+  DurableFile() = default;
+  Status flush();
+  int fd_ = -1;
+  std::string path_;
+  std::string buf_;
+  std::int64_t size_ = 0;
+};
+
+// rename(from, to), then fsync of the directory of `to`.
+Status rename_durably(const std::string& from, const std::string& to);
+// fsync of the directory that holds `path`.
+Status fsync_parent_directory(const std::string& path);
+
+}  // namespace liqsim

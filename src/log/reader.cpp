@@ -1,0 +1,338 @@
+// Reading the binary log: file header, record framing, checksums, seq and
+// chain, torn-tail detection (events/FORMAT.md, "Reading").
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "liqsim/log.hpp"
+
+namespace liqsim {
+
+namespace {
+
+constexpr std::size_t kReadBufferBytes = std::size_t{4} << 20;
+
+Error io_error(const std::string& path, const std::string& what, int err) {
+  Error e = make_error(ErrorKind::io, what + ": " + std::strerror(err));
+  e.file = path;
+  return e;
+}
+
+}  // namespace
+
+std::string detail::file_header() {
+  std::string h(logfmt::kMagic.begin(), logfmt::kMagic.end());
+  detail::put_u32(h, logfmt::kFormatVersion);
+  detail::put_u32(h, crc32c_mask(crc32c(h.data(), h.size())));
+  return h;
+}
+
+bool is_binary_log(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  unsigned char first = 0;
+  ssize_t n;
+  do n = ::read(fd, &first, 1);
+  while (n < 0 && errno == EINTR);
+  ::close(fd);
+  return n == 1 && first == logfmt::kMagic[0];
+}
+
+// ---- LogReader ----
+
+LogReader::LogReader(LogReader&& o) noexcept { *this = std::move(o); }
+
+LogReader& LogReader::operator=(LogReader&& o) noexcept {
+  if (this == &o) return *this;
+  close_fd();
+  fd_ = o.fd_;
+  o.fd_ = -1;
+  path_ = std::move(o.path_);
+  symbols_ = o.symbols_;
+  sym_cache_ = std::move(o.sym_cache_);
+  buf_ = std::move(o.buf_);
+  begin_ = o.begin_;
+  end_ = o.end_;
+  eof_ = o.eof_;
+  buf_file_offset_ = o.buf_file_offset_;
+  file_size_ = o.file_size_;
+  valid_end_ = o.valid_end_;
+  next_seq_ = o.next_seq_;
+  last_checksum_ = o.last_checksum_;
+  first_ts_ = o.first_ts_;
+  last_ts_ = o.last_ts_;
+  done_ = o.done_;
+  torn_ = o.torn_;
+  torn_reason_ = o.torn_reason_;
+  error_ = std::move(o.error_);
+  return *this;
+}
+
+LogReader::~LogReader() { close_fd(); }
+
+void LogReader::close_fd() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Result<LogReader> LogReader::open(const std::string& path, Symbols& symbols) {
+  LogReader r;
+  r.path_ = path;
+  r.symbols_ = &symbols;
+  r.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (r.fd_ < 0) return io_error(path, "cannot open for reading", errno);
+  struct stat st {};
+  if (::fstat(r.fd_, &st) != 0) return io_error(path, "cannot stat", errno);
+  r.file_size_ = st.st_size;
+  std::size_t cap = static_cast<std::size_t>(st.st_size) + 1;
+  if (cap < 4096) cap = 4096;
+  if (cap > kReadBufferBytes) cap = kReadBufferBytes;
+  r.buf_.resize(cap);
+
+  auto got = r.fill(logfmt::kFileHeaderBytes);
+  if (!got) return got.error();
+  const std::string expected = detail::file_header();
+  std::size_t have = r.end_ - r.begin_;
+  if (!*got) {
+    // Shorter than a header: a crash while the log was being created leaves a
+    // prefix of the header, which is an empty log with a torn tail.
+    if (std::memcmp(r.buf_.data(), expected.data(), have) == 0) {
+      r.torn_ = true;
+      r.done_ = true;
+      r.torn_reason_ = "the file ends inside its header";
+      return r;
+    }
+    return r.corrupt(0, "file header cut short (" + std::to_string(have) + " of " +
+                            std::to_string(logfmt::kFileHeaderBytes) + " bytes) and not a prefix of a valid one");
+  }
+  const std::uint8_t* h = r.buf_.data();
+  if (std::memcmp(h, logfmt::kMagic.data(), logfmt::kMagic.size()) != 0)
+    return r.corrupt(0, "bad magic: not a liqsim binary event log");
+  if (crc32c_mask(crc32c(h, 12)) != detail::load_u32(h + 12)) return r.corrupt(0, "file header checksum mismatch");
+  std::uint32_t version = detail::load_u32(h + 8);
+  if (version != logfmt::kFormatVersion) {
+    Error e = make_error(ErrorKind::input, "unsupported log format version " + std::to_string(version) +
+                                               " (this build reads version " +
+                                               std::to_string(logfmt::kFormatVersion) + ")");
+    e.file = path;
+    e.offset = 8;
+    return e;
+  }
+  r.begin_ += logfmt::kFileHeaderBytes;
+  r.valid_end_ = static_cast<std::int64_t>(logfmt::kFileHeaderBytes);
+  return r;
+}
+
+Result<bool> LogReader::fill(std::size_t n) {
+  if (end_ - begin_ >= n) return true;
+  if (begin_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    buf_file_offset_ += static_cast<std::int64_t>(begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (n > buf_.size()) buf_.resize(n);
+  while (end_ < n && !eof_) {
+    ssize_t r = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return io_error(path_, "read failed", errno);
+    }
+    if (r == 0) {
+      eof_ = true;
+      file_size_ = buf_file_offset_ + static_cast<std::int64_t>(end_);
+      break;
+    }
+    end_ += static_cast<std::size_t>(r);
+  }
+  return end_ - begin_ >= n;
+}
+
+bool LogReader::zero_to_eof(std::int64_t from) const {
+  std::uint8_t block[65536];
+  std::int64_t pos = from;
+  for (;;) {
+    ssize_t r = ::pread(fd_, block, sizeof block, pos);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (r == 0) return true;
+    for (ssize_t i = 0; i < r; ++i)
+      if (block[i] != 0) return false;
+    pos += r;
+  }
+}
+
+Error LogReader::corrupt(std::int64_t offset, std::string message, std::string field) const {
+  Error e = make_error(ErrorKind::corrupt, std::move(message), std::move(field));
+  e.file = path_;
+  e.offset = offset;
+  e.seq = static_cast<std::int64_t>(next_seq_);
+  return e;
+}
+
+Result<bool> LogReader::fail(Error e) {
+  error_ = e;
+  done_ = true;
+  return e;
+}
+
+Result<bool> LogReader::end_torn(const char* reason) {
+  torn_ = true;
+  done_ = true;
+  torn_reason_ = reason;
+  return false;
+}
+
+Sym LogReader::intern_cached(void* self, std::string_view name) {
+  auto* r = static_cast<LogReader*>(self);
+  auto it = r->sym_cache_.find(name);
+  if (it != r->sym_cache_.end()) return it->second;
+  Sym s = r->symbols_->intern(name);
+  r->sym_cache_.emplace(std::string(name), s);
+  return s;
+}
+
+Result<bool> LogReader::next(InputEvent& out) {
+  if (error_) return *error_;
+  if (done_) return false;
+  const std::int64_t offset = valid_end_;
+  auto got = fill(logfmt::kRecordHeaderBytes);
+  if (!got) return fail(got.error());
+  if (!*got) {
+    if (end_ == begin_) {
+      done_ = true;
+      return false;
+    }
+    return end_torn("the file ends inside a record header");
+  }
+  const std::uint8_t* h = buf_.data() + begin_;
+  const std::uint32_t stored_crc = detail::load_u32(h + logfmt::kCrcOffset);
+  const std::uint32_t length = detail::load_u32(h + logfmt::kLengthOffset);
+  const std::uint8_t type = h[logfmt::kTypeOffset];
+  const std::uint64_t seq = detail::load_u64(h + logfmt::kSeqOffset);
+  const std::uint32_t prev = detail::load_u32(h + logfmt::kPrevOffset);
+  const char* zero_tail = "the file ends in zero bytes (space allocated but never written)";
+
+  auto header_fields_ok = [&]() -> std::optional<Error> {
+    if (type != logfmt::kRecordEvent)
+      return corrupt(offset, "unknown record type " + std::to_string(type) + " (expected " +
+                                 std::to_string(logfmt::kRecordEvent) + ")");
+    if (seq != next_seq_)
+      return corrupt(offset, "seq gap: the record says seq " + std::to_string(seq) + ", expected " +
+                                 std::to_string(next_seq_));
+    if (prev != last_checksum_)
+      return corrupt(offset, "broken chain: the record links to checksum " + std::to_string(prev) +
+                                 " but the previous record's checksum is " + std::to_string(last_checksum_));
+    return std::nullopt;
+  };
+
+  if (length > logfmt::kMaxRecordPayloadBytes) {
+    if (zero_to_eof(offset)) return end_torn(zero_tail);
+    return fail(corrupt(offset, "record length " + std::to_string(length) + " exceeds the 1 MiB limit"));
+  }
+  const std::size_t total = logfmt::kRecordHeaderBytes + length;
+  got = fill(total);
+  if (!got) return fail(got.error());
+  if (!*got) {
+    if (zero_to_eof(offset)) return end_torn(zero_tail);
+    // A torn append writes a prefix of a correct record: if the whole header
+    // is there, its fields must be the ones this position expects.
+    if (auto e = header_fields_ok()) return fail(*e);
+    return end_torn("the file ends inside a record's payload");
+  }
+  h = buf_.data() + begin_;
+  if (crc32c_mask(crc32c(h + logfmt::kLengthOffset, total - logfmt::kLengthOffset)) != stored_crc) {
+    if (zero_to_eof(offset)) return end_torn(zero_tail);
+    return fail(corrupt(offset, "record checksum mismatch"));
+  }
+  if (auto e = header_fields_ok()) return fail(*e);
+  if (next_seq_ >= limits::kMaxEvents) return fail(corrupt(offset, "more than 2^32 records in one log"));
+
+  std::string_view payload(reinterpret_cast<const char*>(h + logfmt::kRecordHeaderBytes), length);
+  Status st = detail::decode_record_payload_with(payload, &LogReader::intern_cached, this, out);
+  if (!st) {
+    Error e = st.error();
+    e.file = path_;
+    e.offset = offset;
+    e.seq = static_cast<std::int64_t>(next_seq_);
+    e.message = "bad payload: " + e.message;
+    return fail(e);
+  }
+  if (out.ts_ms < last_ts_)
+    return fail(corrupt(offset,
+                        "goes backwards: " + std::to_string(out.ts_ms) + " after " + std::to_string(last_ts_),
+                        "ts"));
+  if (next_seq_ == 0) first_ts_ = out.ts_ms;
+  last_ts_ = out.ts_ms;
+  last_checksum_ = stored_crc;
+  ++next_seq_;
+  begin_ += total;
+  valid_end_ += static_cast<std::int64_t>(total);
+  return true;
+}
+
+std::string LogReader::torn_warning() const {
+  if (!torn_) return {};
+  Error e = torn_error();
+  return e.describe();
+}
+
+Error LogReader::torn_error() const {
+  Error e = make_error(ErrorKind::corrupt,
+                       std::string("torn tail: ") + torn_reason_ + "; " + std::to_string(torn_bytes()) +
+                           " bytes after the last valid record are not part of the log ('liqsim log repair' cuts them)");
+  e.file = path_;
+  e.offset = valid_end_;
+  e.seq = static_cast<std::int64_t>(next_seq_);
+  return e;
+}
+
+Result<LogScan> scan_log(const std::string& path) {
+  Symbols symbols;
+  auto reader = LogReader::open(path, symbols);
+  if (!reader) return reader.error();
+  InputEvent ev;
+  for (;;) {
+    auto more = reader->next(ev);
+    if (!more) return more.error();
+    if (!*more) break;
+  }
+  LogScan s;
+  s.records = reader->records();
+  s.first_ts = reader->first_ts();
+  s.last_ts = reader->last_ts();
+  s.valid_end = reader->valid_end();
+  s.file_size = reader->file_size();
+  s.last_checksum = reader->last_checksum();
+  s.torn = reader->torn();
+  if (s.torn) {
+    s.warning = reader->torn_warning();
+    s.torn_error = reader->torn_error();
+  }
+  return s;
+}
+
+Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols, std::string* warning) {
+  if (warning) warning->clear();
+  if (!is_binary_log(path)) return read_jsonl_file(path, symbols);
+  auto reader = LogReader::open(path, symbols);
+  if (!reader) return reader.error();
+  std::vector<InputEvent> events;
+  InputEvent ev;
+  for (;;) {
+    auto more = reader->next(ev);
+    if (!more) return more.error();
+    if (!*more) break;
+    events.push_back(std::move(ev));
+  }
+  if (reader->torn() && warning) *warning = reader->torn_warning();
+  return events;
+}
+
+}  // namespace liqsim

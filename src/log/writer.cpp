@@ -1,0 +1,450 @@
+// Writing the binary log durably: POSIX open/pwrite/fsync with every error
+// reported, short writes retried, EINTR retried, a failed write rolled back
+// (events/FORMAT.md, "Writing").
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "liqsim/log.hpp"
+
+namespace liqsim {
+
+namespace {
+
+constexpr std::size_t kWriteChunkBytes = std::size_t{1} << 20;
+
+Error os_error(const std::string& path, const std::string& what, int err) {
+  std::string reason = err == ENOSPC ? "no space left on device" : std::strerror(err);
+  Error e = make_error(ErrorKind::io, what + ": " + reason);
+  e.file = path;
+  return e;
+}
+
+// Writes all of `data` at `offset`, retrying short writes and EINTR.
+Status pwrite_all(int fd, const std::string& path, const char* data, std::size_t n, std::int64_t offset) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, data, n, offset);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return os_error(path, "write failed", errno);
+    }
+    if (w == 0) return os_error(path, "write failed", EIO);
+    data += w;
+    n -= static_cast<std::size_t>(w);
+    offset += w;
+  }
+  return {};
+}
+
+Status fsync_fd(int fd, const std::string& path) {
+  for (;;) {
+    if (::fsync(fd) == 0) return {};
+    if (errno == EINTR) continue;
+    return os_error(path, "fsync failed", errno);
+  }
+}
+
+Status lock_exclusive(int fd, const std::string& path) {
+  for (;;) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return {};
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) {
+      Error e = make_error(ErrorKind::io, "the log is open for writing by another process");
+      e.file = path;
+      return e;
+    }
+    return os_error(path, "cannot lock", errno);
+  }
+}
+
+Status truncate_to(int fd, const std::string& path, std::int64_t size) {
+  for (;;) {
+    if (::ftruncate(fd, size) == 0) return {};
+    if (errno == EINTR) continue;
+    return os_error(path, "cannot truncate", errno);
+  }
+}
+
+Status write_header(int fd, const std::string& path) {
+  const std::string header = detail::file_header();
+  Status st = truncate_to(fd, path, 0);
+  if (!st) return st;
+  st = pwrite_all(fd, path, header.data(), header.size(), 0);
+  if (!st) return st;
+  return fsync_fd(fd, path);
+}
+
+}  // namespace
+
+Status fsync_parent_directory(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::string d = dir.empty() ? "." : dir.string();
+  int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return os_error(d, "cannot open directory", errno);
+  Status st;
+  for (;;) {
+    if (::fsync(fd) == 0) break;
+    if (errno == EINTR) continue;
+    // Some file systems cannot fsync a directory; their metadata is durable otherwise.
+    if (errno != EINVAL && errno != ENOTSUP) st = os_error(d, "fsync of directory failed", errno);
+    break;
+  }
+  ::close(fd);
+  return st;
+}
+
+Status rename_durably(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return os_error(to, "cannot rename " + from + " to it", errno);
+  return fsync_parent_directory(to);
+}
+
+// ---- LogWriter ----
+
+LogWriter::LogWriter(LogWriter&& o) noexcept { *this = std::move(o); }
+
+LogWriter& LogWriter::operator=(LogWriter&& o) noexcept {
+  if (this == &o) return *this;
+  close_fd();
+  fd_ = o.fd_;
+  o.fd_ = -1;
+  path_ = std::move(o.path_);
+  pending_ = std::move(o.pending_);
+  written_end_ = o.written_end_;
+  durable_end_ = o.durable_end_;
+  next_seq_ = o.next_seq_;
+  written_seq_ = o.written_seq_;
+  durable_seq_ = o.durable_seq_;
+  last_checksum_ = o.last_checksum_;
+  last_ts_ = o.last_ts_;
+  poisoned_ = o.poisoned_;
+  return *this;
+}
+
+LogWriter::~LogWriter() { close_fd(); }
+
+void LogWriter::close_fd() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  fd_ = -1;
+}
+
+Error LogWriter::io_error(const std::string& what, int err) const { return os_error(path_, what, err); }
+
+Result<LogWriter> LogWriter::create(const std::string& path) {
+  LogWriter w;
+  w.path_ = path;
+  w.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (w.fd_ < 0) return os_error(path, "cannot create", errno);
+  Status st = lock_exclusive(w.fd_, path);
+  if (!st) return st.error();
+  st = write_header(w.fd_, path);
+  if (!st) return st.error();
+  st = fsync_parent_directory(path);
+  if (!st) return st.error();
+  w.written_end_ = w.durable_end_ = static_cast<std::int64_t>(logfmt::kFileHeaderBytes);
+  return w;
+}
+
+Result<LogWriter> LogWriter::open(const std::string& path, std::string* warning) {
+  if (warning) warning->clear();
+  LogWriter w;
+  w.path_ = path;
+  bool created = false;
+  w.fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (w.fd_ < 0 && errno == ENOENT) {
+    w.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    created = w.fd_ >= 0;
+  }
+  if (w.fd_ < 0) return os_error(path, "cannot open for writing", errno);
+  Status st = lock_exclusive(w.fd_, path);
+  if (!st) return st.error();
+
+  struct stat info {};
+  if (::fstat(w.fd_, &info) != 0) return os_error(path, "cannot stat", errno);
+  if (created || info.st_size == 0) {
+    // New (or created but never written): header, fsync, directory fsync.
+    st = write_header(w.fd_, path);
+    if (!st) return st.error();
+    st = fsync_parent_directory(path);
+    if (!st) return st.error();
+    w.written_end_ = w.durable_end_ = static_cast<std::int64_t>(logfmt::kFileHeaderBytes);
+    return w;
+  }
+
+  // Existing log: check every record (under the lock), then continue after the last valid one.
+  auto scan = scan_log(path);
+  if (!scan) return scan.error();
+  if (scan->torn) {
+    if (warning) *warning = scan->warning + " (cut off before appending)";
+    if (scan->valid_end < static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) {
+      st = write_header(w.fd_, path);
+      scan->valid_end = static_cast<std::int64_t>(logfmt::kFileHeaderBytes);
+    } else {
+      st = truncate_to(w.fd_, path, scan->valid_end);
+      if (st) st = fsync_fd(w.fd_, path);
+    }
+    if (!st) return st.error();
+  }
+  w.written_end_ = w.durable_end_ = scan->valid_end;
+  w.next_seq_ = w.written_seq_ = w.durable_seq_ = scan->records;
+  w.last_checksum_ = scan->last_checksum;
+  w.last_ts_ = scan->last_ts;
+  return w;
+}
+
+Status LogWriter::failed(Error e) {
+  // Roll back whatever part of unacknowledged data reached the file, so the
+  // log ends at its last durable record; then refuse further use.
+  poisoned_ = true;
+  pending_.clear();
+  if (fd_ >= 0 && ::ftruncate(fd_, durable_end_) == 0) (void)::fsync(fd_);
+  return e;
+}
+
+Status LogWriter::append(const InputEvent& e, const Symbols& symbols) {
+  if (poisoned_ || fd_ < 0) {
+    Error err = make_error(ErrorKind::io, "the log writer failed earlier or is closed; nothing more is appended");
+    err.file = path_;
+    return err;
+  }
+  Status st = validate_event(e, symbols);
+  if (!st) return st;
+  if (e.ts_ms < last_ts_)
+    return make_error(ErrorKind::input,
+                      "goes backwards: " + std::to_string(e.ts_ms) + " before the log's last ts " +
+                          std::to_string(last_ts_),
+                      "ts");
+  if (next_seq_ >= limits::kMaxEvents) return make_error(ErrorKind::input, "more than 2^32 events in one log");
+
+  const std::size_t start = pending_.size();
+  pending_.append(logfmt::kRecordHeaderBytes, '\0');
+  append_record_payload(e, symbols, pending_);
+  const std::size_t length = pending_.size() - start - logfmt::kRecordHeaderBytes;
+  if (length > logfmt::kMaxRecordPayloadBytes) {
+    pending_.resize(start);
+    return make_error(ErrorKind::input, "event encodes to more than the 1 MiB record limit");
+  }
+  auto* h = reinterpret_cast<std::uint8_t*>(pending_.data() + start);
+  detail::store_u32(h + logfmt::kLengthOffset, static_cast<std::uint32_t>(length));
+  h[logfmt::kTypeOffset] = logfmt::kRecordEvent;
+  detail::store_u32(h + logfmt::kSeqOffset, static_cast<std::uint32_t>(next_seq_ & 0xffffffffu));
+  detail::store_u32(h + logfmt::kSeqOffset + 4, static_cast<std::uint32_t>(next_seq_ >> 32));
+  detail::store_u32(h + logfmt::kPrevOffset, last_checksum_);
+  const std::uint32_t checksum =
+      crc32c_mask(crc32c(h + logfmt::kLengthOffset, logfmt::kRecordHeaderBytes - logfmt::kLengthOffset + length));
+  detail::store_u32(h + logfmt::kCrcOffset, checksum);
+
+  last_checksum_ = checksum;
+  last_ts_ = e.ts_ms;
+  ++next_seq_;
+  if (pending_.size() >= kWriteChunkBytes) return write_pending();
+  return {};
+}
+
+Status LogWriter::write_pending() {
+  if (pending_.empty()) return {};
+  Status st = pwrite_all(fd_, path_, pending_.data(), pending_.size(), written_end_);
+  if (!st) return failed(st.error());
+  written_end_ += static_cast<std::int64_t>(pending_.size());
+  written_seq_ = next_seq_;
+  pending_.clear();
+  return {};
+}
+
+Status LogWriter::sync() {
+  if (poisoned_ || fd_ < 0) {
+    Error err = make_error(ErrorKind::io, "the log writer failed earlier or is closed; nothing was acknowledged");
+    err.file = path_;
+    return err;
+  }
+  Status st = write_pending();
+  if (!st) return st;
+  if (durable_end_ == written_end_) return {};
+  // After a failed fsync the kernel may have dropped the dirty pages: the
+  // data is not known to be anywhere, so the writer gives up (no retry).
+  st = fsync_fd(fd_, path_);
+  if (!st) return failed(st.error());
+  durable_end_ = written_end_;
+  durable_seq_ = written_seq_;
+  return {};
+}
+
+Status LogWriter::close() {
+  Status st = sync();
+  if (fd_ >= 0 && ::close(fd_) != 0 && st) st = io_error("close failed", errno);
+  fd_ = -1;
+  return st;
+}
+
+// ---- DurableFile ----
+
+DurableFile::DurableFile(DurableFile&& o) noexcept { *this = std::move(o); }
+
+DurableFile& DurableFile::operator=(DurableFile&& o) noexcept {
+  if (this == &o) return *this;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = o.fd_;
+  o.fd_ = -1;
+  path_ = std::move(o.path_);
+  buf_ = std::move(o.buf_);
+  size_ = o.size_;
+  return *this;
+}
+
+DurableFile::~DurableFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<DurableFile> DurableFile::create(const std::string& path) {
+  DurableFile f;
+  f.path_ = path;
+  f.fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (f.fd_ < 0) return os_error(path, "cannot create", errno);
+  return f;
+}
+
+Status DurableFile::write(std::string_view bytes) {
+  buf_.append(bytes);
+  size_ += static_cast<std::int64_t>(bytes.size());
+  if (buf_.size() >= kWriteChunkBytes) return flush();
+  return {};
+}
+
+Status DurableFile::flush() {
+  if (fd_ < 0) return os_error(path_, "write failed", EBADF);
+  std::int64_t offset = size_ - static_cast<std::int64_t>(buf_.size());
+  Status st = pwrite_all(fd_, path_, buf_.data(), buf_.size(), offset);
+  buf_.clear();
+  return st;
+}
+
+Status DurableFile::sync() {
+  Status st = flush();
+  if (!st) return st;
+  return fsync_fd(fd_, path_);
+}
+
+Status DurableFile::close() {
+  Status st = sync();
+  if (fd_ >= 0 && ::close(fd_) != 0 && st) st = os_error(path_, "close failed", errno);
+  fd_ = -1;
+  return st;
+}
+
+// ---- whole-file operations ----
+
+Result<ConvertSummary> convert_event_log(const std::string& in, const std::string& out) {
+  // The format is told by the first byte and the file is then read from its
+  // start: a pipe would lose that byte.
+  struct stat info {};
+  if (::stat(in.c_str(), &info) != 0) return os_error(in, "cannot open for reading", errno);
+  if (!S_ISREG(info.st_mode)) {
+    Error e = make_error(ErrorKind::usage, "not a regular file (convert reads a file, not a pipe or device)");
+    e.file = in;
+    return e;
+  }
+  const std::string tmp = out + ".tmp";
+  ConvertSummary summary;
+  Symbols symbols;
+  InputEvent ev;
+  auto give_up = [&](Error e) -> Result<ConvertSummary> {
+    ::unlink(tmp.c_str());
+    return e;
+  };
+  if (is_binary_log(in)) {
+    auto reader = LogReader::open(in, symbols);
+    if (!reader) return reader.error();
+    auto file = DurableFile::create(tmp);
+    if (!file) return file.error();
+    std::string line;
+    for (;;) {
+      auto more = reader->next(ev);
+      if (!more) return give_up(more.error());
+      if (!*more) break;
+      line = encode_event(ev, symbols);
+      line.push_back('\n');
+      Status st = file->write(line);
+      if (!st) return give_up(st.error());
+      ++summary.events;
+    }
+    if (reader->torn()) summary.warning = reader->torn_warning();
+    Status st = file->close();
+    if (!st) return give_up(st.error());
+    summary.bytes_out = file->size();
+  } else {
+    summary.to_binary = true;
+    std::ifstream input(in, std::ios::binary);
+    if (!input) {
+      Error e = make_error(ErrorKind::io, "cannot open for reading");
+      e.file = in;
+      return e;
+    }
+    JsonlEventReader reader(input, in, symbols);
+    auto writer = LogWriter::create(tmp);
+    if (!writer) return give_up(writer.error());
+    for (;;) {
+      auto more = reader.next(ev);
+      if (!more) return give_up(more.error());
+      if (!*more) break;
+      Status st = writer->append(ev, symbols);
+      if (!st) {
+        Error e = st.error();
+        e.file = in;
+        e.line = reader.line();
+        return give_up(e);
+      }
+      ++summary.events;
+    }
+    if (input.bad()) {
+      Error e = make_error(ErrorKind::io, "read failed");
+      e.file = in;
+      return give_up(e);
+    }
+    summary.bytes_out = writer->size();
+    Status st = writer->close();
+    if (!st) return give_up(st.error());
+  }
+  Status st = rename_durably(tmp, out);
+  if (!st) return give_up(st.error());
+  return summary;
+}
+
+Result<RepairSummary> repair_log(const std::string& path) {
+  if (!is_binary_log(path)) {
+    Error e = make_error(ErrorKind::input, "not a binary event log (repair works on binary logs only)");
+    e.file = path;
+    return e;
+  }
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return os_error(path, "cannot open for writing", errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  Status st = lock_exclusive(fd, path);
+  if (!st) return st.error();
+  auto scan = scan_log(path);
+  if (!scan) return scan.error();
+  RepairSummary r;
+  r.records = scan->records;
+  r.valid_end = scan->valid_end;
+  if (!scan->torn) return r;
+  r.was_torn = true;
+  r.bytes_cut = scan->file_size - scan->valid_end;
+  if (scan->valid_end < static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) {
+    st = write_header(fd, path);
+    r.valid_end = static_cast<std::int64_t>(logfmt::kFileHeaderBytes);
+  } else {
+    st = truncate_to(fd, path, scan->valid_end);
+    if (st) st = fsync_fd(fd, path);
+  }
+  if (!st) return st.error();
+  return r;
+}
+
+}  // namespace liqsim

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# End-to-end test of `liqsim log convert|verify|cat|append|repair`, exit codes included.
+# usage: tests/cli_log.sh path/to/liqsim
+# Prints "ok - name" / "not ok - name" per case and "N passed, M failed"; exits 1 on any failure.
+set -u
+LIQSIM=${1:?usage: cli_log.sh path/to/liqsim}
+case "$LIQSIM" in /*) ;; *) LIQSIM="$PWD/$LIQSIM" ;; esac
+[ -x "$LIQSIM" ] || { echo "not an executable: $LIQSIM" >&2; exit 2; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/liqsim-cli-log-XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 2
+
+passed=0
+failed=0
+check() {  # check NAME COMMAND... : the command's success is the verdict
+  local name=$1
+  shift
+  if "$@"; then
+    echo "ok - $name"
+    passed=$((passed + 1))
+  else
+    echo "not ok - $name"
+    failed=$((failed + 1))
+  fi
+}
+
+# run CMD...: runs liqsim with the remaining args; sets RC, OUT, ERR.
+run() {
+  "$LIQSIM" "$@" >out.txt 2>err.txt
+  RC=$?
+  OUT=$(cat out.txt)
+  ERR=$(cat err.txt)
+}
+run_stdin() {  # run_stdin INPUT ARGS...
+  local input=$1
+  shift
+  printf '%s' "$input" | "$LIQSIM" "$@" >out.txt 2>err.txt
+  RC=$?
+  OUT=$(cat out.txt)
+  ERR=$(cat err.txt)
+}
+has() { [[ "$1" == *"$2"* ]]; }
+size_of() { wc -c <"$1" | tr -d ' '; }
+flip_byte() {  # flip_byte FILE OFFSET : xor the byte with 0x01
+  local b
+  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  printf "\\$(printf '%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+cat >events.jsonl <<'JSONL'
+{"type":"price","ts":"2020-03-12T00:00:00Z","asset":"BTC","price":7950.5}
+{"type":"deposit","ts":1583971200000,"account":"alice","asset":"USD","amount":"10000"}
+{"type":"trade","ts":1583971201000,"account":"alice","market":"BTC-PERP","side":"buy","qty":"1.5","price":"7950","margin":"isolated","isolated_margin":"500","counterparty":"bob"}
+{"type":"param","ts":1583971202000,"path":"markets.BTC-PERP.maintenance_margin_ratio","value":"0.02"}
+{"type":"funding","ts":1583971203000,"market":"BTC-PERP","rate":"-0.0001"}
+{"type":"liquidity","ts":1583971204000,"market":"BTC-PERP","depth":"10000000"}
+JSONL
+canonical='{"type":"price","ts":1583971200000,"asset":"BTC","price":"7950.5"}'
+
+# --- help and usage ---
+run log --help
+check "log --help exits 0 and lists the commands" test $RC -eq 0 -a -n "$(has "$OUT" "repair LOG" && echo y)"
+run log
+check "log without a command is a usage error (exit 2)" test $RC -eq 2
+run log frobnicate x
+check "an unknown log command is a usage error (exit 2)" test $RC -eq 2
+run log convert only-one-operand
+check "convert with one operand is a usage error (exit 2)" test $RC -eq 2
+run log verify --bogus events.jsonl
+check "an unknown option is a usage error (exit 2)" test $RC -eq 2
+run log verify missing.evlog
+check "verify of a missing file is exit 2" test $RC -eq 2
+
+# --- convert, verify, cat ---
+run log convert events.jsonl events.evlog
+check "convert JSONL to binary exits 0" test $RC -eq 0
+check "convert leaves no temporary file" test ! -e events.evlog.tmp
+check "the converted file starts with the magic" test "$(head -c 7 events.evlog | tail -c 6)" = "LQSLOG"
+run log verify events.evlog
+check "verify of a good binary log exits 0 with a summary" \
+  bash -c "[ $RC -eq 0 ] && [[ '$OUT' == *'6 records'* ]] && [[ '$OUT' == *'ts 1583971200000..1583971204000'* ]]"
+run log verify events.jsonl
+check "verify of a good JSONL log exits 0" bash -c "[ $RC -eq 0 ] && [[ '$OUT' == *'6 events'* ]]"
+run log cat events.evlog
+check "cat prints canonical JSONL" bash -c "[ $RC -eq 0 ] && [ \"\$(head -1 out.txt)\" = '$canonical' ] && [ \$(wc -l <out.txt) -eq 6 ]"
+cp out.txt cat.jsonl
+run log cat events.jsonl
+check "cat of JSONL and of its binary form are identical" cmp -s out.txt cat.jsonl
+run log convert events.evlog back.jsonl
+check "convert binary to JSONL exits 0" test $RC -eq 0
+check "binary to JSONL equals cat" cmp -s back.jsonl cat.jsonl
+run log convert back.jsonl again.evlog
+check "binary to JSONL to binary is byte-identical" cmp -s again.evlog events.evlog
+
+# --- append ---
+cp events.evlog app.evlog
+run_stdin '{"type":"price","ts":1583971205000,"asset":"BTC","price":"7000"}
+{"type":"withdraw","ts":1583971206000,"account":"alice","asset":"USD","amount":"1"}
+' log append app.evlog
+check "append prints the seq range after fsync" bash -c "[ $RC -eq 0 ] && [ '$OUT' = 'appended 2 events (seq 6..7)' ]"
+run log verify app.evlog
+check "the appended log verifies with 8 records" bash -c "[ $RC -eq 0 ] && [[ '$OUT' == *'8 records'* ]]"
+cp app.evlog before.evlog
+run_stdin '{"type":"price","ts":1583971207000,"asset":"BTC","price":"7000"}
+{"type":"price","ts":1583971207000,"asset":"BTC","price":"-1"}
+' log append app.evlog
+check "append of a batch with an invalid line exits 2 naming <stdin>:line and field" \
+  bash -c "[ $RC -eq 2 ] && [[ \"\$(cat err.txt)\" == *\"<stdin>:2: field 'price'\"* ]]"
+check "append of an invalid batch appends nothing" cmp -s app.evlog before.evlog
+run_stdin '{"type":"price","ts":1,"asset":"BTC","price":"7000"}
+' log append app.evlog
+check "append of an event before the log's last ts exits 2" bash -c "[ $RC -eq 2 ] && [[ \"\$(cat err.txt)\" == *\"field 'ts'\"* ]]"
+check "append of a ts going backwards appends nothing" cmp -s app.evlog before.evlog
+run_stdin '{"type":"price","ts":5,"asset":"ETH","price":"100"}
+' log append new.evlog
+check "append creates a missing log" bash -c "[ $RC -eq 0 ] && [ '$OUT' = 'appended 1 events (seq 0..0)' ]"
+run log verify new.evlog
+check "the created log verifies" test $RC -eq 0
+run_stdin '' log append new.evlog
+check "append of empty stdin is a no-op" bash -c "[ $RC -eq 0 ] && [[ '$OUT' == 'appended 0 events'* ]]"
+run_stdin '{"type":"price","ts":5,"asset":"ETH","price":"100"}
+' log append events.jsonl
+check "append to a JSONL file is refused (exit 2)" test $RC -eq 2
+
+# --- torn tail ---
+full=$(size_of events.evlog)
+head -c $((full - 5)) events.evlog >torn.evlog
+run log verify torn.evlog
+check "verify of a torn tail exits 3 naming offset and seq" \
+  bash -c "[ $RC -eq 3 ] && [[ \"\$(cat err.txt)\" == *'byte offset '* ]] && [[ \"\$(cat err.txt)\" == *'seq 5'* ]] && [[ \"\$(cat err.txt)\" == *'torn tail'* ]]"
+run log cat torn.evlog
+check "cat of a torn tail is end of file plus a warning (exit 0)" \
+  bash -c "[ $RC -eq 0 ] && [ \$(wc -l <out.txt) -eq 5 ] && [[ \"\$(cat err.txt)\" == *'warning'* ]]"
+cp torn.evlog torn2.evlog
+run log repair torn.evlog
+check "repair cuts a torn tail and says how much" bash -c "[ $RC -eq 0 ] && [[ '$OUT' == *'cut '*' bytes'* ]]"
+run log verify torn.evlog
+check "a repaired log verifies with 5 records" bash -c "[ $RC -eq 0 ] && [[ '$OUT' == *'5 records'* ]]"
+run log repair torn.evlog
+check "repair of a clean log is a no-op" bash -c "[ $RC -eq 0 ] && [[ '$OUT' == *'nothing to repair'* ]]"
+run_stdin '{"type":"price","ts":1583971209000,"asset":"BTC","price":"7000"}
+' log append torn2.evlog
+check "append after a torn tail cuts it and continues the seq" \
+  bash -c "[ $RC -eq 0 ] && [ '$OUT' = 'appended 1 events (seq 5..5)' ] && [[ \"\$(cat err.txt)\" == *'torn tail'* ]]"
+run log verify torn2.evlog
+check "the log appended after a torn tail verifies" test $RC -eq 0
+
+# --- corruption ---
+cp events.evlog bad.evlog
+flip_byte bad.evlog 60
+cp bad.evlog bad-orig.evlog
+run log verify bad.evlog
+check "verify of a flipped byte exits 3 naming offset and seq" \
+  bash -c "[ $RC -eq 3 ] && [[ \"\$(cat err.txt)\" == *'bad.evlog: byte offset 59, seq 1: record checksum mismatch'* ]]"
+run log cat bad.evlog
+check "cat of a corrupt log exits 3" test $RC -eq 3
+run log repair bad.evlog
+check "repair refuses a corrupt log (exit 3)" test $RC -eq 3
+check "refused repair leaves the file untouched" cmp -s bad.evlog bad-orig.evlog
+run log convert bad.evlog bad.jsonl
+check "convert of a corrupt log exits 3 and writes nothing" bash -c "[ $RC -eq 3 ] && [ ! -e bad.jsonl ] && [ ! -e bad.jsonl.tmp ]"
+run_stdin '{"type":"price","ts":1583971209000,"asset":"BTC","price":"7000"}
+' log append bad.evlog
+check "append to a corrupt log exits 3" bash -c "[ $RC -eq 3 ] && cmp -s bad.evlog bad-orig.evlog"
+cp events.evlog lastbad.evlog
+flip_byte lastbad.evlog $((full - 1))
+run log cat lastbad.evlog
+check "a bad checksum on the complete last record is corruption (exit 3), not a torn tail" test $RC -eq 3
+
+# --- bad JSONL ---
+printf '%s\n' '{"type":"price","ts":1,"asset":"BTC","price":"1"}' '{"type":"price","ts":2,"asset":"BTC"}' >bad.jsonl
+run log verify bad.jsonl
+check "verify of bad JSONL exits 2 naming file, line and field" \
+  bash -c "[ $RC -eq 2 ] && [[ \"\$(cat err.txt)\" == *\"bad.jsonl:2: field 'price'\"* ]]"
+run log convert bad.jsonl out.evlog
+check "convert of bad JSONL exits 2 and leaves no output" bash -c "[ $RC -eq 2 ] && [ ! -e out.evlog ] && [ ! -e out.evlog.tmp ]"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
