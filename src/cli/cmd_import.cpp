@@ -1,8 +1,261 @@
+// cmd_import.cpp — `liqsim import candles|trades`: market data CSV → price events.
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+
 #include "commands.hpp"
+#include "liqsim/fixed.hpp"
+#include "liqsim/import.hpp"
+#include "liqsim/jsonl.hpp"
 
 namespace liqsim::cli {
 
-// Placeholder until the import command lands; says so instead of pretending.
-int cmd_import(const Args&) { return usage_error("'import' is not built yet"); }
+namespace {
+
+Error io_error(const std::string& path, const char* message) {
+  Error e = make_error(ErrorKind::io, message);
+  e.file = path;
+  return e;
+}
+
+const char* kImportHelp =
+    "usage:\n"
+    "  liqsim import candles --asset A --in FILE.csv [--layout auto|coinapi|binanceus|kline]\n"
+    "        [--ticks-per-bar 4|2|1] [--bar-seconds S] [--repair] [--from T] [--to T]\n"
+    "        [--max-move R] [--keep-repeats] [--out OUT.jsonl]\n"
+    "  liqsim import trades --asset A --in FILE.csv [--time-unit auto|s|ms|us]\n"
+    "        [--time-col NAME] [--price-col NAME] [--qty-col NAME] [--shift-ms N]\n"
+    "        [--repair] [--from T] [--to T] [--keep-repeats] [--out OUT.jsonl]\n"
+    "\n"
+    "Writes canonical `price` events (JSON Lines, ts in ms) to stdout or --out.\n"
+    "A candle becomes ticks open, low, high, close (bar closes up or flat) or\n"
+    "open, high, low, close (bar closes down) at t0 + k*bar/4; a tick equal to\n"
+    "the previous one is dropped unless --keep-repeats. Strict by default: a gap,\n"
+    "duplicate, out-of-order row, non-positive price, impossible high/low or\n"
+    "malformed line is an error naming file:line and column. --repair fixes\n"
+    "them (gaps carry the previous close, duplicates keep the first, high/low\n"
+    "are widened, bad rows dropped) and reports each repair on stderr.\n"
+    "--from/--to (RFC 3339 or ms) keep rows in [from, to). --max-move R clips a\n"
+    "bar's high to max(open,close)*(1+R) and low to min(open,close)*(1-R).\n";
+
+// Options as name → value; flags map to "". Unknown options are usage errors.
+struct Parsed {
+  std::map<std::string, std::string> values;
+  bool has(const std::string& k) const { return values.count(k) != 0; }
+  std::string get(const std::string& k, const std::string& def = {}) const {
+    auto it = values.find(k);
+    return it == values.end() ? def : it->second;
+  }
+};
+
+Result<Parsed> parse_options(const Args& args, std::size_t first, const std::vector<std::string>& with_value,
+                             const std::vector<std::string>& flags) {
+  Parsed p;
+  for (std::size_t i = first; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto in = [&](const std::vector<std::string>& v) {
+      for (const auto& s : v)
+        if (s == a) return true;
+      return false;
+    };
+    if (in(flags)) {
+      p.values[a] = "";
+    } else if (in(with_value)) {
+      if (i + 1 >= args.size()) return make_error(ErrorKind::usage, "needs a value", a);
+      if (p.has(a)) return make_error(ErrorKind::usage, "given twice", a);
+      p.values[a] = args[++i];
+    } else {
+      return make_error(ErrorKind::usage, "unknown option '" + a + "' (see 'liqsim import --help')");
+    }
+  }
+  return p;
+}
+
+Result<std::optional<std::int64_t>> time_option(const Parsed& p, const std::string& name) {
+  if (!p.has(name)) return std::optional<std::int64_t>{};
+  std::int64_t ms = 0;
+  std::string err = import::parse_time_arg(p.get(name), ms);
+  if (!err.empty()) return make_error(ErrorKind::usage, err, name);
+  return std::optional<std::int64_t>{ms};
+}
+
+Result<std::int64_t> int_option(const Parsed& p, const std::string& name, std::int64_t def, std::int64_t lo,
+                                std::int64_t hi) {
+  if (!p.has(name)) return def;
+  const std::string v = p.get(name);
+  std::size_t start = (!v.empty() && v[0] == '-') ? 1 : 0;
+  if (v.size() == start || v.size() > 18 || v.find_first_not_of("0123456789", start) != std::string::npos)
+    return make_error(ErrorKind::usage, "not an integer", name);
+  std::int64_t x = std::stoll(v);
+  if (x < lo || x > hi)
+    return make_error(ErrorKind::usage, "must be between " + std::to_string(lo) + " and " + std::to_string(hi), name);
+  return x;
+}
+
+// Buffered event writer to stdout or a file.
+class EventSink {
+ public:
+  Status open(const std::string& path) {
+    if (path.empty()) {
+      file_ = stdout;
+      return Status::success();
+    }
+    path_ = path;
+    file_ = std::fopen(path.c_str(), "wb");
+    if (!file_) return io_error(path, "cannot open for writing");
+    owned_ = true;
+    return Status::success();
+  }
+  void write(const InputEvent& e, const Symbols& s) {
+    buf_ += encode_event(e, s);
+    buf_ += '\n';
+    if (buf_.size() > (1 << 20)) flush_buffer();
+  }
+  Status close() {
+    flush_buffer();
+    bool ok = !failed_ && std::fflush(file_) == 0;
+    if (owned_) ok = (std::fclose(file_) == 0) && ok;
+    file_ = nullptr;
+    if (!ok) return io_error(path_.empty() ? "stdout" : path_, "write failed");
+    return Status::success();
+  }
+
+ private:
+  void flush_buffer() {
+    if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size()) failed_ = true;
+    buf_.clear();
+  }
+  std::FILE* file_ = nullptr;
+  std::string path_;
+  std::string buf_;
+  bool owned_ = false;
+  bool failed_ = false;
+};
+
+void print_repair(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
+
+int import_candles_cmd(const Args& args) {
+  auto parsed = parse_options(args, 2,
+                              {"--asset", "--in", "--layout", "--ticks-per-bar", "--bar-seconds", "--from", "--to",
+                               "--max-move", "--out"},
+                              {"--repair", "--keep-repeats"});
+  if (!parsed) return report_error(parsed.error());
+  const Parsed& p = *parsed;
+  if (!p.has("--asset")) return usage_error("import candles: --asset is required");
+  if (!p.has("--in")) return usage_error("import candles: --in is required");
+  import::CandleOptions opt;
+  auto layout = import::parse_candle_layout(p.get("--layout", "auto"));
+  if (!layout) return report_error(make_error(ErrorKind::usage, "must be auto, coinapi, binanceus or kline", "--layout"));
+  opt.layout = *layout;
+  opt.repair = p.has("--repair");
+  opt.keep_repeats = p.has("--keep-repeats");
+  auto tpb = int_option(p, "--ticks-per-bar", 4, 1, 4);
+  if (!tpb) return report_error(tpb.error());
+  if (*tpb == 3) return report_error(make_error(ErrorKind::usage, "must be 1, 2 or 4", "--ticks-per-bar"));
+  opt.ticks_per_bar = static_cast<int>(*tpb);
+  auto bar_s = int_option(p, "--bar-seconds", 0, 1, 366LL * 86400);
+  if (!bar_s) return report_error(bar_s.error());
+  opt.bar_ms = *bar_s * 1000;
+  auto from = time_option(p, "--from");
+  if (!from) return report_error(from.error());
+  auto to = time_option(p, "--to");
+  if (!to) return report_error(to.error());
+  opt.from_ms = *from;
+  opt.to_ms = *to;
+  if (p.has("--max-move")) {
+    std::int64_t raw = 0;
+    std::string err = parse_decimal_raw(p.get("--max-move"), raw);
+    if (err.empty() && (raw <= 0 || raw >= kScale)) err = "must be a ratio in (0, 1), e.g. 0.1";
+    if (!err.empty()) return report_error(make_error(ErrorKind::usage, err, "--max-move"));
+    opt.max_move_raw = raw;
+  }
+  const std::string in_path = p.get("--in");
+  std::ifstream in(in_path, std::ios::binary);
+  if (!in) return report_error(io_error(in_path, "cannot open for reading"));
+  Symbols symbols;
+  import::ImportStats stats;
+  auto events = import::import_candles(in, in_path, p.get("--asset"), opt, symbols, print_repair, stats);
+  if (!events) return report_error(events.error());
+  EventSink sink;
+  if (Status s = sink.open(p.get("--out")); !s) return report_error(s.error());
+  for (const auto& e : *events) sink.write(e, symbols);
+  if (Status s = sink.close(); !s) return report_error(s.error());
+  std::fprintf(stderr,
+               "liqsim import candles: %s: layout %s, bar %lld s, %lld rows, %lld bars, %lld price events, "
+               "%lld repairs, %lld clipped, %lld outside --from/--to\n",
+               in_path.c_str(), import::candle_layout_name(stats.layout), static_cast<long long>(stats.bar_ms / 1000),
+               static_cast<long long>(stats.rows), static_cast<long long>(stats.bars),
+               static_cast<long long>(stats.events), static_cast<long long>(stats.repairs),
+               static_cast<long long>(stats.clipped), static_cast<long long>(stats.filtered));
+  return 0;
+}
+
+int import_trades_cmd(const Args& args) {
+  auto parsed = parse_options(args, 2,
+                              {"--asset", "--in", "--time-unit", "--time-col", "--price-col", "--qty-col",
+                               "--shift-ms", "--from", "--to", "--out"},
+                              {"--repair", "--keep-repeats"});
+  if (!parsed) return report_error(parsed.error());
+  const Parsed& p = *parsed;
+  if (!p.has("--asset")) return usage_error("import trades: --asset is required");
+  if (!p.has("--in")) return usage_error("import trades: --in is required");
+  import::TradeOptions opt;
+  auto unit = import::parse_time_unit(p.get("--time-unit", "auto"));
+  if (!unit) return report_error(make_error(ErrorKind::usage, "must be auto, s, ms or us", "--time-unit"));
+  opt.time_unit = *unit;
+  opt.time_column = p.get("--time-col");
+  opt.price_column = p.get("--price-col");
+  opt.qty_column = p.get("--qty-col");
+  opt.repair = p.has("--repair");
+  opt.keep_repeats = p.has("--keep-repeats");
+  auto shift = int_option(p, "--shift-ms", 0, -86'400'000LL * 366, 86'400'000LL * 366);
+  if (!shift) return report_error(shift.error());
+  opt.shift_ms = *shift;
+  auto from = time_option(p, "--from");
+  if (!from) return report_error(from.error());
+  auto to = time_option(p, "--to");
+  if (!to) return report_error(to.error());
+  opt.from_ms = *from;
+  opt.to_ms = *to;
+  const std::string in_path = p.get("--in");
+  std::ifstream in(in_path, std::ios::binary);
+  if (!in) return report_error(io_error(in_path, "cannot open for reading"));
+  EventSink sink;
+  if (Status s = sink.open(p.get("--out")); !s) return report_error(s.error());
+  Symbols symbols;
+  import::ImportStats stats;
+  Status st = import::import_trades(
+      in, in_path, p.get("--asset"), opt, symbols, [&](const InputEvent& e) { sink.write(e, symbols); },
+      print_repair, stats);
+  Status closed = sink.close();
+  if (!st) {
+    if (p.has("--out")) std::remove(p.get("--out").c_str());  // no half-written log
+    return report_error(st.error());
+  }
+  if (!closed) return report_error(closed.error());
+  std::fprintf(stderr,
+               "liqsim import trades: %s: %lld rows, %lld price events, %lld repairs, %lld outside --from/--to\n",
+               in_path.c_str(), static_cast<long long>(stats.rows), static_cast<long long>(stats.events),
+               static_cast<long long>(stats.repairs), static_cast<long long>(stats.filtered));
+  return 0;
+}
+
+}  // namespace
+
+int cmd_import(const Args& args) {
+  if (args.size() < 2 || args[1] == "--help" || args[1] == "-h") {
+    std::fputs(kImportHelp, args.size() < 2 ? stderr : stdout);
+    return args.size() < 2 ? 2 : 0;
+  }
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      std::fputs(kImportHelp, stdout);
+      return 0;
+    }
+  if (args[1] == "candles") return import_candles_cmd(args);
+  if (args[1] == "trades") return import_trades_cmd(args);
+  return usage_error("import: unknown kind '" + args[1] + "' (candles or trades)");
+}
 
 }  // namespace liqsim::cli
