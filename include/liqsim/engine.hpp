@@ -37,20 +37,20 @@ struct Summary {
   std::int64_t rejected = 0;
   std::int64_t margin_calls = 0;
   std::int64_t liquidations = 0;
-  Usd liquidated_notional;
-  Usd liquidation_fees;
-  Usd bad_debt;
+  UsdSum liquidated_notional;
+  UsdSum liquidation_fees;
+  UsdSum bad_debt;
   Usd insurance_fund;
   std::int64_t adl_events = 0;
-  Usd socialized_loss;
+  UsdSum socialized_loss;
   std::string state_hash;
   // Extensions (CONTRACT allows new fields).
   std::int64_t bankruptcies = 0;
   std::int64_t accounts = 0;
   std::int64_t cascade_rounds_max = 0;     // most liquidation rounds inside one event
   std::int64_t impact_liquidations = 0;    // liquidations first seen in a round ≥ 2 (caused by impact)
-  Usd adl_amount;                          // loss covered by ADL counterparties
-  Usd insurance_paid;                      // paid out of the fund for deficits
+  UsdSum adl_amount;                         // loss covered by ADL counterparties
+  UsdSum insurance_paid;                     // paid out of the fund for deficits
   std::int64_t evaluations = 0;            // exact account evaluations (work done; not in the state hash)
 };
 

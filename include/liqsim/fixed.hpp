@@ -68,6 +68,7 @@ inline i128 div_round(i128 n, i128 d, Round r) {
 std::string parse_decimal_raw(std::string_view text, std::int64_t& raw_out);
 // Canonical text of a raw 1e-8 count.
 std::string format_decimal_raw(std::int64_t raw);
+std::string format_decimal_wide(__int128 raw);
 
 template <class Tag>
 class Fixed {
@@ -155,6 +156,45 @@ R mul_div(A a, B b, C c, Round r) {
   detail::i128 p = detail::i128(a.raw()) * b.raw();
   return R::from_raw(detail::narrow(detail::div_round(p, c.raw(), r), "multiply-divide"));
 }
+
+// A running total of Fixed<Tag> values in 128 bits: ledgers of the outside
+// world and replay-wide sums (a million accounts can move more than the
+// ±9.2e10 a single 64-bit value holds). Adding stays exact; at ±1.7e30 units
+// it throws OverflowError like everything else.
+template <class Tag>
+class Sum {
+ public:
+  constexpr Sum() = default;
+  Sum(Fixed<Tag> v) : raw_(v.raw()) {}
+  __int128 raw() const { return raw_; }
+  Sum& operator+=(Fixed<Tag> v) { return add(v.raw()); }
+  Sum& operator-=(Fixed<Tag> v) { return add(-static_cast<__int128>(v.raw())); }
+  Sum& operator+=(Sum v) { return add(v.raw_); }
+  Sum& operator-=(Sum v) { return add(-v.raw_); }
+  friend Sum operator+(Sum a, Sum b) { return a += b; }
+  friend Sum operator-(Sum a, Sum b) { return a -= b; }
+  bool is_zero() const { return raw_ == 0; }
+  bool is_positive() const { return raw_ > 0; }
+  bool is_negative() const { return raw_ < 0; }
+  friend auto operator<=>(Sum a, Sum b) = default;
+  friend bool operator==(Sum a, Sum b) = default;
+  std::string str() const { return format_decimal_wide(raw_); }
+  double to_double() const { return static_cast<double>(raw_) / kScale; }
+
+ private:
+  Sum& add(__int128 d) {
+    constexpr __int128 limit = static_cast<__int128>(1) << 120;
+    __int128 next = raw_ + d;
+    if (next > limit || next < -limit) detail::throw_overflow("running total");
+    raw_ = next;
+    return *this;
+  }
+  __int128 raw_ = 0;
+};
+
+using UsdSum = Sum<UsdTag>;
+using AmountSum = Sum<AmountTag>;
+using QtySum = Sum<QtyTag>;
 
 template <class T>
 T min_of(T a, T b) { return b < a ? b : a; }

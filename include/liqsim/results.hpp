@@ -33,6 +33,7 @@ inline constexpr int kResultsSchemaVersion = 1;
 struct ResultsOptions {
   std::int64_t series_interval_ms = 60'000;  // per-market time series bucket (event time)
   int busy_timeout_ms = 5'000;               // wait this long for another writer's lock
+  std::int64_t max_page_count = 0;           // a size quota in pages (0: SQLite's default); tests use it
 };
 
 class ResultsDb {

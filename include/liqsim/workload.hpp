@@ -49,6 +49,7 @@ struct WorkloadSpec {
   std::uint32_t ticks = 1000;        // price events after the set-up
   std::uint32_t tick_ms = 1000;      // time between ticks
   std::uint32_t volatility_bp = 20;  // per-tick move bound, basis points
+  bool mean_revert = false;          // ticks scatter around the start price instead of walking
   std::uint32_t crash_at = 0;        // tick index where a crash starts (0: none)
   std::uint32_t crash_ticks = 0;     // ticks the crash lasts
   std::uint32_t crash_bp = 0;        // total fall over the crash, basis points

@@ -4,7 +4,7 @@
 // memory per account are its own. Workloads are generated in-process from a
 // seed (liqsim/workload.hpp). Phases, timed separately:
 //   set-up   deposits and opening trades (≈ 2 events per account)
-//   quiet    price ticks of at most 1 bp that liquidate no one
+//   quiet    price ticks within ±0.1 % of the set-up price, liquidating no one
 //   crash    a 10 % fall over a minute of 1-second ticks, then recovery
 //   ref      the same quiet ticks with --reference-scan (every account after
 //            every tick), on a bounded number of ticks at large sizes
@@ -89,7 +89,8 @@ Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day) {
   spec.params = false;
   spec.activity_ppm = 0;
   spec.ticks = quiet_ticks;
-  spec.volatility_bp = 1;
+  spec.volatility_bp = 10;  // ±0.1 % around the set-up price: moves that liquidate no one
+  spec.mean_revert = true;
   Symbols symbols;
   Workload w = make_workload(spec, symbols);
   std::size_t setup_end = w.events.size() - quiet_ticks;
@@ -127,6 +128,7 @@ Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day) {
   {
     WorkloadSpec c = spec;
     c.ticks = 600;
+    c.mean_revert = false;
     c.volatility_bp = 5;
     c.crash_at = 60;
     c.crash_ticks = 60;
@@ -144,6 +146,7 @@ Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day) {
   if (day) {
     WorkloadSpec d = spec;
     d.ticks = 86'400;
+    d.mean_revert = false;
     d.volatility_bp = 2;
     d.crash_at = 36'000;
     d.crash_ticks = 600;

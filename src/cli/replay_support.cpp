@@ -52,26 +52,36 @@ std::string q(const std::string& s) { return json_quote(s); }
 }  // namespace
 
 std::string summary_json(const Summary& s, const ExtraFields& extra) {
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on chained temporaries.
   std::string o = "{";
-  o += "\"events\":" + std::to_string(s.events);
-  o += ",\"rejected\":" + std::to_string(s.rejected);
-  o += ",\"margin_calls\":" + std::to_string(s.margin_calls);
-  o += ",\"liquidations\":" + std::to_string(s.liquidations);
-  o += ",\"liquidated_notional\":" + q(s.liquidated_notional.str());
-  o += ",\"liquidation_fees\":" + q(s.liquidation_fees.str());
-  o += ",\"bad_debt\":" + q(s.bad_debt.str());
-  o += ",\"insurance_fund\":" + q(s.insurance_fund.str());
-  o += ",\"adl_events\":" + std::to_string(s.adl_events);
-  o += ",\"socialized_loss\":" + q(s.socialized_loss.str());
-  o += ",\"state_hash\":" + q(s.state_hash);
-  o += ",\"accounts\":" + std::to_string(s.accounts);
-  o += ",\"bankruptcies\":" + std::to_string(s.bankruptcies);
-  o += ",\"insurance_paid\":" + q(s.insurance_paid.str());
-  o += ",\"adl_amount\":" + q(s.adl_amount.str());
-  o += ",\"cascade_rounds_max\":" + std::to_string(s.cascade_rounds_max);
-  o += ",\"impact_liquidations\":" + std::to_string(s.impact_liquidations);
-  for (const auto& [k, v] : extra) o += "," + q(k) + ":" + v;
-  return o + "}";
+  auto field = [&o](const char* key, const std::string& json_value) {
+    if (o.size() > 1) o.push_back(',');
+    o.append(json_quote(key));
+    o.push_back(':');
+    o.append(json_value);
+  };
+  auto count = [&](const char* key, std::int64_t v) { field(key, std::to_string(v)); };
+  auto money = [&](const char* key, const std::string& v) { field(key, q(v)); };
+  count("events", s.events);
+  count("rejected", s.rejected);
+  count("margin_calls", s.margin_calls);
+  count("liquidations", s.liquidations);
+  money("liquidated_notional", s.liquidated_notional.str());
+  money("liquidation_fees", s.liquidation_fees.str());
+  money("bad_debt", s.bad_debt.str());
+  money("insurance_fund", s.insurance_fund.str());
+  count("adl_events", s.adl_events);
+  money("socialized_loss", s.socialized_loss.str());
+  money("state_hash", s.state_hash);
+  count("accounts", s.accounts);
+  count("bankruptcies", s.bankruptcies);
+  money("insurance_paid", s.insurance_paid.str());
+  money("adl_amount", s.adl_amount.str());
+  count("cascade_rounds_max", s.cascade_rounds_max);
+  count("impact_liquidations", s.impact_liquidations);
+  for (const auto& [k, v] : extra) field(k.c_str(), v);
+  o.push_back('}');
+  return o;
 }
 
 std::string summary_text(const Summary& s, const ExtraFields& extra, const std::string& label) {

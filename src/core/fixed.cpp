@@ -74,15 +74,22 @@ std::string parse_decimal_raw(std::string_view text, std::int64_t& raw_out) {
   return {};
 }
 
-std::string format_decimal_raw(std::int64_t raw) {
+std::string format_decimal_raw(std::int64_t raw) { return format_decimal_wide(raw); }
+
+std::string format_decimal_wide(__int128 raw) {
   bool negative = raw < 0;
-  unsigned __int128 mag = negative ? static_cast<unsigned __int128>(-(detail::i128(raw)))
+  unsigned __int128 mag = negative ? static_cast<unsigned __int128>(0) - static_cast<unsigned __int128>(raw)
                                    : static_cast<unsigned __int128>(raw);
-  auto int_part = static_cast<std::uint64_t>(mag / kScale);
+  unsigned __int128 int_part = mag / kScale;
   auto frac_part = static_cast<std::uint64_t>(mag % kScale);
+  std::string digits;
+  do {
+    digits.push_back(static_cast<char>('0' + static_cast<int>(int_part % 10)));
+    int_part /= 10;
+  } while (int_part != 0);
   std::string out;
   if (negative) out.push_back('-');
-  out += std::to_string(int_part);
+  out.append(digits.rbegin(), digits.rend());
   if (frac_part != 0) {
     char buf[kFractionDigits + 1];
     for (int k = kFractionDigits - 1; k >= 0; --k) {

@@ -94,10 +94,10 @@ struct Engine::Impl {
   std::vector<std::int32_t> asset_of_sym;
 
   // Ledgers besides accounts and wallets.
-  std::vector<Amount> external;  // per asset: the outside world
+  std::vector<AmountSum> external;  // per asset: the outside world (128-bit: it mirrors everyone)
   Usd insurance;
-  Usd bad_debt_ledger;  // owed while a deficit is being covered; zero between events
-  Usd socialized_ledger;
+  UsdSum bad_debt_ledger;  // owed while a deficit is being covered; zero between events
+  UsdSum socialized_ledger;
 
   Summary totals;
   BandIndex index;
@@ -117,7 +117,7 @@ struct Engine::Impl {
   Impl(Config c, Symbols& s, EngineOptions o) : config(std::move(c)), symbols(s), options(o) {
     markets.resize(config.markets.size());
     assets.resize(config.assets.size());
-    external.assign(config.assets.size(), Amount::zero());
+    external.assign(config.assets.size(), AmountSum());
     insurance = config.liquidation.insurance_fund;
     external[0] -= same_units<Amount>(insurance);
     totals.insurance_fund = insurance;
@@ -942,18 +942,18 @@ struct Engine::Impl {
   // ---- checks and hashing ----
 
   Status check() const {
-    std::vector<Amount> sums(assets.size(), Amount::zero());
-    for (std::size_t i = 0; i < assets.size(); ++i) sums[i] = external[i];
-    Usd wallets;
+    using i128 = __int128;
+    std::vector<i128> sums(assets.size(), 0);
+    for (std::size_t i = 0; i < assets.size(); ++i) sums[i] = external[i].raw();
     for (const Account& a : accounts) {
-      for (const BalanceSlot& b : a.balances) sums[b.asset] += b.amount;
-      for (const PositionSlot& p : a.positions) wallets += p.wallet;
+      for (const BalanceSlot& b : a.balances) sums[b.asset] += b.amount.raw();
+      for (const PositionSlot& p : a.positions) sums[0] += p.wallet.raw();
     }
-    sums[0] += same_units<Amount>(wallets + insurance + bad_debt_ledger + socialized_ledger);
+    sums[0] += i128(insurance.raw()) + bad_debt_ledger.raw() + socialized_ledger.raw();
     for (std::size_t i = 0; i < sums.size(); ++i) {
-      if (!sums[i].is_zero()) {
-        Error e = make_error(ErrorKind::input, "ledger for " + config.assets[i].name + " sums to " + sums[i].str() +
-                                                   ", not zero");
+      if (sums[i] != 0) {
+        Error e = make_error(ErrorKind::input, "ledger for " + config.assets[i].name + " sums to " +
+                                                   format_decimal_wide(sums[i]) + ", not zero");
         e.seq = seq;
         return e;
       }

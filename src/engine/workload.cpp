@@ -125,7 +125,8 @@ class Builder {
     std::int64_t step = rng_.between(-static_cast<std::int64_t>(spec_.volatility_bp), spec_.volatility_bp);
     if (spec_.crash_bp && t >= spec_.crash_at && t < spec_.crash_at + spec_.crash_ticks)
       step -= static_cast<std::int64_t>(spec_.crash_bp / std::max<std::uint32_t>(1, spec_.crash_ticks / n_markets_));
-    __int128 raw = __int128(price_[m].raw()) * (10000 + step) / 10000;
+    Price from = spec_.mean_revert ? Price::from_units(kMarkets[m].price_units) : price_[m];
+    __int128 raw = __int128(from.raw()) * (10000 + step) / 10000;
     if (raw < kScale / 100) raw = kScale / 100;
     price_[m] = Price::from_raw(static_cast<std::int64_t>(raw));
     emit(PriceEvent{asset_sym_[m], price_[m]});

@@ -1,0 +1,732 @@
+// results_db.cpp — the SQLite results sink (schema in docs/RESULTS.md).
+//
+// One run is one transaction: begin_run takes the write lock with
+// BEGIN IMMEDIATE, every row of the run is written through prepared
+// statements that are reused, and finish_run commits. abort_run, a failed
+// statement followed by abort_run, or destroying the object mid-run rolls
+// everything back, so a run appears whole or not at all and earlier runs are
+// untouched. Money is stored twice: exact canonical decimal TEXT and a REAL
+// companion (`<name>_f`) for charts and sorting.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "liqsim/json.hpp"
+#include "liqsim/results.hpp"
+
+namespace liqsim {
+
+namespace {
+
+const char* const kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  label TEXT NOT NULL,
+  config_json TEXT NOT NULL,
+  events_path TEXT NOT NULL,
+  events_sha256 TEXT NOT NULL,
+  engine_version TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER,
+  series_interval_ms INTEGER NOT NULL,
+  complete INTEGER NOT NULL DEFAULT 0,
+  state_hash TEXT,
+  first_ts INTEGER, last_ts INTEGER,
+  events INTEGER, rejected INTEGER, margin_calls INTEGER, liquidations INTEGER,
+  liquidated_notional TEXT, liquidated_notional_f REAL,
+  liquidation_fees TEXT, liquidation_fees_f REAL,
+  bad_debt TEXT, bad_debt_f REAL,
+  insurance_fund TEXT, insurance_fund_f REAL,
+  adl_events INTEGER,
+  socialized_loss TEXT, socialized_loss_f REAL,
+  bankruptcies INTEGER, accounts INTEGER, cascade_rounds_max INTEGER, impact_liquidations INTEGER,
+  adl_amount TEXT, adl_amount_f REAL,
+  insurance_paid TEXT, insurance_paid_f REAL
+);
+CREATE TABLE IF NOT EXISTS events (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  n INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  account TEXT, counterparty TEXT, market TEXT, asset TEXT, side TEXT, margin TEXT,
+  qty TEXT, qty_f REAL,
+  price TEXT, price_f REAL,
+  mark TEXT, mark_f REAL,
+  notional TEXT, notional_f REAL,
+  fee TEXT, fee_f REAL,
+  amount TEXT, amount_f REAL,
+  deficit TEXT, deficit_f REAL,
+  balance TEXT, balance_f REAL,
+  margin_ratio TEXT, margin_ratio_f REAL,
+  proceeds TEXT, proceeds_f REAL,
+  reason TEXT,
+  round INTEGER,
+  PRIMARY KEY (run_id, n)
+);
+CREATE INDEX IF NOT EXISTS events_run_ts ON events (run_id, ts);
+CREATE INDEX IF NOT EXISTS events_run_account ON events (run_id, account);
+CREATE INDEX IF NOT EXISTS events_run_market ON events (run_id, market);
+CREATE INDEX IF NOT EXISTS events_run_type ON events (run_id, type);
+CREATE TABLE IF NOT EXISTS market_series (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  market TEXT NOT NULL,
+  interval_start_ms INTEGER NOT NULL,
+  mark_open TEXT, mark_open_f REAL,
+  mark_close TEXT, mark_close_f REAL,
+  mark_min TEXT, mark_min_f REAL,
+  mark_max TEXT, mark_max_f REAL,
+  open_interest_long TEXT, open_interest_long_f REAL,
+  open_interest_short TEXT, open_interest_short_f REAL,
+  liquidated_notional TEXT, liquidated_notional_f REAL,
+  liquidations INTEGER NOT NULL,
+  PRIMARY KEY (run_id, market, interval_start_ms)
+);
+CREATE TABLE IF NOT EXISTS insurance_fund (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  n INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  amount TEXT NOT NULL, amount_f REAL NOT NULL,
+  balance TEXT NOT NULL, balance_f REAL NOT NULL,
+  PRIMARY KEY (run_id, n)
+);
+CREATE TABLE IF NOT EXISTS accounts (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  account TEXT NOT NULL,
+  state TEXT NOT NULL,
+  cross_equity TEXT, cross_equity_f REAL,
+  maintenance_requirement TEXT, maintenance_requirement_f REAL,
+  initial_requirement TEXT, initial_requirement_f REAL,
+  gross_notional TEXT, gross_notional_f REAL,
+  collateral_value TEXT, collateral_value_f REAL,
+  positions INTEGER NOT NULL,
+  effective_leverage REAL,
+  PRIMARY KEY (run_id, account)
+);
+CREATE TABLE IF NOT EXISTS markets (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  market TEXT NOT NULL,
+  mark TEXT, mark_f REAL,
+  open_interest_long TEXT, open_interest_long_f REAL,
+  open_interest_short TEXT, open_interest_short_f REAL,
+  PRIMARY KEY (run_id, market)
+);
+CREATE TABLE IF NOT EXISTS collateral (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  asset TEXT NOT NULL,
+  value TEXT NOT NULL, value_f REAL NOT NULL,
+  PRIMARY KEY (run_id, asset)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  n INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  value_f REAL,
+  PRIMARY KEY (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS cascades (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  seq INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  market TEXT NOT NULL,
+  rounds INTEGER NOT NULL,
+  liquidations INTEGER NOT NULL,
+  impact_liquidations INTEGER NOT NULL,
+  notional TEXT, notional_f REAL,
+  mark_before TEXT, mark_before_f REAL,
+  oracle_after TEXT, oracle_after_f REAL,
+  mark_extreme TEXT, mark_extreme_f REAL,
+  amplification REAL,
+  PRIMARY KEY (run_id, seq, market)
+);
+CREATE TABLE IF NOT EXISTS episodes (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  n INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  market TEXT,
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  bankrupt INTEGER NOT NULL,
+  PRIMARY KEY (run_id, n)
+);
+)sql";
+
+double as_double(std::int64_t raw) { return static_cast<double>(raw) / static_cast<double>(kScale); }
+
+// A prepared statement, finalized on destruction.
+class Stmt {
+ public:
+  Stmt() = default;
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt(Stmt&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  Stmt& operator=(Stmt&& o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  int prepare(sqlite3* db, const char* sql) {
+    sqlite3_finalize(s_);
+    s_ = nullptr;
+    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr);
+  }
+  sqlite3_stmt* get() const { return s_; }
+  explicit operator bool() const { return s_ != nullptr; }
+  void start() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  void i64(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  void real(int i, double v) { sqlite3_bind_double(s_, i, v); }
+  void text(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void text_or_null(int i, const std::string& v) {
+    if (!v.empty()) text(i, v);
+  }
+  // Exact decimal TEXT at i and its REAL companion at i + 1.
+  template <class Tag>
+  void decimal(int i, Fixed<Tag> v) {
+    text(i, v.str());
+    real(i + 1, as_double(v.raw()));
+  }
+  template <class Tag>
+  void decimal(int i, const Sum<Tag>& v) {
+    text(i, v.str());
+    real(i + 1, v.to_double());
+  }
+  int step() { return sqlite3_step(s_); }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+// Per-market bucket of the time series.
+struct Bucket {
+  bool active = false;
+  std::int64_t start = 0;
+  Price open, close, low, high;
+  Qty oi_long, oi_short;
+  Usd liquidated;
+  std::int64_t liquidations = 0;
+  void see_mark(Price p) {
+    if (!active) return;
+    low = min_of(low, p);
+    high = max_of(high, p);
+  }
+};
+
+std::int64_t floor_to(std::int64_t ts, std::int64_t step) {
+  std::int64_t q = ts / step;
+  if (ts % step != 0 && ts < 0) --q;
+  return q * step;
+}
+
+class SqliteResultsDb final : public ResultsDb {
+ public:
+  SqliteResultsDb(std::string path, ResultsOptions options) : path_(std::move(path)), options_(options) {}
+  ~SqliteResultsDb() override {
+    if (in_run_) rollback();
+    stmts_.clear();
+    ins_event_ = Stmt();
+    ins_insurance_ = Stmt();
+    ins_series_ = Stmt();
+    sqlite3_close(db_);
+  }
+
+  Status open() {
+    int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    if (rc != SQLITE_OK) return fail("cannot open the results database");
+    sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
+    sqlite3_extended_result_codes(db_, 1);
+    if (options_.series_interval_ms <= 0) return make_io("series interval must be positive");
+    if (options_.max_page_count > 0 &&
+        !exec(("PRAGMA max_page_count = " + std::to_string(options_.max_page_count)).c_str()))
+      return fail("cannot set max_page_count");
+    // Existing database: check its version without taking the write lock.
+    int version = 0;
+    bool has_table = false;
+    {
+      Stmt q;
+      if (q.prepare(db_, "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'") != SQLITE_OK)
+        return fail("cannot read the schema");
+      int s = q.step();
+      if (s == SQLITE_ROW) has_table = true;
+      else if (s != SQLITE_DONE) return fail("cannot read the schema");
+    }
+    if (has_table) {
+      Stmt q;
+      if (q.prepare(db_, "SELECT version FROM schema_version") != SQLITE_OK) return fail("cannot read schema_version");
+      if (q.step() == SQLITE_ROW) version = sqlite3_column_int(q.get(), 0);
+    }
+    if (version == kResultsSchemaVersion) return {};
+    if (version != 0)
+      return make_io("schema_version is " + std::to_string(version) + ", this liqsim writes version " +
+                     std::to_string(kResultsSchemaVersion));
+    if (!exec("BEGIN IMMEDIATE")) return fail("cannot lock the database to create the schema");
+    if (!exec(kSchema)) {
+      Status st = fail("cannot create the schema");
+      exec("ROLLBACK");
+      return st;
+    }
+    // Another process may have created it meanwhile: insert the version once.
+    if (!exec(("INSERT INTO schema_version (version) SELECT " + std::to_string(kResultsSchemaVersion) +
+               " WHERE NOT EXISTS (SELECT 1 FROM schema_version)")
+                  .c_str()) ||
+        !exec("COMMIT")) {
+      Status st = fail("cannot create the schema");
+      exec("ROLLBACK");
+      return st;
+    }
+    return {};
+  }
+
+  Status begin_run(const RunInfo& info, const Symbols& symbols) override {
+    if (in_run_) return make_io("a run is already being written");
+    symbols_ = &symbols;
+    failed_ = false;
+    if (!exec("BEGIN IMMEDIATE")) return fail("cannot start the run's transaction");
+    in_run_ = true;
+    Stmt ins;
+    if (ins.prepare(db_,
+                    "INSERT INTO runs (label, config_json, events_path, events_sha256, engine_version, started_ms, "
+                    "series_interval_ms, complete) VALUES (?,?,?,?,?,?,?,0)") != SQLITE_OK)
+      return fail_run("cannot write the run");
+    ins.text(1, info.label);
+    ins.text(2, info.config_json);
+    ins.text(3, info.events_path);
+    ins.text(4, info.events_sha256);
+    ins.text(5, info.engine_version);
+    ins.i64(6, info.started_unix_ms);
+    ins.i64(7, options_.series_interval_ms);
+    if (ins.step() != SQLITE_DONE) return fail_run("cannot write the run");
+    run_id_ = sqlite3_last_insert_rowid(db_);
+    if (!ins_event_ &&
+        ins_event_.prepare(db_,
+                           "INSERT INTO events (run_id, n, seq, ts, type, account, counterparty, market, asset, side, "
+                           "margin, qty, qty_f, price, price_f, mark, mark_f, notional, notional_f, fee, fee_f, amount, "
+                           "amount_f, deficit, deficit_f, balance, balance_f, margin_ratio, margin_ratio_f, proceeds, "
+                           "proceeds_f, reason, round) VALUES "
+                           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
+      return fail_run("cannot prepare the event statement");
+    if (!ins_insurance_ &&
+        ins_insurance_.prepare(db_,
+                               "INSERT INTO insurance_fund (run_id, n, seq, ts, amount, amount_f, balance, balance_f) "
+                               "VALUES (?,?,?,?,?,?,?,?)") != SQLITE_OK)
+      return fail_run("cannot prepare the insurance statement");
+    if (!ins_series_ &&
+        ins_series_.prepare(db_,
+                            "INSERT INTO market_series (run_id, market, interval_start_ms, mark_open, mark_open_f, "
+                            "mark_close, mark_close_f, mark_min, mark_min_f, mark_max, mark_max_f, open_interest_long, "
+                            "open_interest_long_f, open_interest_short, open_interest_short_f, liquidated_notional, "
+                            "liquidated_notional_f, liquidations) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") !=
+            SQLITE_OK)
+      return fail_run("cannot prepare the series statement");
+    event_n_ = 0;
+    insurance_n_ = 0;
+    first_ts_ = -1;
+    last_ts_ = -1;
+    market_names_.clear();
+    market_of_sym_.clear();
+    buckets_.clear();
+    return {};
+  }
+
+  Status observe(const InputEvent& event, std::int64_t /*seq*/, const std::vector<DerivedEvent>& derived,
+                 const Engine& engine) override {
+    if (!in_run_) return make_io("observe without begin_run");
+    if (failed_) return make_io("the run already failed; abort it");
+    if (first_ts_ < 0) first_ts_ = event.ts_ms;
+    last_ts_ = event.ts_ms;
+    bool marks_moved = std::holds_alternative<PriceEvent>(event.body) || std::holds_alternative<TradeEvent>(event.body);
+    for (const DerivedEvent& d : derived) {
+      if (Status st = write_derived(d); !st.ok()) return st;
+      if (std::holds_alternative<LiquidationEvent>(d.body) || std::holds_alternative<AdlEvent>(d.body))
+        marks_moved = true;
+    }
+    if (!marks_moved) return {};
+    std::vector<Engine::MarketView> views = engine.market_views();
+    if (market_names_.empty()) {
+      for (const auto& v : views) market_names_.push_back(v.name);
+      buckets_.resize(views.size());
+    }
+    std::int64_t start = floor_to(event.ts_ms, options_.series_interval_ms);
+    for (std::size_t m = 0; m < views.size() && m < buckets_.size(); ++m) {
+      Bucket& b = buckets_[m];
+      if (views[m].mark.is_zero() && !b.active) continue;  // no price yet
+      if (b.active && b.start != start) {
+        if (Status st = flush_bucket(m); !st.ok()) return st;
+      }
+      if (!b.active) {
+        b = Bucket{};
+        b.active = true;
+        b.start = start;
+        b.open = b.low = b.high = views[m].mark;
+      }
+      b.see_mark(views[m].mark);
+      b.close = views[m].mark;
+      b.oi_long = views[m].open_interest_long;
+      b.oi_short = views[m].open_interest_short;
+    }
+    for (const DerivedEvent& d : derived) {
+      const auto* le = std::get_if<LiquidationEvent>(&d.body);
+      if (!le) continue;
+      std::int32_t m = market_index(le->market);
+      if (m < 0 || static_cast<std::size_t>(m) >= buckets_.size()) continue;
+      Bucket& b = buckets_[static_cast<std::size_t>(m)];
+      b.see_mark(le->mark);
+      b.liquidated += mul<Usd>(le->qty, le->price, Round::down);
+      ++b.liquidations;
+    }
+    return {};
+  }
+
+  Result<std::int64_t> finish_run(const Summary& summary, const MetricsCollector& metrics, const Engine& engine,
+                                  std::int64_t finished_unix_ms) override {
+    if (!in_run_) return make_io("finish_run without begin_run").error();
+    if (failed_) return make_io("the run already failed; abort it").error();
+    for (std::size_t m = 0; m < buckets_.size(); ++m)
+      if (Status st = flush_bucket(m); !st.ok()) return st.error();
+    if (Status st = write_final_state(metrics, engine); !st.ok()) return st.error();
+    if (Status st = write_summary(summary, finished_unix_ms); !st.ok()) return st.error();
+    if (!exec("COMMIT")) {
+      Status st = fail_run("cannot commit the run");
+      rollback();
+      return st.error();
+    }
+    in_run_ = false;
+    return run_id_;
+  }
+
+  void abort_run() override {
+    if (in_run_) rollback();
+  }
+
+ private:
+  std::string path_;
+  ResultsOptions options_;
+  sqlite3* db_ = nullptr;
+  bool in_run_ = false;
+  bool failed_ = false;
+  std::int64_t run_id_ = 0;
+  const Symbols* symbols_ = nullptr;
+  Stmt ins_event_, ins_insurance_, ins_series_;
+  std::vector<Stmt> stmts_;
+  std::int64_t event_n_ = 0, insurance_n_ = 0;
+  std::int64_t first_ts_ = -1, last_ts_ = -1;
+  std::vector<std::string> market_names_;
+  std::vector<std::int32_t> market_of_sym_;
+  std::vector<Bucket> buckets_;
+
+  Status make_io(std::string message) const {
+    Error e = make_error(ErrorKind::io, std::move(message));
+    e.file = path_;
+    return e;
+  }
+  Status fail(const std::string& what) const {
+    std::string msg = what;
+    if (db_) msg += ": " + std::string(sqlite3_errmsg(db_));
+    return make_io(msg);
+  }
+  Status fail_run(const std::string& what) {
+    failed_ = true;
+    return fail(what);
+  }
+  bool exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
+  void rollback() {
+    exec("ROLLBACK");
+    in_run_ = false;
+  }
+
+  std::int32_t market_index(Sym s) {
+    if (s == kNoSym || !symbols_) return -1;
+    if (s >= market_of_sym_.size()) market_of_sym_.resize(std::max<std::size_t>(symbols_->size(), s + 1), -2);
+    if (market_of_sym_[s] == -2) {
+      const std::string& name = symbols_->name(s);
+      auto it = std::find(market_names_.begin(), market_names_.end(), name);
+      market_of_sym_[s] = it == market_names_.end() ? -1 : static_cast<std::int32_t>(it - market_names_.begin());
+    }
+    return market_of_sym_[s];
+  }
+
+  const std::string& name(Sym s) const {
+    static const std::string empty;
+    return s == kNoSym ? empty : symbols_->name(s);
+  }
+
+  Status write_derived(const DerivedEvent& d) {
+    Stmt& st = ins_event_;
+    st.start();
+    st.i64(1, run_id_);
+    st.i64(2, event_n_++);
+    st.i64(3, d.seq);
+    st.i64(4, d.ts_ms);
+    st.text(5, derived_type_name(d.body));
+    std::visit(
+        [&](const auto& b) {
+          using T = std::decay_t<decltype(b)>;
+          if constexpr (std::is_same_v<T, RejectedEvent>) {
+            st.text(32, b.reason);
+          } else if constexpr (std::is_same_v<T, MarginCallEvent>) {
+            st.text(6, name(b.account));
+            st.text_or_null(8, name(b.market));
+            st.decimal(28, b.margin_ratio);
+          } else if constexpr (std::is_same_v<T, LiquidationEvent>) {
+            st.text(6, name(b.account));
+            st.text(8, name(b.market));
+            st.text(10, side_name(b.side));
+            st.text(11, margin_mode_name(b.margin));
+            st.decimal(12, b.qty);
+            st.decimal(14, b.price);
+            st.decimal(16, b.mark);
+            st.decimal(18, mul<Usd>(b.qty, b.price, Round::down));
+            st.decimal(20, b.fee);
+            st.i64(33, b.round);
+          } else if constexpr (std::is_same_v<T, BankruptcyEvent>) {
+            st.text(6, name(b.account));
+            st.text_or_null(8, name(b.market));
+            st.decimal(24, b.deficit);
+          } else if constexpr (std::is_same_v<T, InsuranceEvent>) {
+            st.decimal(22, b.amount);
+            st.decimal(26, b.balance);
+          } else if constexpr (std::is_same_v<T, AdlEvent>) {
+            st.text(6, name(b.account));
+            st.text(7, name(b.counterparty));
+            st.text(8, name(b.market));
+            st.decimal(12, b.qty);
+            st.decimal(14, b.price);
+            st.decimal(18, mul<Usd>(b.qty, b.price, Round::down));
+            st.decimal(22, b.amount);
+          } else if constexpr (std::is_same_v<T, SocializedLossEvent>) {
+            st.decimal(22, b.amount);
+          } else if constexpr (std::is_same_v<T, CollateralSaleEvent>) {
+            st.text(6, name(b.account));
+            st.text(9, name(b.asset));
+            st.decimal(22, b.amount);
+            st.decimal(14, b.price);
+            st.decimal(30, b.proceeds);
+          }
+        },
+        d.body);
+    if (st.step() != SQLITE_DONE) return fail_run("cannot write a derived event");
+    if (const auto* ins = std::get_if<InsuranceEvent>(&d.body)) {
+      Stmt& s = ins_insurance_;
+      s.start();
+      s.i64(1, run_id_);
+      s.i64(2, insurance_n_++);
+      s.i64(3, d.seq);
+      s.i64(4, d.ts_ms);
+      s.decimal(5, ins->amount);
+      s.decimal(7, ins->balance);
+      if (s.step() != SQLITE_DONE) return fail_run("cannot write the insurance fund");
+    }
+    return {};
+  }
+
+  Status flush_bucket(std::size_t m) {
+    Bucket& b = buckets_[m];
+    if (!b.active) return {};
+    Stmt& s = ins_series_;
+    s.start();
+    s.i64(1, run_id_);
+    s.text(2, market_names_[m]);
+    s.i64(3, b.start);
+    s.decimal(4, b.open);
+    s.decimal(6, b.close);
+    s.decimal(8, b.low);
+    s.decimal(10, b.high);
+    s.decimal(12, b.oi_long);
+    s.decimal(14, b.oi_short);
+    s.decimal(16, b.liquidated);
+    s.i64(18, b.liquidations);
+    b.active = false;
+    if (s.step() != SQLITE_DONE) return fail_run("cannot write the market series");
+    return {};
+  }
+
+  Status write_final_state(const MetricsCollector& metrics, const Engine& engine) {
+    Stmt acc;
+    if (acc.prepare(db_,
+                    "INSERT INTO accounts (run_id, account, state, cross_equity, cross_equity_f, "
+                    "maintenance_requirement, maintenance_requirement_f, initial_requirement, initial_requirement_f, "
+                    "gross_notional, gross_notional_f, collateral_value, collateral_value_f, positions, "
+                    "effective_leverage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
+      return fail_run("cannot prepare the accounts statement");
+    for (const Engine::AccountView& a : engine.account_views()) {
+      acc.start();
+      acc.i64(1, run_id_);
+      acc.text(2, a.name);
+      acc.text(3, a.state);
+      acc.decimal(4, a.cross_equity);
+      acc.decimal(6, a.maintenance_requirement);
+      acc.decimal(8, a.initial_requirement);
+      acc.decimal(10, a.gross_notional);
+      acc.decimal(12, a.collateral_value);
+      acc.i64(14, a.positions);
+      if (a.gross_notional.is_positive())
+        acc.real(15, as_double(a.gross_notional.raw()) / std::max(as_double(a.cross_equity.raw()), 0.01));
+      if (acc.step() != SQLITE_DONE) return fail_run("cannot write an account");
+    }
+    Stmt mk;
+    if (mk.prepare(db_,
+                   "INSERT INTO markets (run_id, market, mark, mark_f, open_interest_long, open_interest_long_f, "
+                   "open_interest_short, open_interest_short_f) VALUES (?,?,?,?,?,?,?,?)") != SQLITE_OK)
+      return fail_run("cannot prepare the markets statement");
+    for (const Engine::MarketView& v : engine.market_views()) {
+      mk.start();
+      mk.i64(1, run_id_);
+      mk.text(2, v.name);
+      mk.decimal(3, v.mark);
+      mk.decimal(5, v.open_interest_long);
+      mk.decimal(7, v.open_interest_short);
+      if (mk.step() != SQLITE_DONE) return fail_run("cannot write a market");
+    }
+    Stmt col;
+    if (col.prepare(db_, "INSERT INTO collateral (run_id, asset, value, value_f) VALUES (?,?,?,?)") != SQLITE_OK)
+      return fail_run("cannot prepare the collateral statement");
+    for (const auto& [asset, value] : engine.collateral_by_asset()) {
+      col.start();
+      col.i64(1, run_id_);
+      col.text(2, asset);
+      col.decimal(3, value);
+      if (col.step() != SQLITE_DONE) return fail_run("cannot write collateral");
+    }
+    if (Status st = write_metrics(metrics, engine); !st.ok()) return st;
+    Stmt cas;
+    if (cas.prepare(db_,
+                    "INSERT INTO cascades (run_id, seq, ts, market, rounds, liquidations, impact_liquidations, "
+                    "notional, notional_f, mark_before, mark_before_f, oracle_after, oracle_after_f, mark_extreme, "
+                    "mark_extreme_f, amplification) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
+      return fail_run("cannot prepare the cascades statement");
+    for (const CascadeRecord& r : metrics.cascades()) {
+      cas.start();
+      cas.i64(1, run_id_);
+      cas.i64(2, r.seq);
+      cas.i64(3, r.ts_ms);
+      cas.text(4, r.market);
+      cas.i64(5, r.rounds);
+      cas.i64(6, r.liquidations);
+      cas.i64(7, r.impact_liquidations);
+      cas.decimal(8, r.notional);
+      cas.decimal(10, r.mark_before);
+      cas.decimal(12, r.oracle_after);
+      cas.decimal(14, r.mark_extreme);
+      if (r.amplification_defined) cas.real(16, r.amplification);
+      if (cas.step() != SQLITE_DONE) return fail_run("cannot write a cascade");
+    }
+    Stmt ep;
+    if (ep.prepare(db_,
+                   "INSERT INTO episodes (run_id, n, account, market, start_ms, end_ms, duration_ms, bankrupt) "
+                   "VALUES (?,?,?,?,?,?,?,?)") != SQLITE_OK)
+      return fail_run("cannot prepare the episodes statement");
+    std::int64_t n = 0;
+    for (const LiquidationEpisode& e : metrics.episodes()) {
+      ep.start();
+      ep.i64(1, run_id_);
+      ep.i64(2, n++);
+      ep.text(3, e.account);
+      ep.text_or_null(4, e.market);
+      ep.i64(5, e.start_ms);
+      ep.i64(6, e.end_ms);
+      ep.i64(7, e.end_ms - e.start_ms);
+      ep.i64(8, e.bankrupt ? 1 : 0);
+      if (ep.step() != SQLITE_DONE) return fail_run("cannot write an episode");
+    }
+    return {};
+  }
+
+  // Metrics as key/value rows: each summary field, objects flattened to
+  // dotted keys ("leverage_end.p90"); value is JSON text, value_f its number.
+  Status write_metrics(const MetricsCollector& metrics, const Engine& engine) {
+    Stmt st;
+    if (st.prepare(db_, "INSERT INTO metrics (run_id, n, key, value, value_f) VALUES (?,?,?,?,?)") != SQLITE_OK)
+      return fail_run("cannot prepare the metrics statement");
+    std::int64_t n = 0;
+    Status status;
+    auto put = [&](const std::string& key, const JsonValue& v, const auto& self) -> bool {
+      if (v.is_object()) {
+        for (const auto& [k, child] : v.members)
+          if (!self(key + "." + k, child, self)) return false;
+        return true;
+      }
+      st.start();
+      st.i64(1, run_id_);
+      st.i64(2, n++);
+      st.text(3, key);
+      st.text(4, v.dump());
+      if (v.is_number() || v.is_string()) {
+        std::int64_t raw = 0;
+        if (parse_decimal_raw(v.text, raw).empty()) st.real(5, as_double(raw));
+        else if (char* end = nullptr; !v.text.empty()) {
+          double d = std::strtod(v.text.c_str(), &end);
+          if (end && *end == '\0' && std::isfinite(d)) st.real(5, d);
+        }
+      }
+      if (st.step() != SQLITE_DONE) {
+        status = fail_run("cannot write a metric");
+        return false;
+      }
+      return true;
+    };
+    for (const auto& [key, text] : metrics.summary_fields(engine)) {
+      auto parsed = parse_json(text);
+      if (!parsed) return make_io("metric '" + key + "' is not valid JSON: " + parsed.error().message);
+      if (!put(key, *parsed, put)) return status;
+    }
+    return {};
+  }
+
+  Status write_summary(const Summary& s, std::int64_t finished_ms) {
+    Stmt up;
+    if (up.prepare(db_,
+                   "UPDATE runs SET finished_ms=?, complete=1, state_hash=?, first_ts=?, last_ts=?, events=?, "
+                   "rejected=?, margin_calls=?, liquidations=?, liquidated_notional=?, liquidated_notional_f=?, "
+                   "liquidation_fees=?, liquidation_fees_f=?, bad_debt=?, bad_debt_f=?, insurance_fund=?, "
+                   "insurance_fund_f=?, adl_events=?, socialized_loss=?, socialized_loss_f=?, bankruptcies=?, "
+                   "accounts=?, cascade_rounds_max=?, impact_liquidations=?, adl_amount=?, adl_amount_f=?, "
+                   "insurance_paid=?, insurance_paid_f=? WHERE id=?") != SQLITE_OK)
+      return fail_run("cannot prepare the summary statement");
+    up.start();
+    up.i64(1, finished_ms);
+    up.text(2, s.state_hash);
+    if (first_ts_ >= 0) up.i64(3, first_ts_);
+    if (last_ts_ >= 0) up.i64(4, last_ts_);
+    up.i64(5, s.events);
+    up.i64(6, s.rejected);
+    up.i64(7, s.margin_calls);
+    up.i64(8, s.liquidations);
+    up.decimal(9, s.liquidated_notional);
+    up.decimal(11, s.liquidation_fees);
+    up.decimal(13, s.bad_debt);
+    up.decimal(15, s.insurance_fund);
+    up.i64(17, s.adl_events);
+    up.decimal(18, s.socialized_loss);
+    up.i64(20, s.bankruptcies);
+    up.i64(21, s.accounts);
+    up.i64(22, s.cascade_rounds_max);
+    up.i64(23, s.impact_liquidations);
+    up.decimal(24, s.adl_amount);
+    up.decimal(26, s.insurance_paid);
+    up.i64(28, run_id_);
+    if (up.step() != SQLITE_DONE) return fail_run("cannot write the summary");
+    return {};
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ResultsDb>> ResultsDb::open(const std::string& path) { return open(path, ResultsOptions{}); }
+
+Result<std::unique_ptr<ResultsDb>> ResultsDb::open(const std::string& path, const ResultsOptions& options) {
+  auto db = std::make_unique<SqliteResultsDb>(path, options);
+  if (Status st = db->open(); !st.ok()) return st.error();
+  return std::unique_ptr<ResultsDb>(std::move(db));
+}
+
+}  // namespace liqsim

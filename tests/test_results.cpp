@@ -1,0 +1,635 @@
+// Results database, metrics and report: tests named like specifications.
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "liqsim/config.hpp"
+#include "liqsim/engine.hpp"
+#include "liqsim/jsonl.hpp"
+#include "liqsim/metrics.hpp"
+#include "liqsim/population.hpp"
+#include "liqsim/results.hpp"
+
+using namespace liqsim;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh, empty directory per test.
+std::string temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("liqsim-results-" + std::to_string(::getpid()) + "-" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+std::string cascade_config(const std::string& depth) {
+  return R"({
+    "assets": { "BTC": { "collateral_weight": "1" } },
+    "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.1",
+                               "maintenance_margin_ratio": "0.05", "liquidation_fee_ratio": "0.01")" +
+         (depth.empty() ? std::string() : ", \"depth\": \"" + depth + "\"") + R"( } },
+    "liquidation": { "insurance_fund": "100000", "adl": true }
+  })";
+}
+
+// Five longs of 10 BTC at 100 against a well-funded market maker. With
+// deposits 110…150 their liquidation prices are 93.68, 92.63, 91.58, 90.53
+// and 89.47: a tick to 93 liquidates only the first; with a thin book its
+// impact pushes the mark through the next ones.
+std::vector<std::string> cascade_events() {
+  std::vector<std::string> lines = {
+      R"({"type":"price","ts":0,"asset":"BTC","price":"100"})",
+      R"({"type":"deposit","ts":0,"account":"mm","asset":"USD","amount":"1000000"})",
+  };
+  for (int d : {110, 120, 130, 140, 150}) {
+    std::string a = "a" + std::to_string(d);
+    lines.push_back(R"({"type":"deposit","ts":1000,"account":")" + a + R"(","asset":"USD","amount":")" +
+                    std::to_string(d) + "\"}");
+    lines.push_back(R"({"type":"trade","ts":1000,"account":")" + a +
+                    R"(","market":"BTC-PERP","side":"buy","qty":"10","price":"100","counterparty":"mm"})");
+  }
+  lines.push_back(R"({"type":"price","ts":60000,"asset":"BTC","price":"93"})");
+  lines.push_back(R"({"type":"price","ts":120000,"asset":"BTC","price":"95"})");
+  return lines;
+}
+
+struct Replay {
+  Symbols symbols;
+  Config config;
+  std::vector<InputEvent> events;
+  std::vector<std::vector<DerivedEvent>> derived;  // per input event
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<MetricsCollector> metrics;
+
+  Replay(const std::string& config_text, const std::vector<std::string>& lines) {
+    auto doc = parse_json(config_text);
+    REQUIRE(doc.ok());
+    auto cfg = parse_config(*doc, "config.json");
+    if (!cfg.ok()) FAIL(cfg.error().describe());
+    config = *cfg;
+    for (const auto& l : lines) {
+      auto ev = decode_event_line(l, symbols);
+      if (!ev.ok()) FAIL(l + ": " + ev.error().describe());
+      events.push_back(*ev);
+    }
+    engine = std::make_unique<Engine>(config, symbols);
+    metrics = std::make_unique<MetricsCollector>(engine->config(), symbols);
+  }
+
+  // Applies events [from, to), observing each with the metrics and, if given, the database.
+  void run(std::size_t from, std::size_t to, ResultsDb* db = nullptr, Status* db_status = nullptr) {
+    for (std::size_t i = from; i < to && i < events.size(); ++i) {
+      std::vector<DerivedEvent> out;
+      engine->apply(events[i], static_cast<std::int64_t>(i), out);
+      metrics->observe(events[i], static_cast<std::int64_t>(i), out, *engine);
+      if (db) {
+        Status st = db->observe(events[i], static_cast<std::int64_t>(i), out, *engine);
+        if (!st.ok()) {
+          if (db_status) *db_status = st;
+          return;
+        }
+      }
+      derived.push_back(std::move(out));
+    }
+  }
+  void run_all(ResultsDb* db = nullptr) { run(0, events.size(), db); }
+
+  std::map<std::string, std::string> fields() const {
+    std::map<std::string, std::string> m;
+    for (const auto& [k, v] : metrics->summary_fields(*engine)) m[k] = v;
+    return m;
+  }
+  std::map<std::string, std::int64_t> count_by_type() const {
+    std::map<std::string, std::int64_t> m;
+    for (const auto& v : derived)
+      for (const auto& d : v) ++m[derived_type_name(d.body)];
+    return m;
+  }
+};
+
+RunInfo run_info(const std::string& label) {
+  RunInfo info;
+  info.label = label;
+  info.config_json = "{}";
+  info.events_path = label + ".jsonl";
+  info.events_sha256 = std::string(64, '0');
+  info.engine_version = "liqsim test";
+  info.started_unix_ms = 1'700'000'000'000;
+  return info;
+}
+
+std::unique_ptr<ResultsDb> open_db(const std::string& path, ResultsOptions options = {}) {
+  auto db = ResultsDb::open(path, options);
+  if (!db.ok()) FAIL(db.error().describe());
+  return std::move(*db);
+}
+
+// Writes a whole replay as one run; returns its id.
+std::int64_t write_run(ResultsDb& db, Replay& r, const std::string& label) {
+  REQUIRE(db.begin_run(run_info(label), r.symbols).ok());
+  r.run_all(&db);
+  auto id = db.finish_run(r.engine->summary(), *r.metrics, *r.engine, 1'700'000'100'000);
+  if (!id.ok()) FAIL(id.error().describe());
+  return *id;
+}
+
+// A tiny read helper over the raw C API.
+struct Sql {
+  sqlite3* db = nullptr;
+  explicit Sql(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK); }
+  ~Sql() { sqlite3_close(db); }
+  std::vector<std::vector<std::string>> rows(const std::string& q) {
+    std::vector<std::vector<std::string>> out;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, q.c_str(), -1, &st, nullptr) != SQLITE_OK) FAIL(q + ": " + sqlite3_errmsg(db));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      std::vector<std::string> r;
+      for (int i = 0; i < sqlite3_column_count(st); ++i) {
+        const unsigned char* t = sqlite3_column_text(st, i);
+        r.push_back(t ? reinterpret_cast<const char*>(t) : "NULL");
+      }
+      out.push_back(std::move(r));
+    }
+    sqlite3_finalize(st);
+    return out;
+  }
+  std::string one(const std::string& q) {
+    auto r = rows(q);
+    REQUIRE(!r.empty());
+    return r[0][0];
+  }
+  std::int64_t count(const std::string& q) { return std::stoll(one(q)); }
+};
+
+}  // namespace
+
+// ----------------------------------------------------------------------------- metrics
+
+TEST_CASE("a tick that liquidates one account cascades through the others by its own impact", "[metrics]") {
+  Replay r(cascade_config("500"), cascade_events());
+  r.run_all();
+  auto f = r.fields();
+  Summary s = r.engine->summary();
+  INFO(s.liquidations);
+  // The tick to 93 liquidates a110 by itself; each further liquidation is
+  // caused by the previous one's permanent impact on the mark.
+  CHECK(f["liquidations_outside_move"] == "1");
+  CHECK(std::stoll(f["liquidations_own_impact"]) == s.liquidations - 1);
+  // a110 at the oracle 93, then a120, a130 and a140 one per round; a150 (89.47) holds.
+  CHECK(s.liquidations == 4);
+  CHECK(s.cascade_rounds_max == 4);
+  CHECK(r.count_by_type()["margin_call"] == 1);  // a150, left close to its threshold
+  CHECK(f["cascade_events"] == "1");
+  CHECK(f["cascade_rounds_histogram"] == "{\"" + std::to_string(s.liquidations) + "\":1}");
+  CHECK(f["longest_cascade"] == "{\"seq\":12,\"ts\":60000,\"rounds\":" + std::to_string(s.liquidations) +
+                                    ",\"liquidations\":" + std::to_string(s.liquidations) + "}");
+  REQUIRE(r.metrics->cascades().size() == 1);
+  const CascadeRecord& c = r.metrics->cascades()[0];
+  CHECK(c.market == "BTC-PERP");
+  CHECK(c.mark_before == Price::parse_or_throw("100"));
+  CHECK(c.oracle_after == Price::parse_or_throw("93"));
+  CHECK(c.mark_extreme < Price::parse_or_throw("93"));
+  REQUIRE(c.amplification_defined);
+  CHECK(c.amplification > 1.0);
+  // (100 − 89.63…) ÷ (100 − 93): the mark after the fourth fill, against the outside move of 7.
+  CHECK(c.amplification == Approx(1.480754).epsilon(1e-6));
+  CHECK(f["amplification_max"] == "\"1.480754\"");
+  CHECK(c.impact_liquidations == 3);
+  // Slippage is paid on every fill against a thin book.
+  CHECK(f["slippage_vs_mark"] != "\"0\"");
+  CHECK(f["fees_collected"] == "\"" + s.liquidation_fees.str() + "\"");
+}
+
+TEST_CASE("without depth the same tick liquidates only the account below its own price", "[metrics]") {
+  Replay r(cascade_config(""), cascade_events());
+  r.run_all();
+  auto f = r.fields();
+  CHECK(f["liquidations_outside_move"] == "1");
+  CHECK(f["liquidations_own_impact"] == "0");
+  CHECK(r.engine->summary().cascade_rounds_max == 1);
+  REQUIRE(r.metrics->cascades().size() == 1);
+  CHECK(r.metrics->cascades()[0].amplification == Approx(1.0));
+  CHECK(f["slippage_vs_mark"] == "\"0\"");
+}
+
+TEST_CASE("time to neutralize runs from the first margin call to the liquidation", "[metrics]") {
+  std::vector<std::string> lines = {
+      R"({"type":"price","ts":0,"asset":"BTC","price":"100"})",
+      R"({"type":"deposit","ts":0,"account":"mm","asset":"USD","amount":"1000000"})",
+      R"({"type":"deposit","ts":0,"account":"a","asset":"USD","amount":"110"})",
+      R"({"type":"trade","ts":0,"account":"a","market":"BTC-PERP","side":"buy","qty":"10","price":"100","counterparty":"mm"})",
+      R"({"type":"price","ts":10000,"asset":"BTC","price":"94.5"})",
+      R"({"type":"price","ts":70000,"asset":"BTC","price":"93"})",
+  };
+  Replay r(cascade_config(""), lines);
+  r.run_all();
+  auto counts = r.count_by_type();
+  REQUIRE(counts["margin_call"] >= 1);
+  REQUIRE(counts["liquidation"] == 1);
+  auto eps = r.metrics->episodes();
+  REQUIRE(eps.size() == 1);
+  CHECK(eps[0].account == "a");
+  CHECK(eps[0].start_ms == 10000);
+  CHECK(eps[0].end_ms == 70000);
+  CHECK(r.fields()["time_to_neutralize_ms"] ==
+        "{\"episodes\":1,\"bankrupt\":0,\"median\":60000,\"p95\":60000,\"max\":60000}");
+}
+
+TEST_CASE("summary fields are in a fixed order and identical across replays", "[metrics]") {
+  Replay a(cascade_config("500"), cascade_events());
+  Replay b(cascade_config("500"), cascade_events());
+  a.run_all();
+  b.run_all();
+  auto fa = a.metrics->summary_fields(*a.engine);
+  auto fb = b.metrics->summary_fields(*b.engine);
+  CHECK(fa == fb);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : fa) {
+    keys.push_back(k);
+    INFO(k << " = " << v);
+    CHECK(parse_json(v).ok());
+  }
+  CHECK(keys == std::vector<std::string>{"cascade_events", "liquidations_outside_move", "liquidations_own_impact",
+                                         "cascade_rounds_histogram", "longest_cascade",
+                                         "largest_cascade", "amplification_median", "amplification_max",
+                                         "amplification_undefined", "time_to_neutralize_ms", "bad_debt_share",
+                                         "fees_collected", "slippage_vs_mark", "leverage_end",
+                                         "peak_open_interest_usd", "leverage_at_peak_open_interest",
+                                         "collateral_by_asset"});
+  // Before the tick the five longs hold 10 BTC at 100 with 110…150 USD: leverage 1000/110 … 1000/150.
+  auto peak = parse_json(a.fields()["leverage_at_peak_open_interest"]);
+  REQUIRE(peak.ok());
+  REQUIRE(peak->find("max"));
+  CHECK(peak->find("max")->text == "9.0909");
+  CHECK(a.fields()["peak_open_interest_usd"] == "\"5000\"");
+}
+
+// ----------------------------------------------------------------------------- results database
+
+TEST_CASE("a new results database has the schema and its version", "[results]") {
+  std::string dir = temp_dir("schema");
+  std::string path = dir + "/r.sqlite";
+  { auto db = open_db(path); }
+  Sql q(path);
+  CHECK(q.one("SELECT version FROM schema_version") == std::to_string(kResultsSchemaVersion));
+  CHECK(q.count("SELECT COUNT(*) FROM schema_version") == 1);
+  for (const char* t : {"runs", "events", "market_series", "insurance_fund", "accounts", "markets", "collateral",
+                        "metrics", "cascades", "episodes"})
+    CHECK(q.count(std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='") + t + "'") == 1);
+  for (const char* i : {"events_run_ts", "events_run_account", "events_run_market"})
+    CHECK(q.count(std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND name='") + i + "'") == 1);
+  { auto again = open_db(path); }  // reopening keeps one version row
+  CHECK(q.count("SELECT COUNT(*) FROM schema_version") == 1);
+}
+
+TEST_CASE("a database of another schema version is refused with a message", "[results]") {
+  std::string path = temp_dir("version") + "/r.sqlite";
+  {
+    Sql q(path);
+    REQUIRE(sqlite3_exec(q.db, "CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (99)",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  auto db = ResultsDb::open(path);
+  REQUIRE_FALSE(db.ok());
+  CHECK(db.error().file == path);
+  CHECK(db.error().message.find("99") != std::string::npos);
+}
+
+TEST_CASE("a run written and read back has one row per derived event of each type", "[results]") {
+  std::string path = temp_dir("roundtrip") + "/r.sqlite";
+  Replay r(cascade_config("500"), cascade_events());
+  auto db = open_db(path);
+  std::int64_t id = write_run(*db, r, "cascade");
+  CHECK(id == 1);
+  Sql q(path);
+  auto expected = r.count_by_type();
+  REQUIRE(expected["liquidation"] >= 3);
+  std::map<std::string, std::int64_t> got;
+  for (const auto& row : q.rows("SELECT type, COUNT(*) FROM events WHERE run_id = 1 GROUP BY type"))
+    got[row[0]] = std::stoll(row[1]);
+  CHECK(got == expected);
+  Summary s = r.engine->summary();
+  auto run = q.rows("SELECT complete, events, liquidations, liquidated_notional, bad_debt, insurance_fund, state_hash, "
+                    "label, first_ts, last_ts FROM runs WHERE id = 1");
+  REQUIRE(run.size() == 1);
+  CHECK(run[0] == std::vector<std::string>{"1", std::to_string(s.events), std::to_string(s.liquidations),
+                                           s.liquidated_notional.str(), s.bad_debt.str(), s.insurance_fund.str(),
+                                           s.state_hash, "cascade", "0", "120000"});
+  // Exact decimal text and its REAL companion.
+  auto liq = q.rows("SELECT price, price_f, mark, round, notional FROM events WHERE run_id = 1 AND type = "
+                    "'liquidation' ORDER BY n LIMIT 1");
+  REQUIRE(liq.size() == 1);
+  CHECK(Price::parse_or_throw(liq[0][0]) < Price::parse_or_throw("93"));
+  CHECK(std::stod(liq[0][1]) == Approx(std::stod(liq[0][0])));
+  CHECK(liq[0][2] == "93");
+  CHECK(liq[0][3] == "1");
+  // Every insurance event is a fund row, the last balance is the final fund.
+  CHECK(q.count("SELECT COUNT(*) FROM insurance_fund WHERE run_id = 1") == expected["insurance"]);
+  CHECK(q.one("SELECT balance FROM insurance_fund WHERE run_id = 1 ORDER BY n DESC LIMIT 1") ==
+        s.insurance_fund.str());
+  // Final state, series, metrics, collateral.
+  CHECK(q.count("SELECT COUNT(*) FROM accounts WHERE run_id = 1") == s.accounts);
+  CHECK(q.count("SELECT COUNT(*) FROM market_series WHERE run_id = 1 AND market = 'BTC-PERP'") == 3);
+  CHECK(q.one("SELECT liquidations FROM market_series WHERE run_id = 1 AND interval_start_ms = 60000") ==
+        std::to_string(s.liquidations));
+  CHECK(q.one("SELECT value FROM metrics WHERE run_id = 1 AND key = 'liquidations_outside_move'") == "1");
+  CHECK(q.one("SELECT value_f FROM metrics WHERE run_id = 1 AND key = 'leverage_end.accounts'") != "NULL");
+  CHECK(q.count("SELECT COUNT(*) FROM collateral WHERE run_id = 1 AND asset = 'USD'") == 1);
+  CHECK(q.count("SELECT COUNT(*) FROM cascades WHERE run_id = 1 AND amplification > 1") == 1);
+}
+
+TEST_CASE("two runs in one database are both complete and comparable with plain SQL", "[results]") {
+  std::string path = temp_dir("tworuns") + "/r.sqlite";
+  Replay thin(cascade_config("500"), cascade_events());
+  Replay deep(cascade_config(""), cascade_events());
+  {
+    auto db = open_db(path);
+    CHECK(write_run(*db, thin, "thin book") == 1);
+  }
+  {
+    auto db = open_db(path);
+    CHECK(write_run(*db, deep, "no impact") == 2);
+  }
+  Sql q(path);
+  auto rows = q.rows(
+      "SELECT r.label, r.liquidations, m.value FROM runs r JOIN metrics m ON m.run_id = r.id AND "
+      "m.key = 'liquidations_own_impact' WHERE r.complete = 1 ORDER BY r.id");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0][0] == "thin book");
+  CHECK(std::stoll(rows[0][1]) > std::stoll(rows[1][1]));
+  CHECK(rows[1][2] == "0");
+  CHECK(q.count("SELECT COUNT(DISTINCT run_id) FROM events") == 2);
+}
+
+TEST_CASE("an aborted run leaves no trace and earlier runs remain", "[results]") {
+  std::string path = temp_dir("abort") + "/r.sqlite";
+  auto db = open_db(path);
+  Replay first(cascade_config("500"), cascade_events());
+  write_run(*db, first, "kept");
+  Replay second(cascade_config("500"), cascade_events());
+  REQUIRE(db->begin_run(run_info("aborted"), second.symbols).ok());
+  second.run(0, 13, db.get());  // through the cascade
+  db->abort_run();
+  Sql q(path);
+  CHECK(q.count("SELECT COUNT(*) FROM runs") == 1);
+  CHECK(q.one("SELECT label FROM runs") == "kept");
+  CHECK(q.count("SELECT COUNT(*) FROM events WHERE run_id <> 1") == 0);
+  CHECK(q.count("SELECT COUNT(*) FROM insurance_fund WHERE run_id <> 1") == 0);
+  // The connection is usable for the next run.
+  Replay third(cascade_config(""), cascade_events());
+  CHECK(write_run(*db, third, "after") >= 2);
+}
+
+TEST_CASE("a run dropped without finish_run is rolled back", "[results]") {
+  std::string path = temp_dir("drop") + "/r.sqlite";
+  {
+    auto db = open_db(path);
+    Replay r(cascade_config("500"), cascade_events());
+    REQUIRE(db->begin_run(run_info("dropped"), r.symbols).ok());
+    r.run(0, 13, db.get());
+  }
+  Sql q(path);
+  CHECK(q.count("SELECT COUNT(*) FROM runs") == 0);
+  CHECK(q.count("SELECT COUNT(*) FROM events") == 0);
+}
+
+TEST_CASE("another writer holding the lock makes begin_run fail as busy and leaves earlier runs intact", "[results]") {
+  std::string path = temp_dir("busy") + "/r.sqlite";
+  {
+    auto db = open_db(path);
+    Replay first(cascade_config("500"), cascade_events());
+    write_run(*db, first, "kept");
+  }
+  Sql holder(path);
+  REQUIRE(sqlite3_exec(holder.db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  ResultsOptions options;
+  options.busy_timeout_ms = 50;
+  auto db = open_db(path, options);
+  Replay second(cascade_config("500"), cascade_events());
+  Status st = db->begin_run(run_info("blocked"), second.symbols);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().kind == ErrorKind::io);
+  CHECK(st.error().file == path);
+  CHECK(st.error().message.find("locked") != std::string::npos);
+  db->abort_run();  // harmless when nothing began
+  REQUIRE(sqlite3_exec(holder.db, "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
+  Sql q(path);
+  CHECK(q.count("SELECT COUNT(*) FROM runs") == 1);
+  CHECK(q.count("SELECT COUNT(*) FROM runs WHERE label = 'blocked'") == 0);
+}
+
+TEST_CASE("a database that fills up midway rolls the run back and keeps earlier runs", "[results]") {
+  std::string path = temp_dir("full") + "/r.sqlite";
+  std::int64_t pages = 0;
+  {
+    auto db = open_db(path);
+    Replay first(cascade_config("500"), cascade_events());
+    write_run(*db, first, "kept");
+  }
+  {
+    Sql q(path);
+    pages = q.count("PRAGMA page_count");
+  }
+  // Thousands of rejected withdrawals, each a derived event with a reason: far
+  // more than a few free pages can hold.
+  std::vector<std::string> lines = {R"({"type":"price","ts":0,"asset":"BTC","price":"100"})"};
+  for (int i = 0; i < 4000; ++i)
+    lines.push_back(R"({"type":"withdraw","ts":)" + std::to_string(i) + R"(,"account":"ghost-)" + std::to_string(i) +
+                    R"(","asset":"USD","amount":"1"})");
+  ResultsOptions options;
+  options.max_page_count = pages + 4;
+  auto db = open_db(path, options);
+  Replay big(cascade_config("500"), lines);
+  REQUIRE(db->begin_run(run_info("too big"), big.symbols).ok());
+  Status failure;
+  big.run(0, big.events.size(), db.get(), &failure);
+  bool failed = !failure.ok();
+  if (!failed) {
+    auto id = db->finish_run(big.engine->summary(), *big.metrics, *big.engine, 0);
+    failed = !id.ok();
+  }
+  REQUIRE(failed);
+  db->abort_run();
+  Sql q(path);
+  CHECK(q.count("SELECT COUNT(*) FROM runs") == 1);
+  CHECK(q.one("SELECT label FROM runs") == "kept");
+  CHECK(q.count("SELECT COUNT(*) FROM events WHERE run_id <> 1") == 0);
+  CHECK(q.one("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("a read-only database file is an error, not a crash, and is left as it was", "[results]") {
+  if (::geteuid() == 0) {
+    WARN("running as root: file permissions do not stop writes; skipped");
+    return;
+  }
+  std::string path = temp_dir("readonly") + "/r.sqlite";
+  {
+    auto db = open_db(path);
+    Replay first(cascade_config("500"), cascade_events());
+    write_run(*db, first, "kept");
+  }
+  fs::permissions(path, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  auto db = ResultsDb::open(path);
+  bool failed = !db.ok();
+  if (!failed) {
+    Replay r(cascade_config("500"), cascade_events());
+    failed = !(*db)->begin_run(run_info("ro"), r.symbols).ok();
+  }
+  CHECK(failed);
+  Sql q(path);
+  CHECK(q.count("SELECT COUNT(*) FROM runs") == 1);
+}
+
+// ----------------------------------------------------------------------------- report
+
+TEST_CASE("a report is one HTML page with the charts as inline svg and their titles", "[report]") {
+  std::string dir = temp_dir("report");
+  std::string path = dir + "/r.sqlite";
+  {
+    auto db = open_db(path);
+    Replay r(cascade_config("500"), cascade_events());
+    write_run(*db, r, "cascade");
+  }
+  auto html = render_report(path, {});
+  if (!html.ok()) FAIL(html.error().describe());
+  const std::string& h = *html;
+  auto count = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (std::size_t p = h.find(needle); p != std::string::npos; p = h.find(needle, p + 1)) ++n;
+    return n;
+  };
+  CHECK(h.rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK(count("<svg") == 4);  // one market, notional, fund, cascades
+  for (const char* title : {"Mark price — BTC-PERP", "Liquidated notional per minute", "Insurance fund balance",
+                            "Cascade rounds per event", "20 largest liquidations", "Summary and metrics"})
+    CHECK(count(title) >= 1);
+  CHECK(count("<circle") >= 3);        // liquidation markers and stems
+  CHECK(count("class=\"tick\"") >= 8);  // tick values on the axes
+  CHECK(count("<script") == 0);
+  CHECK(count("https://") == 0);
+  CHECK(count("http://") == count("xmlns=\"http://www.w3.org/2000/svg\""));  // only the SVG namespace
+  CHECK(count("Comparison of runs") == 0);
+  // The page is a pure function of the database.
+  auto again = render_report(path, {});
+  REQUIRE(again.ok());
+  CHECK(*again == h);
+  // write_report puts it on disk.
+  REQUIRE(write_report(path, dir + "/report.html", {}).ok());
+  CHECK(fs::file_size(dir + "/report.html") == h.size());
+}
+
+TEST_CASE("a report of several runs compares them side by side and overlays their funds", "[report]") {
+  std::string path = temp_dir("report2") + "/r.sqlite";
+  {
+    auto db = open_db(path);
+    Replay a(cascade_config("500"), cascade_events());
+    write_run(*db, a, "thin book");
+    Replay b(cascade_config(""), cascade_events());
+    write_run(*db, b, "no impact");
+  }
+  auto html = render_report(path, {});
+  REQUIRE(html.ok());
+  CHECK(html->find("Comparison of runs") != std::string::npos);
+  CHECK(html->find("Insurance fund balance, all runs") != std::string::npos);
+  CHECK(html->find("run 1: thin book") != std::string::npos);
+  CHECK(html->find("run 2: no impact") != std::string::npos);
+  auto first = render_report(path, ReportOptions{1});
+  REQUIRE(first.ok());
+  CHECK(first->find("Liquidation replay: thin book") != std::string::npos);
+}
+
+TEST_CASE("a report of a missing run or a file that is no results database is an error naming it", "[report]") {
+  std::string dir = temp_dir("report3");
+  std::string path = dir + "/r.sqlite";
+  {
+    auto db = open_db(path);
+    Replay a(cascade_config("500"), cascade_events());
+    write_run(*db, a, "only");
+  }
+  auto missing = render_report(path, ReportOptions{7});
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().field == "--run");
+  CHECK(missing.error().message.find("7") != std::string::npos);
+  std::ofstream(dir + "/junk.sqlite") << "not a database at all, just some text that is long enough";
+  auto junk = render_report(dir + "/junk.sqlite", {});
+  REQUIRE_FALSE(junk.ok());
+  CHECK(junk.error().file == dir + "/junk.sqlite");
+  auto absent = render_report(dir + "/absent.sqlite", {});
+  CHECK_FALSE(absent.ok());
+  CHECK_FALSE(fs::exists(dir + "/absent.sqlite"));
+}
+
+// ----------------------------------------------------------------------------- measurement (hidden)
+
+// Not a timed assertion: prints the cost of writing results relative to the
+// replay itself. Run with: liqsim_tests "[.bench]" -s  (LIQSIM_BENCH_ACCOUNTS=N)
+TEST_CASE("results writing cost relative to replay", "[.bench]") {
+  std::int64_t accounts = 20000;
+  if (const char* e = std::getenv("LIQSIM_BENCH_ACCOUNTS")) accounts = std::atoll(e);
+  population::SplitMix64 rng(42);
+  std::vector<std::string> lines = {
+      R"({"type":"price","ts":0,"asset":"BTC","price":"100"})",
+      R"({"type":"deposit","ts":0,"account":"mm","asset":"USD","amount":"10000000000"})",
+  };
+  for (std::int64_t i = 0; i < accounts; ++i) {
+    std::string a = "acct-" + std::to_string(i);
+    int deposit = 100 + static_cast<int>(rng.next_u32() % 900);
+    int lev = 2 + static_cast<int>(rng.next_u32() % 8);
+    const char* side = rng.next_u32() % 2 ? "buy" : "sell";
+    lines.push_back(R"({"type":"deposit","ts":1000,"account":")" + a + R"(","asset":"USD","amount":")" +
+                    std::to_string(deposit) + "\"}");
+    lines.push_back(R"({"type":"trade","ts":1000,"account":")" + a + R"(","market":"BTC-PERP","side":")" + side +
+                    R"(","qty":")" + std::to_string(deposit * lev / 100) +
+                    R"(","price":"100","counterparty":"mm"})");
+  }
+  // A day of 1-second ticks: a random walk with a crash and a squeeze.
+  std::int64_t price_cents = 10000;
+  for (int t = 1; t <= 86400; ++t) {
+    std::int64_t step = static_cast<std::int64_t>(rng.next_u32() % 21) - 10;
+    if (t > 30000 && t < 33000) step -= 6;
+    if (t > 60000 && t < 63000) step += 6;
+    price_cents = std::max<std::int64_t>(1000, price_cents + step);
+    lines.push_back(R"({"type":"price","ts":)" + std::to_string(2000 + t * 1000LL) + R"(,"asset":"BTC","price":")" +
+                    Price::from_raw(price_cents * 1'000'000).str() + "\"}");
+  }
+  std::string cfg = cascade_config("2000000");
+  auto time_replay = [&](bool with_metrics, ResultsDb* db, Replay& r) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < r.events.size(); ++i) {
+      std::vector<DerivedEvent> out;
+      r.engine->apply(r.events[i], static_cast<std::int64_t>(i), out);
+      if (with_metrics) r.metrics->observe(r.events[i], static_cast<std::int64_t>(i), out, *r.engine);
+      if (db) REQUIRE(db->observe(r.events[i], static_cast<std::int64_t>(i), out, *r.engine).ok());
+    }
+    if (db) REQUIRE(db->finish_run(r.engine->summary(), *r.metrics, *r.engine, 0).ok());
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  Replay plain(cfg, lines);
+  double t_replay = time_replay(false, nullptr, plain);
+  Replay with_metrics(cfg, lines);
+  double t_metrics = time_replay(true, nullptr, with_metrics);
+  std::string path = temp_dir("bench") + "/r.sqlite";
+  auto db = open_db(path);
+  Replay with_db(cfg, lines);
+  REQUIRE(db->begin_run(run_info("bench"), with_db.symbols).ok());
+  double t_db = time_replay(true, db.get(), with_db);
+  Summary s = with_db.engine->summary();
+  Sql q(path);
+  std::int64_t rows = q.count("SELECT COUNT(*) FROM events");
+  std::printf("bench: %zu events, %lld accounts, %lld liquidations, %lld derived rows, db %lld bytes\n",
+              with_db.events.size(), static_cast<long long>(accounts), static_cast<long long>(s.liquidations),
+              static_cast<long long>(rows), static_cast<long long>(fs::file_size(path)));
+  std::printf("bench: replay %.3f s, +metrics %.3f s, +metrics+sqlite %.3f s\n", t_replay, t_metrics, t_db);
+  std::printf("bench: metrics/replay = %.3f, sqlite writing/replay = %.3f\n", (t_metrics - t_replay) / t_replay,
+              (t_db - t_metrics) / t_replay);
+  CHECK(rows > 0);
+}
