@@ -70,6 +70,8 @@ class Engine {
   void apply(const InputEvent& event, std::int64_t seq, std::vector<DerivedEvent>& out);
 
   Summary summary() const;
+  // The same counters without hashing the state (cheap; state_hash is empty).
+  Summary totals() const;
   // SHA-256 (hex) of a canonical text of the whole state, names sorted.
   std::string state_hash() const;
   // The canonical text the hash is taken over (for debugging differences).

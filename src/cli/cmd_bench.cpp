@@ -105,13 +105,13 @@ Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day) {
     double t = run(e, w.events, 0, setup_end, out);
     r.setup_eps = static_cast<double>(setup_end) / t;
     r.bytes_per_account = static_cast<double>(rss_bytes() - rss0) / accounts;
-    std::int64_t liq_before = e.summary().liquidations;
+    std::int64_t liq_before = e.totals().liquidations;
     t = run(e, w.events, setup_end, w.events.size(), out);
     r.quiet_tps = quiet_ticks / t;
     r.quiet_ns = t * 1e9 / quiet_ticks;
-    if (e.summary().liquidations != liq_before)
+    if (e.totals().liquidations != liq_before)
       std::fprintf(stderr, "bench: note: %lld liquidations during quiet ticks\n",
-                   static_cast<long long>(e.summary().liquidations - liq_before));
+                   static_cast<long long>(e.totals().liquidations - liq_before));
   }
   {
     // The same quiet ticks on the reference scan: bounded work at large sizes.
@@ -138,10 +138,10 @@ Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day) {
     Engine e(cw.config, s2);
     std::size_t begin = cw.events.size() - c.ticks;
     run(e, cw.events, 0, begin, out);
-    std::int64_t liq_before = e.summary().liquidations;
+    std::int64_t liq_before = e.totals().liquidations;
     double t = run(e, cw.events, begin, cw.events.size(), out);
     r.crash_eps = c.ticks / t;
-    r.crash_liquidations = e.summary().liquidations - liq_before;
+    r.crash_liquidations = e.totals().liquidations - liq_before;
   }
   if (day) {
     WorkloadSpec d = spec;
@@ -157,7 +157,7 @@ Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day) {
     double t = run(e, dw.events, 0, dw.events.size(), out);
     r.day_seconds = t;
     r.day_events = static_cast<std::int64_t>(dw.events.size());
-    r.day_liquidations = e.summary().liquidations;
+    r.day_liquidations = e.totals().liquidations;
   }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);

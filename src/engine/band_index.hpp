@@ -173,27 +173,24 @@ class BandIndex {
     return max_maintenance_ratio(e.config.markets[market]).raw();
   }
 
-  // Distance (USD raw) from the unit's current state to the nearest boundary
-  // that would change its state, a margin call or a liquidation.
+  // Distance (USD raw) from the unit's risk now to the nearest boundary that
+  // would change its state: the margin-call threshold, crossed from either
+  // side (the stored state may lag inside an event), or the maintenance
+  // requirement. Zero when the unit is already liquidatable.
   template <class E, class R>
   static __int128 unit_slack(E& e, RiskState state, const R& r) {
     using i128 = __int128;
+    if (state == RiskState::liquidating || state == RiskState::bankrupt || state == RiskState::resolved) return 0;
     i128 equity = r.equity.raw(), mm = r.mm.raw();
     if (mm == 0) {
       // No requirement: the only boundary is equity < 0 (a debt the collateral no longer covers).
       return equity >= 0 ? equity : 0;
     }
-    i128 thr = e.config.liquidation.margin_call_threshold.raw() - 1;  // ratio is rounded up to 8 digits
-    i128 to_call = thr * equity / kScale - mm;                       // > 0 while below the threshold
-    i128 to_liquidation = equity - mm;                                 // ≥ 0 while not liquidatable
-    switch (state) {
-      case RiskState::healthy: return to_call > 0 ? std::min(to_call, to_liquidation) : 0;
-      case RiskState::margin_call: return std::max<i128>(0, std::min(-to_call, to_liquidation));
-      case RiskState::liquidating:
-      case RiskState::bankrupt:
-      case RiskState::resolved: return 0;
-    }
-    return 0;
+    i128 to_liquidation = equity - mm;  // ≥ 0 while not liquidatable
+    if (to_liquidation < 0) return 0;
+    i128 thr = e.config.liquidation.margin_call_threshold.raw() - 1;  // the ratio is rounded up to 8 digits
+    i128 to_call = thr * equity / kScale - mm;                         // > 0 below the threshold, ≤ 0 at or above
+    return std::min(to_call < 0 ? -to_call : to_call, to_liquidation);
   }
 
   // Narrowest half-width per key over the units seen so far in refresh().

@@ -1016,10 +1016,15 @@ void Engine::apply(const InputEvent& event, std::int64_t seq, std::vector<Derive
   impl_->apply(event, seq, out);
 }
 
-Summary Engine::summary() const {
+Summary Engine::totals() const {
   Summary s = impl_->totals;
   s.insurance_fund = impl_->insurance;
   s.accounts = static_cast<std::int64_t>(impl_->accounts.size());
+  return s;
+}
+
+Summary Engine::summary() const {
+  Summary s = totals();
   s.state_hash = state_hash();
   return s;
 }

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# End-to-end tests of `liqsim replay` as a user runs it: exit codes, error
+# locations, outputs that appear only on success, and determinism across
+# JSONL/binary logs and the reference scan. Usage: tests/cli_replay.sh path/to/liqsim
+set -u
+LIQSIM=${1:?usage: cli_replay.sh path/to/liqsim}
+LIQSIM=$(readlink -f "$LIQSIM")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+EX="$ROOT/events/examples"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+not_ok() { echo "not ok - $1${2:+: $2}"; fail=$((fail + 1)); }
+# check NAME CONDITION-COMMAND...
+check() {
+  local name=$1
+  shift
+  if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# --- summary JSON holds every CONTRACT §5 field ---
+"$LIQSIM" replay "$EX/adl-socialized" --json >"$TMP/s.json" 2>"$TMP/err"
+rc=$?
+check "replay of a scenario folder exits 0" test $rc -eq 0
+for f in events rejected margin_calls liquidations liquidated_notional liquidation_fees bad_debt insurance_fund \
+  adl_events socialized_loss state_hash; do
+  check "summary has field $f" grep -q "\"$f\":" "$TMP/s.json"
+done
+check "summary money is a decimal string" grep -q '"bad_debt":"160"' "$TMP/s.json"
+check "summary counts ADL events" grep -q '"adl_events":2' "$TMP/s.json"
+check "nothing on stderr for a clean replay" test ! -s "$TMP/err"
+
+# --- --config/--events form with journal ---
+"$LIQSIM" replay --config "$EX/cascade/config.json" --events "$EX/cascade/events.jsonl" --journal "$TMP/j.jsonl" \
+  --json >"$TMP/c.json"
+check "journal is written" test -s "$TMP/j.jsonl"
+check "journal lines carry type, ts and seq" bash -c "grep -c '\"type\":\"liquidation\",\"ts\":1704067260000,\"seq\":7' '$TMP/j.jsonl' | grep -qx 3"
+check "cascade rounds appear in the journal" grep -q '"round":3' "$TMP/j.jsonl"
+check "no temporary journal left behind" test ! -e "$TMP/j.jsonl.tmp"
+
+# --- determinism: twice, binary log, reference scan, --check ---
+"$LIQSIM" replay --config "$EX/cascade/config.json" --events "$EX/cascade/events.jsonl" --journal "$TMP/j2.jsonl" \
+  --json >"$TMP/c2.json"
+check "the same replay twice gives the same summary" cmp -s "$TMP/c.json" "$TMP/c2.json"
+check "the same replay twice gives the same journal" cmp -s "$TMP/j.jsonl" "$TMP/j2.jsonl"
+"$LIQSIM" log convert "$EX/cascade/events.jsonl" "$TMP/cascade.evlog" >/dev/null
+"$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/cascade.evlog" --journal "$TMP/j3.jsonl" \
+  --json >"$TMP/c3.json"
+check "a binary log replays to the same summary as its JSONL" cmp -s "$TMP/c.json" "$TMP/c3.json"
+check "a binary log replays to the same journal as its JSONL" cmp -s "$TMP/j.jsonl" "$TMP/j3.jsonl"
+for d in "$EX"/*/; do
+  name=$(basename "$d")
+  "$LIQSIM" replay "$d" --json >"$TMP/a.json"
+  "$LIQSIM" replay "$d" --json --reference-scan --check >"$TMP/b.json"
+  check "$name: reference scan and --check give the identical summary" cmp -s "$TMP/a.json" "$TMP/b.json"
+done
+
+# --- input errors: exit 2, file:line and field, nothing written ---
+expect_error() {  # NAME EXPECTED-RC PATTERN -- command...
+  local name=$1 want=$2 pattern=$3
+  shift 3
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local rc=$?
+  if [[ $rc -ne $want ]]; then
+    not_ok "$name" "exit $rc, wanted $want; stderr: $(head -c 300 "$TMP/err")"
+  elif ! grep -q -- "$pattern" "$TMP/err"; then
+    not_ok "$name" "stderr lacks '$pattern': $(head -c 300 "$TMP/err")"
+  else
+    ok "$name"
+  fi
+}
+cp "$EX/cascade/events.jsonl" "$TMP/bad.jsonl"
+sed -i '5s/"qty":"10"/"qty":"ten"/' "$TMP/bad.jsonl"
+rm -f "$TMP/jj.jsonl"
+expect_error "a malformed number names file, line and field" 2 "bad.jsonl:5: field 'qty': not a decimal number" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/bad.jsonl" --journal "$TMP/jj.jsonl"
+check "a failed replay writes no journal" test ! -e "$TMP/jj.jsonl"
+check "a failed replay leaves no temporary file" test ! -e "$TMP/jj.jsonl.tmp"
+printf '%s\n' '{"type":"deposit","ts":1,"account":"a","asset":"USD","amount":"1"}' \
+  '{"type":"trade","ts":2,"account":"a","market":"BTC-PERP","side":"buy","qty":"1","price":"100"}' >"$TMP/noprice.jsonl"
+expect_error "a trade before its underlying has a price is an input error with its line" 2 \
+  "noprice.jsonl:2, seq 1: field 'market'" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/noprice.jsonl"
+printf '%s\n' '{"type":"price","ts":1,"asset":"DOGE","price":"1"}' >"$TMP/doge.jsonl"
+expect_error "an asset the configuration does not define is an input error" 2 "asset 'DOGE' is not defined" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/doge.jsonl"
+printf '%s\n' '{"type":"price","ts":5,"asset":"BTC","price":"1"}' '{"type":"price","ts":4,"asset":"BTC","price":"1"}' \
+  >"$TMP/back.jsonl"
+expect_error "ts going backwards is an input error" 2 "back.jsonl:2: field 'ts': goes backwards" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/back.jsonl"
+printf '%s\n' '{"type":"price","ts":1,"asset":"BTC","price":"100"}' \
+  '{"type":"param","ts":2,"path":"markets.BTC-PERP.maintenance_margin_ratio","value":"0.5"}' >"$TMP/param.jsonl"
+expect_error "a param that breaks the configuration is an input error" 2 "above initial_margin_ratio" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/param.jsonl"
+printf '%s\n' '{"type":"price","ts":1,"asset":"BTC","price":"90000000000"}' \
+  '{"type":"deposit","ts":1,"account":"a","asset":"USD","amount":"90000000000"}' \
+  '{"type":"trade","ts":2,"account":"a","market":"BTC-PERP","side":"buy","qty":"90000000","price":"90000000000"}' \
+  >"$TMP/huge.jsonl"
+expect_error "arithmetic beyond the representable range is an input error naming the event" 2 \
+  "huge.jsonl:3, seq 2: arithmetic outside the representable range" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/huge.jsonl"
+
+# --- configuration errors name the key ---
+sed 's/"maintenance_margin_ratio": "0.005"/"maintenance_margin_ratio": "0.5"/' "$EX/cascade/config.json" >"$TMP/c1.json"
+expect_error "maintenance above initial names the key" 2 "field 'markets.BTC-PERP.maintenance_margin_ratio'" \
+  "$LIQSIM" replay --config "$TMP/c1.json" --events "$EX/cascade/events.jsonl"
+sed 's/"depth": "1000"/"depth": "1000", "colour": "red"/' "$EX/cascade/config.json" >"$TMP/c2.json"
+expect_error "an unknown configuration key is named" 2 "field 'markets.BTC-PERP.colour': unknown key" \
+  "$LIQSIM" replay --config "$TMP/c2.json" --events "$EX/cascade/events.jsonl"
+sed 's/"maintenance_amount": "50"/"maintenance_amount": "60"/' "$EX/isolated-tiers/config.json" >"$TMP/c3.json"
+expect_error "tiers that are not continuous are refused" 2 "not continuous at notional 50000" \
+  "$LIQSIM" replay --config "$TMP/c3.json" --events "$EX/isolated-tiers/events.jsonl"
+sed 's/"collateral_weight": "0.95"/"collateral_weight": "1.2"/' "$EX/isolated-tiers/config.json" >"$TMP/c4.json"
+expect_error "a weight above 1 is refused" 2 "field 'assets.BTC.collateral_weight': must be within \[0, 1\]" \
+  "$LIQSIM" replay --config "$TMP/c4.json" --events "$EX/isolated-tiers/events.jsonl"
+
+# --- usage errors ---
+expect_error "a missing --events is a usage error" 2 "missing --events" "$LIQSIM" replay --config "$EX/cascade/config.json"
+expect_error "an unknown option is a usage error" 2 "unknown option" "$LIQSIM" replay "$EX/cascade" --frobnicate
+expect_error "an unknown command is a usage error" 2 "unknown command" "$LIQSIM" frobnicate
+expect_error "a missing events file is reported" 2 "cannot open" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/none.jsonl"
+
+# --- a corrupt binary log is refused with exit 3 ---
+cp "$TMP/cascade.evlog" "$TMP/corrupt.evlog"
+printf '\xff' | dd of="$TMP/corrupt.evlog" bs=1 seek=40 conv=notrunc 2>/dev/null
+expect_error "a corrupt binary log is refused with exit 3" 3 "corrupt.evlog" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/corrupt.evlog"
+
+# --- human summary ---
+"$LIQSIM" replay "$EX/isolated-tiers" >"$TMP/h.txt"
+check "the human summary names liquidations and the state hash" \
+  bash -c "grep -q 'liquidations       2 fills' '$TMP/h.txt' && grep -q 'state hash' '$TMP/h.txt'"
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
