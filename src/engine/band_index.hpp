@@ -127,13 +127,58 @@ class BandIndex {
     std::vector<Entry> upper;  // min-heap on bound: crossed when the value rises to it
   };
 
-  static bool lower_cmp(const Entry& a, const Entry& b) { return a.bound < b.bound; }
-  static bool upper_cmp(const Entry& a, const Entry& b) { return a.bound > b.bound; }
 
-  void push(std::vector<Entry>& heap, Entry e, bool lower) {
+  // 4-ary heaps: half the depth of a binary heap, and the four children of a
+  // node share a cache line (16-byte entries), which matters with a million
+  // accounts. `Before(a, b)` is true when a belongs nearer the top.
+  template <class Before>
+  static void sift_up(std::vector<Entry>& h, std::size_t i, Before before) {
+    Entry e = h[i];
+    while (i > 0) {
+      std::size_t parent = (i - 1) / 4;
+      if (!before(e, h[parent])) break;
+      h[i] = h[parent];
+      i = parent;
+    }
+    h[i] = e;
+  }
+  template <class Before>
+  static void sift_down(std::vector<Entry>& h, std::size_t i, Before before) {
+    std::size_t n = h.size();
+    Entry e = h[i];
+    for (;;) {
+      std::size_t first = 4 * i + 1;
+      if (first >= n) break;
+      std::size_t best = first, last = std::min(first + 4, n);
+      for (std::size_t c = first + 1; c < last; ++c)
+        if (before(h[c], h[best])) best = c;
+      if (!before(h[best], e)) break;
+      h[i] = h[best];
+      i = best;
+    }
+    h[i] = e;
+  }
+  static bool lower_first(const Entry& a, const Entry& b) { return a.bound > b.bound; }  // max-heap
+  static bool upper_first(const Entry& a, const Entry& b) { return a.bound < b.bound; }  // min-heap
+
+  static void push(std::vector<Entry>& heap, Entry e, bool lower) {
     heap.push_back(e);
-    if (lower) std::push_heap(heap.begin(), heap.end(), lower_cmp);
-    else std::push_heap(heap.begin(), heap.end(), upper_cmp);
+    if (lower) sift_up(heap, heap.size() - 1, lower_first);
+    else sift_up(heap, heap.size() - 1, upper_first);
+  }
+  static void pop_top(std::vector<Entry>& heap, bool lower) {
+    heap.front() = heap.back();
+    heap.pop_back();
+    if (heap.empty()) return;
+    if (lower) sift_down(heap, 0, lower_first);
+    else sift_down(heap, 0, upper_first);
+  }
+  static void heapify(std::vector<Entry>& heap, bool lower) {
+    for (std::size_t i = heap.size() / 4 + 1; i-- > 0;) {
+      if (i >= heap.size()) continue;
+      if (lower) sift_down(heap, i, lower_first);
+      else sift_down(heap, i, upper_first);
+    }
   }
 
   template <class E>
@@ -142,14 +187,12 @@ class BandIndex {
     Key& key = keys_[k];
     while (!key.lower.empty() && key.lower.front().bound >= value) {
       Entry top = key.lower.front();
-      std::pop_heap(key.lower.begin(), key.lower.end(), lower_cmp);
-      key.lower.pop_back();
+      pop_top(key.lower, true);
       if (top.version == version_[top.account]) e.add_candidate(top.account);
     }
     while (!key.upper.empty() && key.upper.front().bound <= value) {
       Entry top = key.upper.front();
-      std::pop_heap(key.upper.begin(), key.upper.end(), upper_cmp);
-      key.upper.pop_back();
+      pop_top(key.upper, false);
       if (top.version == version_[top.account]) e.add_candidate(top.account);
     }
   }
@@ -161,8 +204,7 @@ class BandIndex {
       heap.erase(std::remove_if(heap.begin(), heap.end(),
                                 [&](const Entry& x) { return x.version != version_[x.account]; }),
                  heap.end());
-      if (lower) std::make_heap(heap.begin(), heap.end(), lower_cmp);
-      else std::make_heap(heap.begin(), heap.end(), upper_cmp);
+      heapify(heap, lower);
     };
     compact(key.lower, true);
     compact(key.upper, false);

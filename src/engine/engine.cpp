@@ -870,7 +870,7 @@ struct Engine::Impl {
       // accounts looked at in this round left the heaps when their bands were
       // crossed: band them again at the new marks first.
       if (!options.reference_scan)
-        for (std::size_t i = round_begin; i < checked.size(); ++i) index.refresh(*this, checked[i]);
+        for (std::size_t i = round_begin; i < checked.size(); ++i) reband(checked[i]);
       ++stamp;
       if (options.reference_scan) {
         add_all_candidates();
@@ -887,8 +887,18 @@ struct Engine::Impl {
   }
   std::vector<std::uint32_t> adl_candidates;
 
+  // New index bands for an account evaluated since its last ones; once per
+  // evaluation however many rounds and the end of the event ask for it.
+  void reband(std::uint32_t acct) {
+    Account& a = accounts[acct];
+    if (!a.band_stale) return;
+    a.band_stale = false;
+    index.refresh(*this, acct);
+  }
+
   void collect_liquidatable(std::uint32_t acct) {
-    const Account& a = accounts[acct];
+    Account& a = accounts[acct];
+    a.band_stale = true;
     ++totals.evaluations;
     Risk cross = cross_risk(a);
     if (cross.liquidatable()) liquidatable.emplace_back(cross, Unit{acct, kCross});
@@ -912,7 +922,7 @@ struct Engine::Impl {
         update_margin_state(p.iso_state, iso_risk(p), threshold, a, market_sym[p.market],
                             p.breach_ts);
       }
-      if (!options.reference_scan) index.refresh(*this, acct);
+      if (!options.reference_scan) reband(acct);
     }
   }
 
