@@ -28,6 +28,17 @@ class JsonValue {
   std::vector<JsonValue> items;                             // array
   std::vector<std::pair<std::string, JsonValue>> members;   // object, in source order
 
+  // Special members declared here and defaulted in json.cpp: `members` holds
+  // pair<string, JsonValue> while JsonValue is still incomplete, and clang
+  // with libstdc++ rejects the implicit ones (it instantiates pair's
+  // constructibility traits, which need ~JsonValue, inside JsonValue).
+  JsonValue();
+  JsonValue(const JsonValue&);
+  JsonValue(JsonValue&&) noexcept;
+  JsonValue& operator=(const JsonValue&);
+  JsonValue& operator=(JsonValue&&) noexcept;
+  ~JsonValue();
+
   bool is_object() const { return kind == Kind::object; }
   bool is_string() const { return kind == Kind::string; }
   bool is_number() const { return kind == Kind::number; }

@@ -11,9 +11,17 @@
 #include <filesystem>
 #include <fstream>
 
+#include "liqsim/io_faults.hpp"
 #include "liqsim/log.hpp"
 
 namespace liqsim {
+
+// System calls go through the fault-injection seam (inert unless a test arms it).
+using io_faults::sys_fsync;
+using io_faults::sys_ftruncate;
+using io_faults::sys_open;
+using io_faults::sys_pwrite;
+using io_faults::sys_rename;
 
 namespace {
 
@@ -29,7 +37,7 @@ Error os_error(const std::string& path, const std::string& what, int err) {
 // Writes all of `data` at `offset`, retrying short writes and EINTR.
 Status pwrite_all(int fd, const std::string& path, const char* data, std::size_t n, std::int64_t offset) {
   while (n > 0) {
-    ssize_t w = ::pwrite(fd, data, n, offset);
+    ssize_t w = sys_pwrite(fd, data, n, offset);
     if (w < 0) {
       if (errno == EINTR) continue;
       return os_error(path, "write failed", errno);
@@ -44,7 +52,7 @@ Status pwrite_all(int fd, const std::string& path, const char* data, std::size_t
 
 Status fsync_fd(int fd, const std::string& path) {
   for (;;) {
-    if (::fsync(fd) == 0) return {};
+    if (sys_fsync(fd) == 0) return {};
     if (errno == EINTR) continue;
     return os_error(path, "fsync failed", errno);
   }
@@ -65,7 +73,7 @@ Status lock_exclusive(int fd, const std::string& path) {
 
 Status truncate_to(int fd, const std::string& path, std::int64_t size) {
   for (;;) {
-    if (::ftruncate(fd, size) == 0) return {};
+    if (sys_ftruncate(fd, size) == 0) return {};
     if (errno == EINTR) continue;
     return os_error(path, "cannot truncate", errno);
   }
@@ -85,11 +93,11 @@ Status write_header(int fd, const std::string& path) {
 Status fsync_parent_directory(const std::string& path) {
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   std::string d = dir.empty() ? "." : dir.string();
-  int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = sys_open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return os_error(d, "cannot open directory", errno);
   Status st;
   for (;;) {
-    if (::fsync(fd) == 0) break;
+    if (sys_fsync(fd) == 0) break;
     if (errno == EINTR) continue;
     // Some file systems cannot fsync a directory; their metadata is durable otherwise.
     if (errno != EINVAL && errno != ENOTSUP) st = os_error(d, "fsync of directory failed", errno);
@@ -100,7 +108,7 @@ Status fsync_parent_directory(const std::string& path) {
 }
 
 Status rename_durably(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) return os_error(to, "cannot rename " + from + " to it", errno);
+  if (sys_rename(from.c_str(), to.c_str()) != 0) return os_error(to, "cannot rename " + from + " to it", errno);
   return fsync_parent_directory(to);
 }
 
@@ -138,7 +146,7 @@ Error LogWriter::io_error(const std::string& what, int err) const { return os_er
 Result<LogWriter> LogWriter::create(const std::string& path) {
   LogWriter w;
   w.path_ = path;
-  w.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  w.fd_ = sys_open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (w.fd_ < 0) return os_error(path, "cannot create", errno);
   Status st = lock_exclusive(w.fd_, path);
   if (!st) return st.error();
@@ -155,9 +163,9 @@ Result<LogWriter> LogWriter::open(const std::string& path, std::string* warning)
   LogWriter w;
   w.path_ = path;
   bool created = false;
-  w.fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  w.fd_ = sys_open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (w.fd_ < 0 && errno == ENOENT) {
-    w.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    w.fd_ = sys_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     created = w.fd_ >= 0;
   }
   if (w.fd_ < 0) return os_error(path, "cannot open for writing", errno);
@@ -202,7 +210,7 @@ Status LogWriter::failed(Error e) {
   // log ends at its last durable record; then refuse further use.
   poisoned_ = true;
   pending_.clear();
-  if (fd_ >= 0 && ::ftruncate(fd_, durable_end_) == 0) (void)::fsync(fd_);
+  if (fd_ >= 0 && sys_ftruncate(fd_, durable_end_) == 0) (void)sys_fsync(fd_);
   return e;
 }
 
@@ -303,7 +311,7 @@ DurableFile::~DurableFile() {
 Result<DurableFile> DurableFile::create(const std::string& path) {
   DurableFile f;
   f.path_ = path;
-  f.fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  f.fd_ = sys_open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (f.fd_ < 0) return os_error(path, "cannot create", errno);
   return f;
 }
@@ -409,8 +417,14 @@ Result<ConvertSummary> convert_event_log(const std::string& in, const std::strin
     Status st = writer->close();
     if (!st) return give_up(st.error());
   }
-  Status st = rename_durably(tmp, out);
-  if (!st) return give_up(st.error());
+  if (sys_rename(tmp.c_str(), out.c_str()) != 0) return give_up(os_error(out, "cannot rename " + tmp + " to it", errno));
+  Status st = fsync_parent_directory(out);
+  if (!st) {
+    // OUT is complete and in place; only the durability of its rename is unknown.
+    Error e = st.error();
+    e.message += " (" + out + " is complete, but its rename may not survive a power loss)";
+    return e;
+  }
   return summary;
 }
 
@@ -420,7 +434,7 @@ Result<RepairSummary> repair_log(const std::string& path) {
     e.file = path;
     return e;
   }
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  int fd = sys_open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return os_error(path, "cannot open for writing", errno);
   struct Closer {
     int fd;
