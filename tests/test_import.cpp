@@ -409,3 +409,35 @@ TEST_CASE("a column name that is not in the header is an error", "[import]") {
   opt.price_column = "nope";
   check_trade_error(run_trades("time,price\n1000000000000,1\n", opt), 1, "nope", "no such column");
 }
+
+// Found by fuzz/fuzz_import (fuzz/regressions/import/crash-*): a first line too
+// short for the layout's column indexes was read out of bounds for the error's
+// field name.
+TEST_CASE("a header shorter than the layout names columns by number, never reads past it", "[import]") {
+  CandleOptions opt;
+  opt.layout = CandleLayout::kline;
+  // Two header names, six columns of data, and a high below the open.
+  CandleRun r = run_candles("t,o\n1678320000000,100.5,100,99,100.5,1\n", opt);
+  REQUIRE_FALSE(r.events.ok());
+  INFO(r.events.error().describe());
+  CHECK(r.events.error().line == 2);
+  CHECK(r.events.error().field == "column 3");
+  CHECK(r.events.error().message.find("high 100 is below") != std::string::npos);
+}
+
+// Found by fuzz/fuzz_import (fuzz/regressions/import/ts-range-*): a trade time
+// the event log cannot hold must be refused at import, not written.
+TEST_CASE("a trade time beyond the event log's range is an import error", "[import]") {
+  std::istringstream in("time,price\n1678320000000,5\n16783200000001000,6\n");
+  Symbols symbols;
+  ImportStats stats;
+  TradeOptions opt;
+  opt.time_unit = TimeUnit::millis;
+  std::vector<InputEvent> out;
+  Status st = import_trades(in, "t.csv", "BTC", opt, symbols, [&](const InputEvent& e) { out.push_back(e); },
+                            nullptr, stats);
+  REQUIRE_FALSE(st.ok());
+  INFO(st.error().describe());
+  CHECK(st.error().line == 3);
+  CHECK(st.error().message.find("range") != std::string::npos);
+}

@@ -188,11 +188,18 @@ Columns kline_columns(const std::vector<std::string_view>* header) {
   return c;
 }
 
+// The name of column i for messages; a header shorter than the layout's
+// column indexes (a malformed first line) must not be read out of bounds.
+std::string column_name(const Columns& cols, int i) {
+  if (i >= 0 && static_cast<std::size_t>(i) < cols.names.size()) return cols.names[static_cast<std::size_t>(i)];
+  return "column " + std::to_string(i + 1);
+}
+
 // Parses one data row into a candle; `bar_end_ms` gets CoinAPI's period end.
 Result<Candle> parse_candle_row(CandleLayout layout, const Columns& cols,
                                 const std::vector<std::string_view>& f, const std::string& file,
                                 std::int64_t line, std::int64_t& bar_end_ms) {
-  auto name = [&](int i) { return static_cast<std::size_t>(i) < cols.names.size() ? cols.names[i] : "column " + std::to_string(i + 1); };
+  auto name = [&](int i) { return column_name(cols, i); };
   auto err = [&](int i, std::string msg) { return row_error(file, line, name(i), std::move(msg)); };
   if (f.size() < cols.min_columns || (cols.header && layout != CandleLayout::kline && f.size() != cols.min_columns))
     return row_error(file, line, f.size() < cols.min_columns ? name(static_cast<int>(f.size())) : "",
@@ -221,6 +228,7 @@ Result<Candle> parse_candle_row(CandleLayout layout, const Columns& cols,
       v /= 1000;
     }
     c.open_ms = v;
+    if (c.open_ms > 253'402'300'799'999) return err(cols.time, "open time beyond the year 9999");
   }
   if (!(e = parse_price(f[cols.open], c.open)).empty()) return err(cols.open, e);
   if (!(e = parse_price(f[cols.high], c.high)).empty()) return err(cols.high, e);
@@ -361,7 +369,7 @@ Result<std::vector<Candle>> read_candles(std::istream& in, const std::string& fi
       else if (opt.bar_ms != 0 && len != opt.bar_ms)
         msg = "bar length " + std::to_string(len) + " ms differs from --bar-seconds";
       if (!msg.empty()) {
-        Error e = row_error(file, ln, cols.names[cols.time_end], msg);
+        Error e = row_error(file, ln, column_name(cols, cols.time_end), msg);
         if (!opt.repair) {
           row_failure = e;
           break;
@@ -378,7 +386,7 @@ Result<std::vector<Candle>> read_candles(std::istream& in, const std::string& fi
     const std::int64_t hi_min = std::max(c.open, c.close), lo_max = std::min(c.open, c.close);
     if (c.high < hi_min || c.low > lo_max) {
       const bool bad_high = c.high < hi_min;
-      const std::string field = cols.names[bad_high ? cols.high : cols.low];
+      const std::string field = column_name(cols, bad_high ? cols.high : cols.low);
       const std::string msg = bad_high ? "high " + format_decimal_raw(c.high) + " is below max(open, close) " +
                                              format_decimal_raw(hi_min)
                                        : "low " + format_decimal_raw(c.low) + " is above min(open, close) " +
@@ -422,7 +430,7 @@ Result<std::vector<Candle>> read_candles(std::istream& in, const std::string& fi
 
   // Time order, duplicates and the bar grid.
   std::optional<Error> order_failure;
-  auto time_field = [&]() { return cols.names.empty() ? std::string("time") : cols.names[cols.time]; };
+  auto time_field = [&]() { return cols.names.empty() ? std::string("time") : column_name(cols, cols.time); };
   if (opt.repair) {
     for (std::size_t i = 1; i < rows.size(); ++i)
       if (rows[i].open_ms < rows[i - 1].open_ms)
@@ -653,6 +661,8 @@ Status import_trades(std::istream& in, const std::string& file, const std::strin
     if (!bad) {
       ts += opt.shift_ms;
       if (ts < 0) bad = row_error(file, ln, name(c_time), "time before 1970-01-01 after the shift");
+      else if (ts > limits::kMaxTimestampMs)
+        bad = row_error(file, ln, name(c_time), "time after the event log's range (year 33658)");
     }
     if (!bad && ((opt.from_ms && ts < *opt.from_ms) || (opt.to_ms && ts >= *opt.to_ms))) {
       ++stats.filtered;
