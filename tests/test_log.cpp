@@ -575,6 +575,19 @@ TEST_CASE("torn tail is end of file, not corruption", "[log]") {
     CHECK(r.torn);
     CHECK(r.events.size() == n - 1);
   }
+  SECTION("a last record cut short and followed by zeros (a file system that extended the file) is a torn tail") {
+    std::string torn = good.substr(0, good.size() - 5) + std::string(5, '\0') + std::string(100, '\0');
+    spit(dir.path("zeroed.evlog"), torn);
+    ReadOutcome r = read_binary(dir.path("zeroed.evlog"));
+    CHECK_FALSE(r.failed);
+    CHECK(r.torn);
+    CHECK(r.events == std::vector<std::string>(all.begin(), all.end() - 1));
+    CHECK(r.valid_end == last_start);
+    // Without zeros after it, the same record is corruption (next section).
+    spit(dir.path("zeroed.evlog"), good.substr(0, good.size() - 5) + std::string(5, '\0'));
+    r = read_binary(dir.path("zeroed.evlog"));
+    CHECK(r.failed);
+  }
   SECTION("a complete last record with a bad checksum is corruption, not a torn tail") {
     std::string bad = good;
     bad[bad.size() - 1] = static_cast<char>(bad[bad.size() - 1] ^ 0x40);

@@ -206,6 +206,7 @@ class LogReader {
   // Makes `n` bytes available at buf_[begin_..]; false if the file ends first.
   Result<bool> fill(std::size_t n);
   bool zero_to_eof(std::int64_t from) const;
+  bool has_byte_at(std::int64_t pos) const;
   void close_fd();
 
   int fd_ = -1;

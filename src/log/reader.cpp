@@ -152,6 +152,15 @@ Result<bool> LogReader::fill(std::size_t n) {
   return end_ - begin_ >= n;
 }
 
+bool LogReader::has_byte_at(std::int64_t pos) const {
+  std::uint8_t b = 0;
+  for (;;) {
+    ssize_t r = ::pread(fd_, &b, 1, pos);
+    if (r < 0 && errno == EINTR) continue;
+    return r == 1;
+  }
+}
+
 bool LogReader::zero_to_eof(std::int64_t from) const {
   std::uint8_t block[65536];
   std::int64_t pos = from;
@@ -249,6 +258,14 @@ Result<bool> LogReader::next(InputEvent& out) {
   h = buf_.data() + begin_;
   if (crc32c_mask(crc32c(h + logfmt::kLengthOffset, total - logfmt::kLengthOffset)) != stored_crc) {
     if (zero_to_eof(offset)) return end_torn(zero_tail);
+    // A file system that extends the file before writing its last pages (XFS,
+    // ext4 data=writeback) can leave, after a power cut, a record whose end is
+    // zeros followed by more zeros. The header is the expected one, the
+    // record's last byte is zero and at least one zero byte follows it: a torn
+    // write, not a change to data that was once complete.
+    const std::int64_t after = offset + static_cast<std::int64_t>(total);
+    if (!header_fields_ok() && h[total - 1] == 0 && has_byte_at(after) && zero_to_eof(after))
+      return end_torn("the last record was cut short and the file continues in zero bytes");
     return fail(corrupt(offset, "record checksum mismatch"));
   }
   if (auto e = header_fields_ok()) return fail(*e);
