@@ -188,6 +188,10 @@ Columns kline_columns(const std::vector<std::string_view>* header) {
   return c;
 }
 
+// --repair fills a gap with at most this many bars; a longer one is an error
+// (a typo in a timestamp must not turn into millions of invented ticks).
+constexpr std::int64_t kMaxGapFillBars = 1'000'000;
+
 // The name of column i for messages; a header shorter than the layout's
 // column indexes (a malformed first line) must not be read out of bounds.
 std::string column_name(const Columns& cols, int i) {
@@ -480,7 +484,7 @@ Result<std::vector<Candle>> read_candles(std::istream& in, const std::string& fi
   out.reserve(rows.size());
   for (const Candle& c : rows) {
     if (!out.empty()) {
-      const Candle& prev = out.back();
+      const Candle prev = out.back();  // a copy: filling a gap below grows `out`
       const std::int64_t d = c.open_ms - prev.open_ms;
       if (d % bar != 0) {
         std::string msg = "open time " + fmt_time(c.open_ms) + " is not on the " + std::to_string(bar) +
@@ -496,9 +500,11 @@ Result<std::vector<Candle>> read_candles(std::istream& in, const std::string& fi
         const std::int64_t missing = d / bar - 1;
         std::string msg = std::to_string(missing) + " missing bar" + (missing == 1 ? "" : "s") + " from " +
                           fmt_time(prev.open_ms + bar) + " to " + fmt_time(c.open_ms - bar);
-        if (!opt.repair) {
-          order_failure = row_error(file, c.line, time_field(), "gap: " + msg + " (after line " +
-                                                                   std::to_string(prev.line) + ")");
+        if (!opt.repair || missing > kMaxGapFillBars) {
+          order_failure = row_error(file, c.line, time_field(),
+                                    std::string(opt.repair ? "gap too long to fill (more than 1,000,000 bars): "
+                                                           : "gap: ") +
+                                        msg + " (after line " + std::to_string(prev.line) + ")");
           break;
         }
         repaired(c.line, "filled gap of " + msg + " with the previous close " + format_decimal_raw(prev.close));
