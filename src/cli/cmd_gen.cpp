@@ -211,18 +211,6 @@ int gen_population(const Args& args) {
 
 }  // namespace
 
-int cmd_gen(const Args& args) {
-  if (args.size() < 2 || args[1] == "--help" || args[1] == "-h") {
-    std::fputs(kGenHelp, args.size() < 2 ? stderr : stdout);
-    return args.size() < 2 ? 2 : 0;
-  }
-  for (const auto& a : args)
-    if (a == "--help" || a == "-h") {
-      std::fputs(kGenHelp, stdout);
-      return 0;
-    }
-  if (args[1] == "population") return gen_population(args);
-  return usage_error("gen: unknown generator '" + args[1] + "' (population)");
-}
+int cmd_gen(const Args& args) { return dispatch(args, kGenHelp, {{"population", gen_population}}); }
 
 }  // namespace liqsim::cli

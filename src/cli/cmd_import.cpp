@@ -244,18 +244,7 @@ int import_trades_cmd(const Args& args) {
 }  // namespace
 
 int cmd_import(const Args& args) {
-  if (args.size() < 2 || args[1] == "--help" || args[1] == "-h") {
-    std::fputs(kImportHelp, args.size() < 2 ? stderr : stdout);
-    return args.size() < 2 ? 2 : 0;
-  }
-  for (const auto& a : args)
-    if (a == "--help" || a == "-h") {
-      std::fputs(kImportHelp, stdout);
-      return 0;
-    }
-  if (args[1] == "candles") return import_candles_cmd(args);
-  if (args[1] == "trades") return import_trades_cmd(args);
-  return usage_error("import: unknown kind '" + args[1] + "' (candles or trades)");
+  return dispatch(args, kImportHelp, {{"candles", import_candles_cmd}, {"trades", import_trades_cmd}});
 }
 
 }  // namespace liqsim::cli

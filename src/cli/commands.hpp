@@ -6,6 +6,7 @@
 // Commands print errors to stderr as "liqsim: <where>: <what>".
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,15 @@ int cmd_import(const Args& args);
 int cmd_gen(const Args& args);
 int cmd_report(const Args& args);
 int cmd_bench(const Args& args);
+
+// A command made of subcommands (`import candles`, `gen population`): with no
+// subcommand, usage on stderr and exit 2; `--help` anywhere, help on stdout
+// and exit 0; otherwise the named subcommand runs with the same arguments.
+struct Subcommand {
+  const char* name;
+  int (*run)(const Args& args);
+};
+int dispatch(const Args& args, const char* help, std::initializer_list<Subcommand> subcommands);
 
 // Prints "liqsim: <error>" to stderr and returns its exit code.
 int report_error(const Error& e);

@@ -16,6 +16,24 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
+int dispatch(const Args& args, const char* help, std::initializer_list<Subcommand> subcommands) {
+  if (args.size() < 2) {
+    std::fputs(help, stderr);
+    return 2;
+  }
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      std::fputs(help, stdout);
+      return 0;
+    }
+  std::string names;
+  for (const Subcommand& sub : subcommands) {
+    if (args[1] == sub.name) return sub.run(args);
+    names += names.empty() ? sub.name : std::string(", ") + sub.name;
+  }
+  return usage_error(args[0] + ": unknown subcommand '" + args[1] + "' (" + names + ")");
+}
+
 }  // namespace liqsim::cli
 
 namespace {
