@@ -48,6 +48,13 @@ inline Error make_error(ErrorKind kind, std::string message, std::string field =
   return e;
 }
 
+// An error about a whole file (cannot open, cannot write), naming it.
+inline Error make_file_error(ErrorKind kind, std::string file, std::string message) {
+  Error e = make_error(kind, std::move(message));
+  e.file = std::move(file);
+  return e;
+}
+
 template <class T>
 class [[nodiscard]] Result {
  public:

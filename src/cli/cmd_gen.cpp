@@ -12,12 +12,6 @@ namespace liqsim::cli {
 
 namespace {
 
-Error io_error(const std::string& path, const char* message) {
-  Error e = make_error(ErrorKind::io, message);
-  e.file = path;
-  return e;
-}
-
 const char* kGenHelp =
     "usage:\n"
     "  liqsim gen population --accounts N --seed S --market ETH-PERP --asset ETH --price P\n"
@@ -147,10 +141,10 @@ Result<population::PopulationParams> build_params(const Options& o) {
 
 Status write_file(const std::string& path, const std::string& bytes) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return io_error(path, "cannot open for writing");
+  if (!f) return make_file_error(ErrorKind::io, path, "cannot open for writing");
   bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
   ok = (std::fclose(f) == 0) && ok;
-  if (!ok) return io_error(path, "write failed");
+  if (!ok) return make_file_error(ErrorKind::io, path, "write failed");
   return Status::success();
 }
 
@@ -194,7 +188,7 @@ int gen_population(const Args& args) {
   std::string meta_path = o.has("--meta") ? o.values.at("--meta") : (out.empty() ? "" : out + ".meta.json");
   if (out.empty()) {
     if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0)
-      return report_error(io_error("stdout", "write failed"));
+      return report_error(make_file_error(ErrorKind::io, "stdout", "write failed"));
   } else if (Status s = write_file(out, bytes); !s) {
     return report_error(s.error());
   }

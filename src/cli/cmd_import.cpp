@@ -13,12 +13,6 @@ namespace liqsim::cli {
 
 namespace {
 
-Error io_error(const std::string& path, const char* message) {
-  Error e = make_error(ErrorKind::io, message);
-  e.file = path;
-  return e;
-}
-
 const char* kImportHelp =
     "usage:\n"
     "  liqsim import candles --asset A --in FILE.csv [--layout auto|coinapi|binanceus|kline]\n"
@@ -103,7 +97,7 @@ class EventSink {
     }
     path_ = path;
     file_ = std::fopen(path.c_str(), "wb");
-    if (!file_) return io_error(path, "cannot open for writing");
+    if (!file_) return make_file_error(ErrorKind::io, path, "cannot open for writing");
     owned_ = true;
     return Status::success();
   }
@@ -117,7 +111,7 @@ class EventSink {
     bool ok = !failed_ && std::fflush(file_) == 0;
     if (owned_) ok = (std::fclose(file_) == 0) && ok;
     file_ = nullptr;
-    if (!ok) return io_error(path_.empty() ? "stdout" : path_, "write failed");
+    if (!ok) return make_file_error(ErrorKind::io, path_.empty() ? "stdout" : path_, "write failed");
     return Status::success();
   }
 
@@ -172,7 +166,7 @@ int import_candles_cmd(const Args& args) {
   }
   const std::string in_path = p.get("--in");
   std::ifstream in(in_path, std::ios::binary);
-  if (!in) return report_error(io_error(in_path, "cannot open for reading"));
+  if (!in) return report_error(make_file_error(ErrorKind::io, in_path, "cannot open for reading"));
   Symbols symbols;
   import::ImportStats stats;
   auto events = import::import_candles(in, in_path, p.get("--asset"), opt, symbols, print_repair, stats);
@@ -220,7 +214,7 @@ int import_trades_cmd(const Args& args) {
   opt.to_ms = *to;
   const std::string in_path = p.get("--in");
   std::ifstream in(in_path, std::ios::binary);
-  if (!in) return report_error(io_error(in_path, "cannot open for reading"));
+  if (!in) return report_error(make_file_error(ErrorKind::io, in_path, "cannot open for reading"));
   EventSink sink;
   if (Status s = sink.open(p.get("--out")); !s) return report_error(s.error());
   Symbols symbols;

@@ -128,9 +128,7 @@ Status ReplayOutputs::open(const std::string& journal, const std::string& db, co
     journal_tmp_ = journal_ + ".tmp";
     journal_file_ = std::fopen(journal_tmp_.c_str(), "wb");
     if (!journal_file_) {
-      Error e = make_error(ErrorKind::io, "cannot create the journal");
-      e.file = journal_tmp_;
-      return e;
+      return make_file_error(ErrorKind::io, journal_tmp_, "cannot create the journal");
     }
   }
   if (!db_.empty()) {
@@ -153,9 +151,7 @@ Status ReplayOutputs::write(const InputEvent& ev, std::int64_t seq, const std::v
       line_ = encode_derived(d, symbols);
       line_.push_back('\n');
       if (std::fwrite(line_.data(), 1, line_.size(), journal_file_) != line_.size()) {
-        Error e = make_error(ErrorKind::io, "write failed (disk full?)");
-        e.file = journal_tmp_;
-        return e;
+        return make_file_error(ErrorKind::io, journal_tmp_, "write failed (disk full?)");
       }
     }
   }
@@ -172,9 +168,7 @@ Result<std::vector<std::string>> ReplayOutputs::publish(const Summary& summary, 
     journal_file_ = nullptr;
     if (!ok || std::rename(journal_tmp_.c_str(), journal_.c_str()) != 0) {
       std::remove(journal_tmp_.c_str());
-      Error e = make_error(ErrorKind::io, "could not write the journal");
-      e.file = journal_;
-      return e;
+      return make_file_error(ErrorKind::io, journal_, "could not write the journal");
     }
     journal_tmp_.clear();
     lines.push_back("  journal            " + journal_);

@@ -238,9 +238,7 @@ Result<Config> parse_config(const JsonValue& doc, const std::string& file) {
 Result<Config> load_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    Error e = make_error(ErrorKind::io, "cannot open configuration for reading");
-    e.file = path;
-    return e;
+    return make_file_error(ErrorKind::io, path, "cannot open configuration for reading");
   }
   std::ostringstream ss;
   ss << in.rdbuf();

@@ -458,9 +458,7 @@ Result<bool> JsonlEventReader::next(InputEvent& out) {
 Result<std::vector<InputEvent>> read_jsonl_file(const std::string& path, Symbols& symbols) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    Error e = make_error(ErrorKind::io, "cannot open for reading");
-    e.file = path;
-    return e;
+    return make_file_error(ErrorKind::io, path, "cannot open for reading");
   }
   JsonlEventReader reader(in, path, symbols);
   std::vector<InputEvent> events;
