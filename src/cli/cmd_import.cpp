@@ -129,6 +129,18 @@ class EventSink {
 
 void print_repair(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
 
+// --from and --to, shared by both importers' options.
+template <class Options>
+Status read_window(const Parsed& p, Options& opt) {
+  auto from = time_option(p, "--from");
+  if (!from) return from.error();
+  auto to = time_option(p, "--to");
+  if (!to) return to.error();
+  opt.from_ms = *from;
+  opt.to_ms = *to;
+  return {};
+}
+
 int import_candles_cmd(const Args& args) {
   auto parsed = parse_options(args, 2,
                               {"--asset", "--in", "--layout", "--ticks-per-bar", "--bar-seconds", "--from", "--to",
@@ -151,12 +163,7 @@ int import_candles_cmd(const Args& args) {
   auto bar_s = int_option(p, "--bar-seconds", 0, 1, 366LL * 86400);
   if (!bar_s) return report_error(bar_s.error());
   opt.bar_ms = *bar_s * 1000;
-  auto from = time_option(p, "--from");
-  if (!from) return report_error(from.error());
-  auto to = time_option(p, "--to");
-  if (!to) return report_error(to.error());
-  opt.from_ms = *from;
-  opt.to_ms = *to;
+  if (Status w = read_window(p, opt); !w) return report_error(w.error());
   if (p.has("--max-move")) {
     std::int64_t raw = 0;
     std::string err = parse_decimal_raw(p.get("--max-move"), raw);
@@ -206,12 +213,7 @@ int import_trades_cmd(const Args& args) {
   auto shift = int_option(p, "--shift-ms", 0, -86'400'000LL * 366, 86'400'000LL * 366);
   if (!shift) return report_error(shift.error());
   opt.shift_ms = *shift;
-  auto from = time_option(p, "--from");
-  if (!from) return report_error(from.error());
-  auto to = time_option(p, "--to");
-  if (!to) return report_error(to.error());
-  opt.from_ms = *from;
-  opt.to_ms = *to;
+  if (Status w = read_window(p, opt); !w) return report_error(w.error());
   const std::string in_path = p.get("--in");
   std::ifstream in(in_path, std::ios::binary);
   if (!in) return report_error(make_file_error(ErrorKind::io, in_path, "cannot open for reading"));
