@@ -42,11 +42,13 @@ failed=$((failed + ff))
 
 echo "--- crash consistency of log append"
 bash tools/crash_test.sh "$release/liqsim" 200 >"$out" 2>&1
+grep '^FAIL' "$out" | head -20
 tail -3 "$out"
 count "$out"
 
 echo "--- determinism audit: g++ release, g++ sanitizers, clang"
 bash tools/determinism_audit.sh "$release" "$asan" "$BUILD_DIR" >"$out" 2>&1
+grep -E '^(FAIL|not ok)' "$out" | head -20
 tail -5 "$out"
 count "$out"
 rm -f "$out"

@@ -146,7 +146,9 @@ def main():
     rng = random.Random(a.seed)
     work = tempfile.mkdtemp(prefix="liqsim-crash-")
     h = Harness(liqsim, work, rng)
-    events = h.canonical(workload(rng, max(2000, a.kills * 40)))
+    # Enough events for the largest batch at every kill point plus the final append, so the
+    # workload never runs out however many batches are acknowledged (a fast or a slow machine).
+    events = h.canonical(workload(rng, a.kills * 200 + 3))
     acked = []          # canonical lines of acknowledged events, in log order
     durable = []        # the log's records up to the last acknowledgement (fsync'ed)
     in_log = []         # what the log is known to hold after the last check (acked + recovered)
@@ -162,7 +164,8 @@ def main():
         before = len(h.failures)
         k = rng.choice([1, 2, 5, 10, 20, 50, 100, 200])
         batch = events[pos:pos + k]
-        if not batch:
+        if len(batch) < k:
+            fail(i, f"the workload ran out at event {pos} (harness error)")
             break
         # A delay around one append's run time (median of the uncut runs so far).
         base = sorted(durations)[len(durations) // 2] if durations else 0.01
@@ -300,6 +303,9 @@ def main():
           f"{s['recovered_unacked']} with unacknowledged records recovered, {s['power_cut']} power cuts, "
           f"{s['zero_tail']} zero tails, {s['torn']} torn tails ({s['repaired']} repaired, the rest cut by the next "
           f"append), {s['replays']} replay comparisons")
+    not_run = a.kills - passed - len({f.split(":")[0] for f in h.failures if f.startswith("kill point")})
+    if not_run:
+        print(f"FAIL {not_run} kill points were not run")
     failed = a.kills - passed + (0 if final_ok else 1)
     print(f"{passed + (1 if final_ok else 0)} passed, {failed} failed")
     if a.keep or failed:
