@@ -244,6 +244,53 @@ TEST_CASE("time to neutralize runs from the first margin call to the liquidation
         "{\"episodes\":1,\"bankrupt\":0,\"median\":60000,\"p95\":60000,\"max\":60000}");
 }
 
+// Three accounts of 1000 USD notional each at 100: cross with 250 USD
+// (leverage 4), isolated with a 200 USD wallet and nothing else (5), and both:
+// 300 USD of which 100 funds an isolated wallet, half the notional each (5/3).
+TEST_CASE("effective leverage counts isolated positions against their wallets", "[metrics]") {
+  std::vector<std::string> lines = {
+      R"({"type":"price","ts":0,"asset":"BTC","price":"100"})",
+      R"({"type":"deposit","ts":0,"account":"mm","asset":"USD","amount":"1000000"})",
+      R"({"type":"deposit","ts":0,"account":"cross","asset":"USD","amount":"250"})",
+      R"({"type":"deposit","ts":0,"account":"iso","asset":"USD","amount":"200"})",
+      R"({"type":"deposit","ts":0,"account":"both","asset":"USD","amount":"600"})",
+      R"({"type":"trade","ts":0,"account":"cross","market":"BTC-PERP","side":"buy","qty":"10","price":"100","counterparty":"mm"})",
+      R"({"type":"trade","ts":0,"account":"iso","market":"BTC-PERP","side":"sell","qty":"10","price":"100","counterparty":"mm","margin":"isolated","isolated_margin":"200"})",
+      R"({"type":"trade","ts":0,"account":"both","market":"BTC-PERP","side":"buy","qty":"5","price":"100","counterparty":"mm"})",
+      R"({"type":"trade","ts":0,"account":"both","market":"ETH-PERP","side":"buy","qty":"5","price":"100","counterparty":"mm","margin":"isolated","isolated_margin":"100"})",
+  };
+  const std::string config = R"({
+    "assets": { "BTC": { "collateral_weight": "1" }, "ETH": { "collateral_weight": "1" } },
+    "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05",
+                               "liquidation_fee_ratio": "0.01" },
+                 "ETH-PERP": { "underlying": "ETH", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05",
+                               "liquidation_fee_ratio": "0.01" } },
+    "liquidation": { "insurance_fund": "0" } })";
+  lines.insert(lines.begin() + 1, R"({"type":"price","ts":0,"asset":"ETH","price":"100"})");
+  Replay r(config, lines);
+  r.run_all();
+  auto views = r.engine->account_views();
+  std::map<std::string, Engine::AccountView> by_name;
+  for (const auto& v : views) by_name[v.name] = v;
+  CHECK(by_name["iso"].cross_equity.is_zero());
+  CHECK(by_name["iso"].isolated_equity.str() == "200");
+  CHECK(by_name["iso"].isolated_positions == 1);
+  CHECK(by_name["both"].cross_equity.str() == "500");
+  CHECK(by_name["both"].isolated_equity.str() == "100");
+  CHECK(effective_leverage(by_name["cross"]) == Approx(4.0));
+  CHECK(effective_leverage(by_name["iso"]) == Approx(5.0));
+  CHECK(effective_leverage(by_name["both"]) == Approx(1000.0 / 600.0));
+  // The market maker holds the other side of all four trades: 3000 USD short
+  // and 500 long against 1,000,000 of equity.
+  auto end = parse_json(r.fields()["leverage_end"]);
+  REQUIRE(end.ok());
+  CHECK(end->find("accounts")->text == "4");
+  CHECK(end->find("with_isolated")->text == "2");
+  CHECK(end->find("max")->text == "5.0000");
+  CHECK(end->find("p90")->text == "5.0000");
+  CHECK(end->find("p50")->text == "1.6667");
+}
+
 TEST_CASE("summary fields are in a fixed order and identical across replays", "[metrics]") {
   Replay a(cascade_config("500"), cascade_events());
   Replay b(cascade_config("500"), cascade_events());
@@ -302,6 +349,36 @@ TEST_CASE("a database of another schema version is refused with a message", "[re
   REQUIRE_FALSE(db.ok());
   CHECK(db.error().file == path);
   CHECK(db.error().message.find("99") != std::string::npos);
+}
+
+// A database written by schema version 1 (no accounts.isolated_equity) takes
+// a new run: the schema is migrated in place and the earlier run is kept.
+TEST_CASE("a version-1 database is migrated in place and keeps its runs", "[results]") {
+  std::string path = temp_dir("migrate") + "/r.sqlite";
+  {
+    Replay r(cascade_config("500"), cascade_events());
+    auto db = open_db(path);
+    write_run(*db, r, "old");
+  }
+  {
+    Sql q(path);
+    REQUIRE(sqlite3_exec(q.db,
+                         "ALTER TABLE accounts DROP COLUMN isolated_equity; "
+                         "ALTER TABLE accounts DROP COLUMN isolated_equity_f; UPDATE schema_version SET version = 1",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  {
+    Replay r(cascade_config("500"), cascade_events());
+    auto db = open_db(path);
+    CHECK(write_run(*db, r, "new") == 2);
+  }
+  Sql q(path);
+  CHECK(q.one("SELECT version FROM schema_version") == std::to_string(kResultsSchemaVersion));
+  CHECK(q.count("SELECT COUNT(*) FROM schema_version") == 1);
+  CHECK(q.count("SELECT COUNT(*) FROM runs WHERE complete = 1") == 2);
+  CHECK(q.count("SELECT COUNT(*) FROM accounts WHERE run_id = 1 AND isolated_equity IS NOT NULL") == 0);
+  CHECK(q.count("SELECT COUNT(*) FROM accounts WHERE run_id = 2 AND isolated_equity IS NULL") == 0);
+  CHECK(q.count("SELECT COUNT(*) FROM accounts WHERE run_id = 1") == q.count("SELECT COUNT(*) FROM accounts WHERE run_id = 2"));
 }
 
 TEST_CASE("a run written and read back has one row per derived event of each type", "[results]") {

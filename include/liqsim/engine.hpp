@@ -85,11 +85,13 @@ class Engine {
   struct AccountView {
     std::string name;
     Usd cross_equity;
+    Usd isolated_equity;  // the isolated wallets plus their unrealized PnL
     Usd maintenance_requirement;
     Usd initial_requirement;
     Usd gross_notional;  // all positions, cross and isolated, at the mark
     Usd collateral_value;
     std::uint32_t positions = 0;
+    std::uint32_t isolated_positions = 0;
     const char* state = "healthy";
   };
   std::vector<AccountView> account_views() const;

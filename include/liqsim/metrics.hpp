@@ -18,6 +18,10 @@
 
 namespace liqsim {
 
+// Effective leverage of an account: gross notional of all its positions ÷
+// max(cross equity + isolated equity, 0.01 USD) (docs/RESULTS.md).
+double effective_leverage(const Engine::AccountView& a);
+
 // One input event that caused at least one liquidation in one market
 // (a "cascade event"; an event that liquidates in two markets gives two).
 // Prices: the mark before the event, the oracle price after the event's own

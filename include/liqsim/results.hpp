@@ -28,7 +28,9 @@ struct RunInfo {
 };
 
 // The schema written by this version; docs/RESULTS.md documents it.
-inline constexpr int kResultsSchemaVersion = 1;
+// Version 2 added accounts.isolated_equity(_f); a version-1 database is
+// migrated in place when a run is added to it (docs/RESULTS.md).
+inline constexpr int kResultsSchemaVersion = 2;
 
 struct ResultsOptions {
   std::int64_t series_interval_ms = 60'000;  // per-market time series bucket (event time)

@@ -1062,6 +1062,8 @@ std::vector<Engine::AccountView> Engine::account_views() const {
       ++av.positions;
       if (p.mode == MarginMode::isolated) {
         Risk ir = impl_->iso_risk(p);
+        ++av.isolated_positions;
+        av.isolated_equity += ir.equity;
         av.maintenance_requirement += ir.mm;
         av.initial_requirement += ir.im;
       }

@@ -43,29 +43,23 @@ std::string dec(Usd v) { return json_quote(v.str()); }
 std::string dec(const UsdSum& v) { return json_quote(v.str()); }
 double to_double(std::int64_t raw) { return static_cast<double>(raw) / static_cast<double>(kScale); }
 
-// Effective leverage of accounts with positions: gross notional ÷ max(equity, 0.01 USD).
+// Effective leverage of accounts with positions: gross notional (cross and
+// isolated) ÷ max(equity, 0.01 USD), where equity is the cross equity plus the
+// isolated wallets with their unrealized PnL (docs/RESULTS.md).
 struct LeverageStats {
   std::int64_t seq = -1;
   std::int64_t ts_ms = 0;
   UsdSum open_interest;
   std::vector<double> sorted;
-  std::int64_t excluded_isolated = 0;
+  std::int64_t with_isolated = 0;  // accounts in `sorted` holding an isolated position
 };
 
-constexpr double kTinyEquityUsd = 0.01;
-
-// Accounts that ever traded isolated are left out: AccountView's equity is the
-// cross equity, which does not hold isolated wallets (docs/RESULTS.md).
-LeverageStats leverage_snapshot(const Engine& engine, const std::set<std::string>& isolated) {
+LeverageStats leverage_snapshot(const Engine& engine) {
   LeverageStats s;
   for (const Engine::AccountView& a : engine.account_views()) {
     if (!a.gross_notional.is_positive()) continue;
-    if (isolated.count(a.name) != 0) {
-      ++s.excluded_isolated;
-      continue;
-    }
-    double equity = std::max(to_double(a.cross_equity.raw()), kTinyEquityUsd);
-    s.sorted.push_back(to_double(a.gross_notional.raw()) / equity);
+    if (a.isolated_positions != 0) ++s.with_isolated;
+    s.sorted.push_back(effective_leverage(a));
   }
   std::sort(s.sorted.begin(), s.sorted.end());
   return s;
@@ -78,7 +72,7 @@ std::string leverage_json(const LeverageStats& s, bool with_point) {
            ",\"open_interest_usd\":" + dec(s.open_interest) + ",";
   }
   out += "\"accounts\":" + std::to_string(s.sorted.size());
-  out += ",\"excluded_isolated\":" + std::to_string(s.excluded_isolated);
+  out += ",\"with_isolated\":" + std::to_string(s.with_isolated);
   if (s.sorted.empty()) {
     out += ",\"p50\":\"0\",\"p90\":\"0\",\"p99\":\"0\",\"max\":\"0\"}";
     return out;
@@ -91,6 +85,12 @@ std::string leverage_json(const LeverageStats& s, bool with_point) {
 }
 
 }  // namespace
+
+double effective_leverage(const Engine::AccountView& a) {
+  constexpr double kTinyEquityUsd = 0.01;
+  double equity = to_double(a.cross_equity.raw()) + to_double(a.isolated_equity.raw());
+  return to_double(a.gross_notional.raw()) / std::max(equity, kTinyEquityUsd);
+}
 
 struct MetricsCollector::Impl {
   Config config;
@@ -139,14 +139,6 @@ struct MetricsCollector::Impl {
   std::vector<bool> account_seen;  // by Sym: accounts created so far (deposit or trade)
   std::int64_t accounts_seen = 0;
 
-  std::vector<bool> isolated_seen;  // by Sym: accounts that opened an isolated position
-  std::set<std::string> isolated_names;
-  void see_isolated(Sym s) {
-    if (s >= isolated_seen.size()) isolated_seen.resize(std::max<std::size_t>(symbols.size(), s + 1), false);
-    if (isolated_seen[s]) return;
-    isolated_seen[s] = true;
-    isolated_names.insert(symbols.name(s));
-  }
 
   void see_account(Sym s) {
     if (s == kNoSym) return;
@@ -198,7 +190,6 @@ struct MetricsCollector::Impl {
     if (const auto* t = std::get_if<TradeEvent>(&ev.body)) {
       see_account(t->account);
       see_account(t->counterparty);
-      if (t->margin == MarginMode::isolated) see_isolated(t->account);
     }
     const PriceEvent* price_event = std::get_if<PriceEvent>(&ev.body);
     std::int32_t priced_asset = price_event ? asset_index(price_event->asset) : -1;
@@ -333,7 +324,7 @@ struct MetricsCollector::Impl {
       std::int64_t accounts = accounts_seen;
       if (grew_enough && snapshot_work + accounts <= 4 * events_seen + 100'000) {
         snapshot_work += accounts;
-        peak_snapshot = leverage_snapshot(engine, isolated_names);
+        peak_snapshot = leverage_snapshot(engine);
         peak_snapshot.seq = seq;
         peak_snapshot.ts_ms = ev.ts_ms;
         peak_snapshot.open_interest = open_interest;
@@ -442,7 +433,7 @@ std::vector<std::pair<std::string, std::string>> MetricsCollector::summary_field
   f.emplace_back("slippage_vs_mark", dec(m.slippage));
 
   // Capital efficiency.
-  LeverageStats end = leverage_snapshot(engine, m.isolated_names);
+  LeverageStats end = leverage_snapshot(engine);
   f.emplace_back("leverage_end", leverage_json(end, false));
   f.emplace_back("peak_open_interest_usd", dec(m.peak_open_interest));
   f.emplace_back("leverage_at_peak_open_interest",

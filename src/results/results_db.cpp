@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS accounts (
   account TEXT NOT NULL,
   state TEXT NOT NULL,
   cross_equity TEXT, cross_equity_f REAL,
+  isolated_equity TEXT, isolated_equity_f REAL,
   maintenance_requirement TEXT, maintenance_requirement_f REAL,
   initial_requirement TEXT, initial_requirement_f REAL,
   gross_notional TEXT, gross_notional_f REAL,
@@ -272,6 +273,7 @@ class SqliteResultsDb final : public ResultsDb {
       if (q.step() == SQLITE_ROW) version = sqlite3_column_int(q.get(), 0);
     }
     if (version == kResultsSchemaVersion) return {};
+    if (version == 1) return migrate_from_1();
     if (version != 0)
       return make_io("schema_version is " + std::to_string(version) + ", this liqsim writes version " +
                      std::to_string(kResultsSchemaVersion));
@@ -287,6 +289,37 @@ class SqliteResultsDb final : public ResultsDb {
                   .c_str()) ||
         !exec("COMMIT")) {
       Status st = fail("cannot create the schema");
+      exec("ROLLBACK");
+      return st;
+    }
+    return {};
+  }
+
+  // Version 1 → 2: accounts gains isolated_equity(_f), NULL for earlier runs.
+  // One transaction under the write lock; the version is read again inside it
+  // because another process may have migrated the file meanwhile.
+  Status migrate_from_1() {
+    if (!exec("BEGIN IMMEDIATE")) return fail("cannot lock the database to migrate its schema");
+    int version = 0;
+    {
+      Stmt q;
+      if (q.prepare(db_, "SELECT version FROM schema_version") != SQLITE_OK || q.step() != SQLITE_ROW) {
+        Status st = fail("cannot read schema_version");
+        exec("ROLLBACK");
+        return st;
+      }
+      version = sqlite3_column_int(q.get(), 0);
+    }
+    if (version == 1 &&
+        (!exec("ALTER TABLE accounts ADD COLUMN isolated_equity TEXT") ||
+         !exec("ALTER TABLE accounts ADD COLUMN isolated_equity_f REAL") ||
+         !exec(("UPDATE schema_version SET version = " + std::to_string(kResultsSchemaVersion)).c_str()))) {
+      Status st = fail("cannot migrate the schema from version 1");
+      exec("ROLLBACK");
+      return st;
+    }
+    if (!exec("COMMIT")) {
+      Status st = fail("cannot migrate the schema from version 1");
       exec("ROLLBACK");
       return st;
     }
@@ -562,7 +595,8 @@ class SqliteResultsDb final : public ResultsDb {
                     "INSERT INTO accounts (run_id, account, state, cross_equity, cross_equity_f, "
                     "maintenance_requirement, maintenance_requirement_f, initial_requirement, initial_requirement_f, "
                     "gross_notional, gross_notional_f, collateral_value, collateral_value_f, positions, "
-                    "effective_leverage) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
+                    "effective_leverage, isolated_equity, isolated_equity_f) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
       return fail_run("cannot prepare the accounts statement");
     for (const Engine::AccountView& a : engine.account_views()) {
       acc.start();
@@ -575,8 +609,8 @@ class SqliteResultsDb final : public ResultsDb {
       acc.decimal(10, a.gross_notional);
       acc.decimal(12, a.collateral_value);
       acc.i64(14, a.positions);
-      if (a.gross_notional.is_positive())
-        acc.real(15, as_double(a.gross_notional.raw()) / std::max(as_double(a.cross_equity.raw()), 0.01));
+      if (a.gross_notional.is_positive()) acc.real(15, effective_leverage(a));
+      acc.decimal(16, a.isolated_equity);
       if (acc.step() != SQLITE_DONE) return fail_run("cannot write an account");
     }
     Stmt mk;
