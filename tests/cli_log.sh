@@ -176,5 +176,31 @@ check "verify of bad JSONL exits 2 naming file, line and field" \
 run log convert bad.jsonl out.evlog
 check "convert of bad JSONL exits 2 and leaves no output" bash -c "[ $RC -eq 2 ] && [ ! -e out.evlog ] && [ ! -e out.evlog.tmp ]"
 
+# --- outputs: a full disk is an error; a device is never replaced; no half-written file ---
+if [ -c /dev/full ]; then
+  "$LIQSIM" log cat events.evlog >/dev/full 2>err.txt
+  RC=$?
+  check "cat to a full standard output exits 2 and says why" \
+    bash -c "[ $RC -eq 2 ] && grep -q 'no space left on device' err.txt && [ \$(wc -l <err.txt) -eq 1 ]"
+  run gen population --accounts 10 --seed 1 --market ETH-PERP --asset ETH --price 100 --out /dev/full
+  check "a population to a full device is an error naming it" \
+    bash -c "[ $RC -eq 2 ] && grep -q '/dev/full: write failed' err.txt && [ -c /dev/full ]"
+fi
+run log convert events.jsonl /dev/stdout
+check "convert refuses a device as OUT (it would be replaced) and points to cat" \
+  bash -c "[ $RC -eq 2 ] && grep -q \"not a regular file.*log cat\" err.txt && [ -e /dev/stdout ]"
+printf 'open_time,open,high,low,close,volume\n0,100,101,99,100,1\n60000,100,102,98,101,1\n60000,1,1,1,1,1\n' >dup.csv
+echo previous >kept.jsonl
+run import candles --asset BTC --in dup.csv --layout kline --out kept.jsonl
+check "an import refused for a bad row leaves an existing --out as it was" \
+  bash -c "[ $RC -eq 2 ] && grep -q 'dup.csv:4' err.txt && [ \"\$(cat kept.jsonl)\" = previous ] && [ ! -e kept.jsonl.tmp ]"
+run import candles --asset BTC --in dup.csv --layout kline --repair --out kept.jsonl
+check "the same import with --repair replaces it whole" \
+  bash -c "[ $RC -eq 0 ] && grep -q '\"type\":\"price\"' kept.jsonl && ! grep -q previous kept.jsonl"
+ln -s kept.jsonl via-link.jsonl
+run gen population --accounts 10 --seed 1 --market ETH-PERP --asset ETH --price 100 --out via-link.jsonl --meta meta.json
+check "an output named by a symbolic link replaces its target and keeps the link" \
+  bash -c "[ $RC -eq 0 ] && [ -L via-link.jsonl ] && grep -q '\"type\":\"trade\"' kept.jsonl && [ -s meta.json ]"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

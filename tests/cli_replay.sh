@@ -129,6 +129,37 @@ printf '\xff' | dd of="$TMP/corrupt.evlog" bs=1 seek=40 conv=notrunc 2>/dev/null
 expect_error "a corrupt binary log is refused with exit 3" 3 "corrupt.evlog" \
   "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/corrupt.evlog"
 
+# --- outputs: a full disk is an error; devices and pipes are written into, never replaced ---
+"$LIQSIM" replay "$EX/cascade" --json --journal /dev/stdout >"$TMP/both.txt"
+check "--journal /dev/stdout: the journal, then the summary, in the redirected file" \
+  bash -c "head -n -1 '$TMP/both.txt' | cmp -s - '$TMP/j.jsonl' && tail -n 1 '$TMP/both.txt' | cmp -s - '$TMP/c.json'"
+mkfifo "$TMP/fifo"
+cat "$TMP/fifo" >"$TMP/from-fifo.jsonl" &
+"$LIQSIM" replay "$EX/cascade" --journal "$TMP/fifo" >/dev/null
+wait
+check "a journal into a FIFO arrives whole, and the FIFO stays a FIFO" \
+  bash -c "cmp -s '$TMP/from-fifo.jsonl' '$TMP/j.jsonl' && test -p '$TMP/fifo'"
+if [[ -c /dev/full ]]; then
+  "$LIQSIM" replay "$EX/cascade" --out "$TMP/full.sqlite" >/dev/null
+  expect_error "a journal on a full device is an error naming it" 2 "/dev/full: write failed: no space left" \
+    "$LIQSIM" replay "$EX/cascade" --journal /dev/full --out "$TMP/full.sqlite"
+  check "... the device is still a device" test -c /dev/full
+  check "... and the results database did not get the run" \
+    test "$(sqlite3 "$TMP/full.sqlite" 'SELECT COUNT(*) FROM runs')" = 1
+  "$LIQSIM" replay "$EX/cascade" --json >/dev/full 2>"$TMP/err"
+  rc=$?
+  check "a summary to a full standard output exits 2" test $rc -eq 2
+  check "... and says why" grep -q "<stdout>: write failed: no space left on device" "$TMP/err"
+  expect_error "a report on a full device is an error naming it" 2 "/dev/full: write failed" \
+    "$LIQSIM" report "$TMP/full.sqlite" -o /dev/full
+fi
+echo previous >"$TMP/keep.jsonl"
+cp "$EX/cascade/events.jsonl" "$TMP/late-bad.jsonl"
+echo '{"type":"price","ts":1,"asset":"BTC","price":"1"}' >>"$TMP/late-bad.jsonl"
+expect_error "a replay refused for its input leaves an existing journal as it was" 2 "late-bad.jsonl" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/late-bad.jsonl" --journal "$TMP/keep.jsonl"
+check "... byte for byte" test "$(cat "$TMP/keep.jsonl")" = previous
+
 # --- human summary ---
 "$LIQSIM" replay "$EX/isolated-tiers" >"$TMP/h.txt"
 check "the human summary names liquidations and the state hash" \

@@ -7,7 +7,9 @@
 // torn tail that repair cuts), a conversion leaves no OUT and no OUT.tmp,
 // a results database keeps its earlier runs and has no partial run.
 // The engine is never faulted: it is pure.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -24,6 +26,7 @@
 #include "liqsim/jsonl.hpp"
 #include "liqsim/log.hpp"
 #include "liqsim/metrics.hpp"
+#include "liqsim/output_file.hpp"
 #include "liqsim/results.hpp"
 
 using namespace liqsim;
@@ -304,6 +307,138 @@ TEST_CASE("a conversion that fails at any system call leaves neither OUT nor OUT
         }
       }
     }
+  }
+}
+
+// The journal, report, imported events and generated populations are all
+// written through OutputFile. Written in chunks larger than its buffer, so
+// several writes happen before the commit.
+TEST_CASE("an output file that fails at any system call leaves the target as it was and no .tmp", "[faults][output]") {
+  const std::string dir = fault_dir("output");
+  std::string payload;
+  for (int i = 0; payload.size() < (std::size_t{3} << 20); ++i) payload += "line " + std::to_string(i) + "\n";
+  Disarm disarm;
+  for (bool existing : {false, true}) {
+    for (const Fault& f : kWriterFaults) {
+      DYNAMIC_SECTION((existing ? "over an existing file, " : "new file, ") << f.name) {
+        const std::string out = dir + "/out.jsonl";
+        std::uint64_t n = 1, failures = 0, renamed_but_failed = 0;
+        for (; n <= kMaxN; ++n) {
+          fs::remove(out);
+          if (existing) spit(out, "previous contents\n");
+          io_faults::arm(f.op, n, f.err, f.short_bytes, f.sticky);
+          Status st;
+          {
+            auto file = OutputFile::create(out);
+            if (!file) {
+              st = file.error();
+            } else {
+              for (std::size_t at = 0; at < payload.size() && st.ok(); at += 700'000)
+                st = file->write(std::string_view(payload).substr(at, 700'000));
+              if (st) st = file->commit();
+            }
+          }  // an uncommitted file is abandoned here
+          const auto injected = io_faults::injected();
+          io_faults::disarm();
+          CHECK_FALSE(fs::exists(out + ".tmp"));
+          if (st.ok()) {
+            CHECK(slurp(out) == payload);
+            if (injected == 0) break;
+            continue;
+          }
+          ++failures;
+          CHECK(st.error().kind == ErrorKind::io);
+          CHECK(st.error().file == out);
+          if (fs::exists(out) && slurp(out) == payload) {
+            ++renamed_but_failed;  // only the directory fsync after the rename
+            CHECK(st.error().message.find("directory") != std::string::npos);
+          } else if (existing) {
+            CHECK(slurp(out) == "previous contents\n");
+          } else {
+            CHECK_FALSE(fs::exists(out));
+          }
+        }
+        WARN(f.name << ": N = 1.." << n << ", " << failures << " failed, " << renamed_but_failed
+                    << " after the rename");
+        // Every fault of a call it makes is seen (it never truncates; a short
+        // write followed by room is retried and succeeds).
+        if (f.op != io_faults::Op::truncate && f.err != 0) CHECK(failures > 0);
+        CHECK(n <= kMaxN);
+      }
+    }
+  }
+}
+
+TEST_CASE("an output file replaces regular files atomically and streams into devices and pipes", "[output]") {
+  const std::string dir = fault_dir("targets");
+  SECTION("a missing or regular file is replaced by rename") {
+    auto t = resolve_output(dir + "/new.jsonl");
+    REQUIRE(t.ok());
+    CHECK_FALSE(t->stream);
+    spit(dir + "/old.jsonl", "x");
+    t = resolve_output(dir + "/old.jsonl");
+    REQUIRE(t.ok());
+    CHECK_FALSE(t->stream);
+  }
+  SECTION("a symbolic link keeps pointing at the new file") {
+    spit(dir + "/real.jsonl", "old\n");
+    fs::create_symlink("real.jsonl", dir + "/link.jsonl");
+    auto file = OutputFile::create(dir + "/link.jsonl");
+    REQUIRE(file.ok());
+    REQUIRE(file->write("new\n").ok());
+    REQUIRE(file->commit().ok());
+    CHECK(fs::is_symlink(dir + "/link.jsonl"));
+    CHECK(slurp(dir + "/real.jsonl") == "new\n");
+  }
+  SECTION("a dangling symbolic link and a directory are refused by name") {
+    fs::create_symlink("nowhere.jsonl", dir + "/dangling.jsonl");
+    auto t = resolve_output(dir + "/dangling.jsonl");
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error().file == dir + "/dangling.jsonl");
+    t = resolve_output(dir);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error().message.find("directory") != std::string::npos);
+    CHECK_FALSE(resolve_output("").ok());
+  }
+  SECTION("a device is written into, never replaced") {
+    auto file = OutputFile::create("/dev/null");
+    REQUIRE(file.ok());
+    CHECK(file->streaming());
+    REQUIRE(file->write("discarded\n").ok());
+    REQUIRE(file->commit().ok());
+    CHECK(fs::is_character_file("/dev/null"));
+    CHECK_FALSE(fs::exists("/dev/null.tmp"));
+  }
+  SECTION("a full device is an error naming it, and stays a device") {
+    if (!fs::is_character_file("/dev/full")) SUCCEED("no /dev/full here");
+    else {
+      auto file = OutputFile::create("/dev/full");
+      REQUIRE(file.ok());
+      Status st = file->write("x\n");
+      if (st) st = file->commit();
+      REQUIRE_FALSE(st.ok());
+      CHECK(st.error().file == "/dev/full");
+      CHECK(st.error().message.find("no space left") != std::string::npos);
+      CHECK(fs::is_character_file("/dev/full"));
+    }
+  }
+  SECTION("a FIFO receives the bytes as they are written") {
+    const std::string fifo = dir + "/pipe";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+    REQUIRE(reader >= 0);
+    {
+      auto file = OutputFile::create(fifo);
+      REQUIRE(file.ok());
+      CHECK(file->streaming());
+      REQUIRE(file->write("through the pipe\n").ok());
+      REQUIRE(file->commit().ok());
+    }
+    char buf[64] = {};
+    ssize_t got = ::read(reader, buf, sizeof buf - 1);
+    ::close(reader);
+    CHECK(std::string(buf, got > 0 ? static_cast<std::size_t>(got) : 0) == "through the pipe\n");
+    CHECK(fs::is_fifo(fifo));
   }
 }
 

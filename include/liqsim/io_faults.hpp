@@ -1,6 +1,7 @@
 // io_faults.hpp — an injectable seam for the system calls of the I/O adapters.
 //
-// The log writer (src/log/writer.cpp) calls open, pwrite, fsync, ftruncate and
+// The log writer (src/log/writer.cpp) and the output files
+// (src/log/output_file.cpp) call open, pwrite/write, fsync, ftruncate and
 // rename through these shims. They are compiled in always and are inert —
 // one relaxed atomic load, then the real call — until a test arms them:
 //
@@ -102,6 +103,19 @@ inline ssize_t sys_pwrite(int fd, const void* buf, std::size_t n, off_t offset) 
       return ::pwrite(fd, buf, std::min(n, detail::state().short_bytes), offset);
     default:
       return ::pwrite(fd, buf, n, offset);
+  }
+}
+
+// write(2) for outputs streamed into a pipe or device (no offset); counted as Op::write.
+inline ssize_t sys_write(int fd, const void* buf, std::size_t n) {
+  switch (detail::decide(Op::write)) {
+    case 1:
+      errno = detail::state().err;
+      return -1;
+    case 2:
+      return ::write(fd, buf, std::min(n, detail::state().short_bytes));
+    default:
+      return ::write(fd, buf, n);
   }
 }
 

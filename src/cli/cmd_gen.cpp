@@ -1,11 +1,13 @@
 // cmd_gen.cpp — `liqsim gen population`: seeded synthetic accounts as events.
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "commands.hpp"
 #include "liqsim/fixed.hpp"
 #include "liqsim/import.hpp"
 #include "liqsim/jsonl.hpp"
+#include "liqsim/output_file.hpp"
 #include "liqsim/population.hpp"
 
 namespace liqsim::cli {
@@ -139,13 +141,14 @@ Result<population::PopulationParams> build_params(const Options& o) {
   return p;
 }
 
-Status write_file(const std::string& path, const std::string& bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return make_file_error(ErrorKind::io, path, "cannot open for writing");
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) return make_file_error(ErrorKind::io, path, "write failed");
-  return Status::success();
+// The whole file or nothing under its name (output_file.hpp), written out and
+// fsync'd but not yet renamed into place.
+Result<OutputFile> prepare_file(const std::string& path, const std::string& bytes) {
+  auto f = OutputFile::create(path);
+  if (!f) return f.error();
+  if (Status st = f->write(bytes); !st) return st.error();
+  if (Status st = f->prepare(); !st) return st.error();
+  return f;
 }
 
 int gen_population(const Args& args) {
@@ -186,16 +189,28 @@ int gen_population(const Args& args) {
   const std::string meta = population::meta_json(*params, stats, population::fnv1a64(bytes));
   const std::string out = o.has("--out") ? o.values.at("--out") : "";
   std::string meta_path = o.has("--meta") ? o.values.at("--meta") : (out.empty() ? "" : out + ".meta.json");
-  if (out.empty()) {
-    if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0)
-      return report_error(make_file_error(ErrorKind::io, "stdout", "write failed"));
-  } else if (Status s = write_file(out, bytes); !s) {
-    return report_error(s.error());
+  // Both files are written out before either is renamed into place, so a
+  // full disk leaves neither.
+  std::optional<OutputFile> out_file, meta_file;
+  if (!out.empty()) {
+    auto f = prepare_file(out, bytes);
+    if (!f) return report_error(f.error());
+    out_file.emplace(std::move(*f));
   }
-  if (meta_path.empty()) {
+  if (!meta_path.empty()) {
+    auto f = prepare_file(meta_path, meta);
+    if (!f) return report_error(f.error());
+    meta_file.emplace(std::move(*f));
+  }
+  if (out_file) {
+    if (Status s = out_file->commit(); !s) return report_error(s.error());
+  } else if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0) {
+    return report_error(make_file_error(ErrorKind::io, "<stdout>", "write failed"));
+  }
+  if (meta_file) {
+    if (Status s = meta_file->commit(); !s) return report_error(s.error());
+  } else {
     std::fputs(meta.c_str(), stderr);
-  } else if (Status s = write_file(meta_path, meta); !s) {
-    return report_error(s.error());
   }
   if (stats.zero_positions > 0)
     std::fprintf(stderr, "liqsim gen population: %lld accounts too small for a position of 1e-8 (no trade)\n",

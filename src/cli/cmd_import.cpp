@@ -3,11 +3,13 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "commands.hpp"
 #include "liqsim/fixed.hpp"
 #include "liqsim/import.hpp"
 #include "liqsim/jsonl.hpp"
+#include "liqsim/output_file.hpp"
 
 namespace liqsim::cli {
 
@@ -87,18 +89,15 @@ Result<std::int64_t> int_option(const Parsed& p, const std::string& name, std::i
   return x;
 }
 
-// Buffered event writer to stdout or a file.
+// Buffered event writer to stdout or an output file (output_file.hpp: the
+// file appears whole on close() or not at all; abandon() leaves no trace).
 class EventSink {
  public:
   Status open(const std::string& path) {
-    if (path.empty()) {
-      file_ = stdout;
-      return Status::success();
-    }
-    path_ = path;
-    file_ = std::fopen(path.c_str(), "wb");
-    if (!file_) return make_file_error(ErrorKind::io, path, "cannot open for writing");
-    owned_ = true;
+    if (path.empty()) return Status::success();
+    auto f = OutputFile::create(path);
+    if (!f) return f.error();
+    file_.emplace(std::move(*f));
     return Status::success();
   }
   void write(const InputEvent& e, const Symbols& s) {
@@ -108,22 +107,26 @@ class EventSink {
   }
   Status close() {
     flush_buffer();
-    bool ok = !failed_ && std::fflush(file_) == 0;
-    if (owned_) ok = (std::fclose(file_) == 0) && ok;
-    file_ = nullptr;
-    if (!ok) return make_file_error(ErrorKind::io, path_.empty() ? "stdout" : path_, "write failed");
+    if (file_) {
+      Status st = file_->commit();
+      file_.reset();
+      return st;
+    }
+    if (std::fflush(stdout) != 0) failed_ = true;
+    if (failed_) return make_file_error(ErrorKind::io, "<stdout>", "write failed");
     return Status::success();
   }
+  void abandon() { file_.reset(); }
 
  private:
   void flush_buffer() {
-    if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size()) failed_ = true;
+    if (buf_.empty()) return;
+    if (file_) (void)file_->write(buf_);  // an error sticks and is returned by commit()
+    else if (std::fwrite(buf_.data(), 1, buf_.size(), stdout) != buf_.size()) failed_ = true;
     buf_.clear();
   }
-  std::FILE* file_ = nullptr;
-  std::string path_;
+  std::optional<OutputFile> file_;
   std::string buf_;
-  bool owned_ = false;
   bool failed_ = false;
 };
 
@@ -224,12 +227,11 @@ int import_trades_cmd(const Args& args) {
   Status st = import::import_trades(
       in, in_path, p.get("--asset"), opt, symbols, [&](const InputEvent& e) { sink.write(e, symbols); },
       print_repair, stats);
-  Status closed = sink.close();
   if (!st) {
-    if (p.has("--out")) std::remove(p.get("--out").c_str());  // no half-written log
+    sink.abandon();  // no half-written log
     return report_error(st.error());
   }
-  if (!closed) return report_error(closed.error());
+  if (Status closed = sink.close(); !closed) return report_error(closed.error());
   std::fprintf(stderr,
                "liqsim import trades: %s: %lld rows, %lld price events, %lld repairs, %lld outside --from/--to\n",
                in_path.c_str(), static_cast<long long>(stats.rows), static_cast<long long>(stats.events),

@@ -1,6 +1,8 @@
 // `liqsim log convert|verify|cat|append|repair` — the event log tools
 // (CONTRACT §5; format in events/FORMAT.md).
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -20,7 +22,8 @@ const char* kLogHelp =
     "usage: liqsim log COMMAND ...\n"
     "\n"
     "  convert IN OUT   JSON Lines -> binary log, or binary -> JSON Lines (by IN's first\n"
-    "                   bytes). Writes OUT.tmp, fsyncs it and renames it to OUT.\n"
+    "                   bytes). Writes OUT.tmp, fsyncs it and renames it to OUT (a\n"
+    "                   regular file; for a pipe or device use cat).\n"
     "  verify LOG       checks every record (JSONL or binary); prints a summary.\n"
     "                   Exit 3 on a corrupt or torn (truncated) binary log, 2 on bad JSONL.\n"
     "  cat LOG          prints the log as canonical JSON Lines (a torn tail is end of\n"
@@ -117,13 +120,25 @@ int run_cat(const std::string& path) {
   Symbols symbols;
   InputEvent ev;
   std::string line;
+  int write_errno = 0;
   auto emit = [&]() -> bool {
     line = encode_event(ev, symbols);
     line.push_back('\n');
-    return std::fwrite(line.data(), 1, line.size(), stdout) == line.size();
+    if (std::fwrite(line.data(), 1, line.size(), stdout) == line.size()) return true;
+    write_errno = errno;
+    return false;
   };
-  Error write_failed = make_error(ErrorKind::io, "cannot write to standard output");
-  write_failed.file = "<stdout>";
+  auto stdout_failed = [&]() -> bool {
+    if (std::fflush(stdout) == 0) return false;
+    write_errno = errno;
+    return true;
+  };
+  auto write_failed = [&]() {
+    std::string reason = write_errno == ENOSPC ? "no space left on device"
+                         : write_errno != 0    ? std::strerror(write_errno)
+                                               : "I/O error";
+    return make_file_error(ErrorKind::io, "<stdout>", "write failed: " + reason);
+  };
   if (is_binary_log(path)) {
     auto reader = LogReader::open(path, symbols);
     if (!reader) return report_error(reader.error());
@@ -134,9 +149,9 @@ int run_cat(const std::string& path) {
         return report_error(more.error());
       }
       if (!*more) break;
-      if (!emit()) return report_error(write_failed);
+      if (!emit()) return report_error(write_failed());
     }
-    if (std::fflush(stdout) != 0) return report_error(write_failed);
+    if (stdout_failed()) return report_error(write_failed());
     if (reader->torn()) warn(reader->torn_warning());
     return 0;
   }
@@ -150,9 +165,9 @@ int run_cat(const std::string& path) {
       return report_error(more.error());
     }
     if (!*more) break;
-    if (!emit()) return report_error(write_failed);
+    if (!emit()) return report_error(write_failed());
   }
-  if (std::fflush(stdout) != 0) return report_error(write_failed);
+  if (stdout_failed()) return report_error(write_failed());
   return 0;
 }
 

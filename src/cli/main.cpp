@@ -1,4 +1,6 @@
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -53,9 +55,28 @@ const char* kHelp =
     "\n"
     "exit codes: 0 success, 2 usage/configuration/input error, 3 corrupt or truncated log\n";
 
+// Standard output is an output like any other: a summary, `log cat` or an
+// import written to a full disk is an error (exit 2), never a silent cut.
+int checked_stdout(int rc) {
+  errno = 0;
+  bool flushed = std::fflush(stdout) == 0;
+  int err = errno;
+  if (flushed && !std::ferror(stdout)) return rc;
+  if (rc != 0) return rc;  // the command has reported its own error
+  std::string reason = err == ENOSPC ? "no space left on device" : err != 0 ? std::strerror(err) : "I/O error";
+  std::fprintf(stderr, "liqsim: <stdout>: write failed: %s\n", reason.c_str());
+  return rc == 0 ? 2 : rc;
+}
+
+int run(int argc, char** argv);
+
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) { return checked_stdout(run(argc, argv)); }
+
+namespace {
+
+int run(int argc, char** argv) {
   using namespace liqsim::cli;
   if (argc < 2) {
     std::fputs(kHelp, stderr);
@@ -89,3 +110,5 @@ int main(int argc, char** argv) {
   }
   return usage_error("unknown command '" + command + "'");
 }
+
+}  // namespace

@@ -121,15 +121,17 @@ std::string summary_text(const Summary& s, const ExtraFields& extra, const std::
 ReplayOutputs::~ReplayOutputs() { abandon(); }
 
 Status ReplayOutputs::open(const std::string& journal, const std::string& db, const std::string& report) {
-  journal_ = journal;
   db_ = db;
   report_ = report;
-  if (!journal_.empty()) {
-    journal_tmp_ = journal_ + ".tmp";
-    journal_file_ = std::fopen(journal_tmp_.c_str(), "wb");
-    if (!journal_file_) {
-      return make_file_error(ErrorKind::io, journal_tmp_, "cannot create the journal");
-    }
+  // The report is drawn after the run is committed: a name it could never be
+  // written under (a directory, a dangling link) is refused before anything.
+  if (!report_.empty()) {
+    if (auto target = resolve_output(report_); !target) return target.error();
+  }
+  if (!journal.empty()) {
+    auto file = OutputFile::create(journal);
+    if (!file) return file.error();
+    journal_.emplace(std::move(*file));
   }
   if (!db_.empty()) {
     auto r = ResultsDb::open(db_);
@@ -146,13 +148,11 @@ Status ReplayOutputs::begin(const RunInfo& info, const Symbols& symbols) {
 
 Status ReplayOutputs::write(const InputEvent& ev, std::int64_t seq, const std::vector<DerivedEvent>& derived,
                             const Engine& engine, const Symbols& symbols) {
-  if (journal_file_) {
+  if (journal_) {
     for (const DerivedEvent& d : derived) {
       line_ = encode_derived(d, symbols);
       line_.push_back('\n');
-      if (std::fwrite(line_.data(), 1, line_.size(), journal_file_) != line_.size()) {
-        return make_file_error(ErrorKind::io, journal_tmp_, "write failed (disk full?)");
-      }
+      if (Status st = journal_->write(line_); !st) return st;
     }
   }
   if (results_) return results_->observe(ev, seq, derived, engine);
@@ -162,25 +162,38 @@ Status ReplayOutputs::write(const InputEvent& ev, std::int64_t seq, const std::v
 Result<std::vector<std::string>> ReplayOutputs::publish(const Summary& summary, const MetricsCollector& metrics,
                                                         const Engine& engine) {
   std::vector<std::string> lines;
-  if (journal_file_) {
-    bool ok = std::fflush(journal_file_) == 0 && ::fsync(::fileno(journal_file_)) == 0;
-    ok = std::fclose(journal_file_) == 0 && ok;
-    journal_file_ = nullptr;
-    if (!ok || std::rename(journal_tmp_.c_str(), journal_.c_str()) != 0) {
-      std::remove(journal_tmp_.c_str());
-      return make_file_error(ErrorKind::io, journal_, "could not write the journal");
+  // Order: the journal is written out and fsync'd (where a full disk shows),
+  // then the run is committed to the database, then the journal is renamed
+  // into place. A failure before the database commit leaves no output.
+  if (journal_) {
+    if (Status st = journal_->prepare(); !st) {
+      abandon();
+      return st.error();
     }
-    journal_tmp_.clear();
-    lines.push_back("  journal            " + journal_);
   }
   if (results_) {
     auto run = results_->finish_run(summary, metrics, engine, wall_clock_ms());
     results_.reset();
-    if (!run) return run.error();
+    if (!run) {
+      abandon();
+      return run.error();
+    }
     lines.push_back("  results database   " + db_ + " (run " + std::to_string(*run) + ")");
+  }
+  if (journal_) {
+    Status st = journal_->commit();
+    std::string name = journal_->path();
+    journal_.reset();
+    if (!st) return st.error();
+    lines.insert(lines.begin(), "  journal            " + name);
+  }
+  if (!db_.empty()) {
     if (!report_.empty()) {
       int rc = cmd_report({"report", db_, "-o", report_});
-      if (rc != 0) return make_error(ErrorKind::io, "could not write the report", report_);
+      // cmd_report has printed why.
+      if (rc != 0)
+        return make_file_error(ErrorKind::io, report_,
+                               "the report was not written (the run is in " + db_ + "; 'liqsim report' draws it)");
       lines.push_back("  report             " + report_);
     }
   }
@@ -188,14 +201,7 @@ Result<std::vector<std::string>> ReplayOutputs::publish(const Summary& summary, 
 }
 
 void ReplayOutputs::abandon() {
-  if (journal_file_) {
-    std::fclose(journal_file_);
-    journal_file_ = nullptr;
-  }
-  if (!journal_tmp_.empty()) {
-    std::remove(journal_tmp_.c_str());
-    journal_tmp_.clear();
-  }
+  journal_.reset();  // removes an unpublished journal
   if (results_) {
     results_->abort_run();
     results_.reset();

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "liqsim/error.hpp"
 #include "liqsim/events.hpp"
 #include "liqsim/metrics.hpp"
+#include "liqsim/output_file.hpp"
 #include "liqsim/results.hpp"
 
 namespace liqsim::cli {
@@ -26,7 +28,9 @@ std::string summary_json(const Summary& s, const ExtraFields& extra);
 std::string summary_text(const Summary& s, const ExtraFields& extra, const std::string& label);
 
 // Journal and results database of one replay. Nothing is visible under the
-// final names until publish() succeeds; abandon() removes every trace.
+// final names until publish() succeeds; abandon() removes every trace. A
+// journal streamed into a pipe or device (output_file.hpp) is the exception:
+// what was streamed stays streamed.
 class ReplayOutputs {
  public:
   ~ReplayOutputs();
@@ -40,8 +44,8 @@ class ReplayOutputs {
   void abandon();
 
  private:
-  std::string journal_, journal_tmp_, db_, report_;
-  std::FILE* journal_file_ = nullptr;
+  std::string db_, report_;
+  std::optional<OutputFile> journal_;
   std::unique_ptr<ResultsDb> results_;
   std::string line_;
 };

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "liqsim/output_file.hpp"
 #include "liqsim/io_faults.hpp"
 #include "liqsim/log.hpp"
 
@@ -346,7 +347,19 @@ Status DurableFile::close() {
 
 // ---- whole-file operations ----
 
-Result<ConvertSummary> convert_event_log(const std::string& in, const std::string& out) {
+Result<ConvertSummary> convert_event_log(const std::string& in, const std::string& out_path) {
+  // OUT is replaced atomically: never a device or pipe (which a rename would
+  // clobber); a symbolic link keeps pointing at the new file.
+  auto target = resolve_output(out_path);
+  if (!target) return target.error();
+  if (target->stream) {
+    Error e = make_error(ErrorKind::usage,
+                         "not a regular file: convert replaces OUT whole (use 'liqsim log cat' to write JSON Lines "
+                         "to a pipe or device)");
+    e.file = out_path;
+    return e;
+  }
+  const std::string out = target->path;
   // The format is told by the first byte and the file is then read from its
   // start: a pipe would lose that byte.
   struct stat info {};

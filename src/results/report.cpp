@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "liqsim/output_file.hpp"
 #include "liqsim/jsonl.hpp"
 #include "liqsim/results.hpp"
 
@@ -818,29 +819,10 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
 Status write_report(const std::string& db_path, const std::string& html_path, const ReportOptions& options) {
   auto html = render_report(db_path, options);
   if (!html) return html.error();
-  std::string tmp = html_path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      Error e = make_error(ErrorKind::io, "cannot write the report");
-      e.file = html_path;
-      return e;
-    }
-    out << *html;
-    out.flush();
-    if (!out) {
-      Error e = make_error(ErrorKind::io, "cannot write the report (disk full?)");
-      e.file = html_path;
-      return e;
-    }
-  }
-  if (std::rename(tmp.c_str(), html_path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    Error e = make_error(ErrorKind::io, "cannot move the report into place");
-    e.file = html_path;
-    return e;
-  }
-  return {};
+  auto out = OutputFile::create(html_path);
+  if (!out) return out.error();
+  if (Status st = out->write(*html); !st) return st;
+  return out->commit();
 }
 
 }  // namespace liqsim
