@@ -588,6 +588,40 @@ TEST_CASE("torn tail is end of file, not corruption", "[log]") {
     r = read_binary(dir.path("zeroed.evlog"));
     CHECK(r.failed);
   }
+  SECTION("a record written up to a 512-byte sector boundary, zeros after it, is a torn tail") {
+    // Disks write whole sectors: after a power cut the last record can hold
+    // real bytes up to a sector boundary and zeros from there on, its header
+    // included. Every record that spans a boundary, cut there.
+    std::string many;
+    for (int i = 0; i < 60; ++i)
+      many += R"({"type":"deposit","ts":)" + std::to_string(i) + R"(,"account":"a)" + std::to_string(i) +
+              R"(","asset":"USD","amount":"100"})" + "\n";
+    write_binary(dir.path("many.evlog"), many);
+    const std::string bytes = slurp(dir.path("many.evlog"));
+    const std::vector<std::int64_t> at = record_offsets(dir.path("many.evlog"));
+    int spanning = 0;
+    for (std::size_t k = 0; k + 1 < at.size(); ++k) {
+      const std::int64_t boundary = (at[k] / 512 + 1) * 512;
+      if (boundary >= at[k + 1]) continue;
+      ++spanning;
+      INFO("record " << k << " cut at sector boundary " << boundary);
+      spit(dir.path("sector.evlog"),
+           bytes.substr(0, static_cast<std::size_t>(boundary)) + std::string(static_cast<std::size_t>(at[k + 1] - boundary) + 300, '\0'));
+      ReadOutcome r = read_binary(dir.path("sector.evlog"));
+      REQUIRE_FALSE(r.failed);
+      CHECK(r.torn);
+      CHECK(r.events.size() == k);
+      CHECK(r.valid_end == at[k]);
+      // The same zeros starting off a sector boundary inside the header are corruption.
+      const std::int64_t off = at[k] + 6;
+      if (off % 512 != 0 && bytes[static_cast<std::size_t>(off - 1)] != '\0') {
+        spit(dir.path("sector.evlog"),
+             bytes.substr(0, static_cast<std::size_t>(off)) + std::string(static_cast<std::size_t>(at[k + 1] - off) + 300, '\0'));
+        CHECK(read_binary(dir.path("sector.evlog")).failed);
+      }
+    }
+    CHECK(spanning >= 3);
+  }
   SECTION("a complete last record with a bad checksum is corruption, not a torn tail") {
     std::string bad = good;
     bad[bad.size() - 1] = static_cast<char>(bad[bad.size() - 1] ^ 0x40);

@@ -207,6 +207,8 @@ class LogReader {
   Result<bool> fill(std::size_t n);
   bool zero_to_eof(std::int64_t from) const;
   bool has_byte_at(std::int64_t pos) const;
+  std::int64_t trailing_zeros_start() const;
+  bool torn_at_sector(std::int64_t offset, const std::uint8_t* header) const;
   void close_fd();
 
   int fd_ = -1;

@@ -177,6 +177,58 @@ bool LogReader::zero_to_eof(std::int64_t from) const {
   }
 }
 
+// Offset of the first byte of the run of zeros that ends the file (the file
+// size if its last byte is not zero). Reads backwards from the end.
+std::int64_t LogReader::trailing_zeros_start() const {
+  struct stat info {};
+  if (::fstat(fd_, &info) != 0) return -1;
+  std::int64_t end = info.st_size;
+  std::uint8_t block[65536];
+  while (end > 0) {
+    std::int64_t from = std::max<std::int64_t>(0, end - static_cast<std::int64_t>(sizeof block));
+    ssize_t r = ::pread(fd_, block, static_cast<std::size_t>(end - from), from);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    for (ssize_t i = r; i > 0; --i)
+      if (block[i - 1] != 0) return from + i;
+    end = from;
+  }
+  return 0;
+}
+
+// A torn write that reached the disk up to a sector boundary: the record at
+// `offset` holds real bytes up to a 512-byte boundary Z of the file and the
+// file is zero from Z to its end (the later sectors were allocated but never
+// written). Only if every header field before Z is the one this position
+// expects (type, seq, prev; a length within the limit that reaches past Z),
+// so a change inside data that was once complete stays corruption.
+bool LogReader::torn_at_sector(std::int64_t offset, const std::uint8_t* h) const {
+  constexpr std::int64_t kSector = 512;
+  struct stat info {};
+  if (::fstat(fd_, &info) != 0) return false;
+  const std::int64_t zeros_from = trailing_zeros_start();
+  if (zeros_from < 0 || zeros_from >= info.st_size) return false;  // the file does not end in zeros
+  // The first sector boundary inside the zero run and past the record's start
+  // (real bytes may themselves end in zeros before it).
+  const std::int64_t lowest = std::max(zeros_from, offset + 1);
+  const std::int64_t z = (lowest + kSector - 1) / kSector * kSector;
+  if (z > info.st_size) return false;
+  const std::size_t real = static_cast<std::size_t>(z - offset);
+  std::uint8_t expect[logfmt::kRecordHeaderBytes] = {};
+  expect[logfmt::kTypeOffset] = logfmt::kRecordEvent;
+  detail::store_u32(expect + logfmt::kSeqOffset, static_cast<std::uint32_t>(next_seq_ & 0xffffffffu));
+  detail::store_u32(expect + logfmt::kSeqOffset + 4, static_cast<std::uint32_t>(next_seq_ >> 32));
+  detail::store_u32(expect + logfmt::kPrevOffset, last_checksum_);
+  for (std::size_t i = logfmt::kTypeOffset; i < std::min(real, logfmt::kRecordHeaderBytes); ++i)
+    if (h[i] != expect[i]) return false;
+  if (real >= logfmt::kLengthOffset + 4) {
+    const std::uint32_t length = detail::load_u32(h + logfmt::kLengthOffset);
+    if (length > logfmt::kMaxRecordPayloadBytes) return false;
+    if (real >= logfmt::kRecordHeaderBytes + length) return false;  // complete: not torn
+  }
+  return true;
+}
+
 Error LogReader::corrupt(std::int64_t offset, std::string message, std::string field) const {
   Error e = make_error(ErrorKind::corrupt, std::move(message), std::move(field));
   e.file = path_;
@@ -241,8 +293,11 @@ Result<bool> LogReader::next(InputEvent& out) {
     return std::nullopt;
   };
 
+  const char* sector_tail =
+      "the last record was written only up to a 512-byte sector boundary; the file continues in zero bytes";
   if (length > logfmt::kMaxRecordPayloadBytes) {
     if (zero_to_eof(offset)) return end_torn(zero_tail);
+    if (torn_at_sector(offset, h)) return end_torn(sector_tail);
     return fail(corrupt(offset, "record length " + std::to_string(length) + " exceeds the 1 MiB limit"));
   }
   const std::size_t total = logfmt::kRecordHeaderBytes + length;
@@ -252,7 +307,10 @@ Result<bool> LogReader::next(InputEvent& out) {
     if (zero_to_eof(offset)) return end_torn(zero_tail);
     // A torn append writes a prefix of a correct record: if the whole header
     // is there, its fields must be the ones this position expects.
-    if (auto e = header_fields_ok()) return fail(*e);
+    if (auto e = header_fields_ok()) {
+      if (torn_at_sector(offset, buf_.data() + begin_)) return end_torn(sector_tail);
+      return fail(*e);
+    }
     return end_torn("the file ends inside a record's payload");
   }
   h = buf_.data() + begin_;
@@ -266,6 +324,7 @@ Result<bool> LogReader::next(InputEvent& out) {
     const std::int64_t after = offset + static_cast<std::int64_t>(total);
     if (!header_fields_ok() && h[total - 1] == 0 && has_byte_at(after) && zero_to_eof(after))
       return end_torn("the last record was cut short and the file continues in zero bytes");
+    if (torn_at_sector(offset, h)) return end_torn(sector_tail);
     return fail(corrupt(offset, "record checksum mismatch"));
   }
   if (auto e = header_fields_ok()) return fail(*e);

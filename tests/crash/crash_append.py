@@ -206,6 +206,10 @@ def main():
             h.stats["killed_before_ack"] += 1
 
         # Simulated power cut: only what was fsync'ed before the acknowledgement is promised.
+        what = f"rc {rc}, ack {bool(m)}, size {os.path.getsize(h.log) if os.path.exists(h.log) else -1}, " \
+               f"acked_size {acked_size}"
+        if a.verbose and os.path.exists(h.log):
+            shutil.copy(h.log, os.path.join(work, f"step{i}-after-append.evlog"))
         if m:
             acked_size = os.path.getsize(h.log)
         elif os.path.exists(h.log):
@@ -214,13 +218,21 @@ def main():
             if r < 0.3 and size > acked_size:
                 cut = rng.randint(acked_size, size)
                 os.truncate(h.log, cut)
+                what += f", power cut at {cut}"
                 h.stats["power_cut"] += 1
-            elif r < 0.4:
-                # The file extended by zeros (space allocated, data never written). Zeros over
-                # the end of a record prefix are not a torn tail in events/FORMAT.md (see
-                # docs/ROBUSTNESS.md, "known limits"), so they are only added after what is there.
-                with open(h.log, "ab") as f:
-                    f.write(b"\0" * rng.randint(1, 200))
+            elif r < 0.4 and size >= 16:
+                # Space allocated but data never written: the sectors after the acknowledged
+                # end are lost from a 512-byte boundary Z on (or from the acknowledged end
+                # itself), and the file may be longer still. Disks write whole sectors, so
+                # real bytes never stop at an arbitrary offset before the zeros begin.
+                # (The 16-byte file header is fsync'd before any record is written.)
+                base = max(acked_size, 16)
+                sectors = [z for z in range((base // 512 + 1) * 512, size + 1, 512)]
+                z = rng.choice(sectors + [min(base, size)])
+                with open(h.log, "r+b") as f:
+                    f.seek(z)
+                    f.write(b"\0" * (size - z + rng.randint(0, 700)))
+                what += f", zeros from {z}"
                 h.stats["zero_tail"] += 1
 
         # 1-2. Acknowledged events present, in order; the rest a prefix of the in-flight batch.
@@ -286,6 +298,7 @@ def main():
         if len(h.failures) == before:
             passed += 1
         elif a.verbose:
+            print(f"kill point {i}: {what}")
             print("\n".join(h.failures[before:]))
 
     # The log is appendable at the end, and a final append is acknowledged and present.
