@@ -160,6 +160,24 @@ expect_error "a replay refused for its input leaves an existing journal as it wa
   "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/late-bad.jsonl" --journal "$TMP/keep.jsonl"
 check "... byte for byte" test "$(cat "$TMP/keep.jsonl")" = previous
 
+# Two deposits each in range whose total is not: refused, nothing written or created.
+printf '%s\n' '{"type":"deposit","ts":1,"account":"w1","asset":"USD","amount":"50000000000"}' \
+  '{"type":"deposit","ts":1,"account":"w2","asset":"USD","amount":"50000000000"}' \
+  '{"type":"deposit","ts":2,"account":"w2","asset":"USD","amount":"50000000000"}' >"$TMP/big.jsonl"
+expect_error "an amount beyond the fixed-point range is named with its line" 2 "big.jsonl:3.*outside the fixed-point range" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/big.jsonl" --journal "$TMP/keep.jsonl" \
+  --out "$TMP/never.sqlite"
+check "... the existing journal is kept and no database file is left" \
+  bash -c "test \"\$(cat '$TMP/keep.jsonl')\" = previous && test ! -e '$TMP/never.sqlite'"
+head -2 "$TMP/big.jsonl" >"$TMP/big2.jsonl"
+"$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/big2.jsonl" --json >"$TMP/big2.json"
+check "totals beyond one account's range are summed exactly" grep -q '"USD":"100000000000"' "$TMP/big2.json"
+sqlite3 "$TMP/app.sqlite" 'CREATE TABLE users (id INTEGER PRIMARY KEY)'
+cp "$TMP/app.sqlite" "$TMP/app.before"
+expect_error "a database that is not liqsim's is refused" 2 "not a liqsim results database" \
+  "$LIQSIM" replay "$EX/cascade" --out "$TMP/app.sqlite"
+check "... and left byte for byte as it was" cmp -s "$TMP/app.sqlite" "$TMP/app.before"
+
 # --- human summary ---
 "$LIQSIM" replay "$EX/isolated-tiers" >"$TMP/h.txt"
 check "the human summary names liquidations and the state hash" \

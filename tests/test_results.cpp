@@ -325,7 +325,11 @@ TEST_CASE("summary fields are in a fixed order and identical across replays", "[
 TEST_CASE("a new results database has the schema and its version", "[results]") {
   std::string dir = temp_dir("schema");
   std::string path = dir + "/r.sqlite";
-  { auto db = open_db(path); }
+  {
+    auto db = open_db(path);
+    Replay r(cascade_config("500"), cascade_events());
+    write_run(*db, r, "first");
+  }
   Sql q(path);
   CHECK(q.one("SELECT version FROM schema_version") == std::to_string(kResultsSchemaVersion));
   CHECK(q.count("SELECT COUNT(*) FROM schema_version") == 1);
@@ -336,6 +340,34 @@ TEST_CASE("a new results database has the schema and its version", "[results]") 
     CHECK(q.count(std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND name='") + i + "'") == 1);
   { auto again = open_db(path); }  // reopening keeps one version row
   CHECK(q.count("SELECT COUNT(*) FROM schema_version") == 1);
+}
+
+TEST_CASE("a database that is not liqsim's is refused and left as it was", "[results]") {
+  std::string path = temp_dir("foreign") + "/app.sqlite";
+  {
+    Sql q(path);
+    REQUIRE(sqlite3_exec(q.db, "CREATE TABLE runs (id INTEGER PRIMARY KEY, started TEXT)", nullptr, nullptr,
+                         nullptr) == SQLITE_OK);
+  }
+  auto db = ResultsDb::open(path);
+  REQUIRE_FALSE(db.ok());
+  CHECK(db.error().file == path);
+  CHECK(db.error().message.find("not a liqsim results database") != std::string::npos);
+  Sql q(path);
+  CHECK(q.count("SELECT COUNT(*) FROM sqlite_master") == 1);
+}
+
+TEST_CASE("a first run that is aborted leaves a new database without tables", "[results]") {
+  std::string path = temp_dir("first-abort") + "/r.sqlite";
+  {
+    auto db = open_db(path);
+    Replay r(cascade_config("500"), cascade_events());
+    REQUIRE(db->begin_run(run_info("doomed"), r.symbols).ok());
+    r.run_all(db.get());
+    db->abort_run();
+  }
+  Sql q(path);
+  CHECK(q.count("SELECT COUNT(*) FROM sqlite_master") == 0);
 }
 
 TEST_CASE("a database of another schema version is refused with a message", "[results]") {
@@ -471,12 +503,15 @@ TEST_CASE("a run dropped without finish_run is rolled back", "[results]") {
   {
     auto db = open_db(path);
     Replay r(cascade_config("500"), cascade_events());
-    REQUIRE(db->begin_run(run_info("dropped"), r.symbols).ok());
-    r.run(0, 13, db.get());
+    write_run(*db, r, "kept");
+    Replay r2(cascade_config("500"), cascade_events());
+    REQUIRE(db->begin_run(run_info("dropped"), r2.symbols).ok());
+    r2.run(0, 13, db.get());
   }
   Sql q(path);
-  CHECK(q.count("SELECT COUNT(*) FROM runs") == 0);
-  CHECK(q.count("SELECT COUNT(*) FROM events") == 0);
+  CHECK(q.count("SELECT COUNT(*) FROM runs") == 1);
+  CHECK(q.count("SELECT COUNT(*) FROM runs WHERE label = 'dropped'") == 0);
+  CHECK(q.count("SELECT COUNT(*) FROM events WHERE run_id <> 1") == 0);
 }
 
 TEST_CASE("another writer holding the lock makes begin_run fail as busy and leaves earlier runs intact", "[results]") {

@@ -103,7 +103,7 @@ class Engine {
   };
   std::vector<MarketView> market_views() const;
   // Weighted collateral value per asset over all accounts (after haircuts).
-  std::vector<std::pair<std::string, Usd>> collateral_by_asset() const;
+  std::vector<std::pair<std::string, UsdSum>> collateral_by_asset() const;
   Usd insurance_fund() const;
 
  private:

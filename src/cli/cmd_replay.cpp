@@ -25,6 +25,12 @@
 namespace liqsim::cli {
 
 namespace {
+constexpr const char* kOverflowHint =
+    ": an amount of this event, or a balance or total it changes, is outside the fixed-point range of "
+    "±92233720368.54775807";
+}  // namespace
+
+namespace {
 
 const char* kReplayHelp =
     "usage: liqsim replay --config C --events E [options]\n"
@@ -147,7 +153,7 @@ int cmd_replay(const Args& args) {
       engine.apply(ev, seq, derived);
     } catch (const OverflowError& ex) {
       outputs.abandon();
-      Error e = make_error(ErrorKind::input, ex.what());
+      Error e = make_error(ErrorKind::input, std::string(ex.what()) + kOverflowHint);
       e.seq = seq;
       return report_error(locate_event_error(e, o.events));
     }
@@ -166,11 +172,20 @@ int cmd_replay(const Args& args) {
     outputs.abandon();
     return report_error(ledger.error());
   }
-  Summary summary = engine.summary();
-  auto published = outputs.publish(summary, metrics, engine);
+  // Everything printed or stored is computed before any output is published.
+  Summary summary;
+  ExtraFields extra;
+  Result<std::vector<std::string>> published = std::vector<std::string>{};
+  try {
+    summary = engine.summary();
+    extra = metrics.summary_fields(engine);
+    published = outputs.publish(summary, metrics, engine);
+  } catch (const OverflowError& ex) {
+    outputs.abandon();
+    return report_error(make_file_error(ErrorKind::input, o.events,
+                                        std::string(ex.what()) + " in the run's totals" + kOverflowHint));
+  }
   if (!published) return report_error(published.error());
-
-  auto extra = metrics.summary_fields(engine);
   if (o.json) {
     std::printf("%s\n", summary_json(summary, extra).c_str());
   } else {

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -134,6 +135,8 @@ Status ReplayOutputs::open(const std::string& journal, const std::string& db, co
     journal_.emplace(std::move(*file));
   }
   if (!db_.empty()) {
+    struct stat info {};
+    db_created_ = ::stat(db_.c_str(), &info) != 0 && errno == ENOENT;
     auto r = ResultsDb::open(db_);
     if (!r) return r.error();
     results_ = std::move(*r);
@@ -178,6 +181,7 @@ Result<std::vector<std::string>> ReplayOutputs::publish(const Summary& summary, 
       abandon();
       return run.error();
     }
+    db_created_ = false;
     lines.push_back("  results database   " + db_ + " (run " + std::to_string(*run) + ")");
   }
   if (journal_) {
@@ -205,6 +209,13 @@ void ReplayOutputs::abandon() {
   if (results_) {
     results_->abort_run();
     results_.reset();
+  }
+  // A database file this replay created holds nothing once its run is rolled
+  // back (the schema is part of the run's transaction): remove it.
+  if (db_created_) {
+    struct stat info {};
+    if (::stat(db_.c_str(), &info) == 0 && S_ISREG(info.st_mode) && info.st_size == 0) ::unlink(db_.c_str());
+    db_created_ = false;
   }
 }
 

@@ -45,6 +45,7 @@ class ReplayOutputs {
 
  private:
   std::string db_, report_;
+  bool db_created_ = false;  // the database file did not exist before this replay
   std::optional<OutputFile> journal_;
   std::unique_ptr<ResultsDb> results_;
   std::string line_;

@@ -1082,12 +1082,12 @@ std::vector<Engine::MarketView> Engine::market_views() const {
   return v;
 }
 
-std::vector<std::pair<std::string, Usd>> Engine::collateral_by_asset() const {
-  std::vector<Usd> sums(impl_->assets.size());
+std::vector<std::pair<std::string, UsdSum>> Engine::collateral_by_asset() const {
+  std::vector<UsdSum> sums(impl_->assets.size());
   for (const Account& a : impl_->accounts)
     for (const BalanceSlot& b : a.balances)
       if (b.amount.is_positive()) sums[b.asset] += impl_->balance_value(b);
-  std::vector<std::pair<std::string, Usd>> v;
+  std::vector<std::pair<std::string, UsdSum>> v;
   for (std::size_t i = 0; i < sums.size(); ++i) v.emplace_back(impl_->config.assets[i].name, sums[i]);
   return v;
 }

@@ -277,22 +277,25 @@ class SqliteResultsDb final : public ResultsDb {
     if (version != 0)
       return make_io("schema_version is " + std::to_string(version) + ", this liqsim writes version " +
                      std::to_string(kResultsSchemaVersion));
-    if (!exec("BEGIN IMMEDIATE")) return fail("cannot lock the database to create the schema");
-    if (!exec(kSchema)) {
-      Status st = fail("cannot create the schema");
-      exec("ROLLBACK");
-      return st;
-    }
-    // Another process may have created it meanwhile: insert the version once.
-    if (!exec(("INSERT INTO schema_version (version) SELECT " + std::to_string(kResultsSchemaVersion) +
-               " WHERE NOT EXISTS (SELECT 1 FROM schema_version)")
-                  .c_str()) ||
-        !exec("COMMIT")) {
-      Status st = fail("cannot create the schema");
-      exec("ROLLBACK");
-      return st;
+    // No schema_version: only an empty database is taken (its schema is
+    // created inside the first run's transaction, so a failed first run
+    // leaves the file as empty as it was). Anything else is not ours.
+    {
+      Stmt q;
+      if (q.prepare(db_, "SELECT COUNT(*) FROM sqlite_master") != SQLITE_OK || q.step() != SQLITE_ROW)
+        return fail("cannot read the schema");
+      if (sqlite3_column_int64(q.get(), 0) != 0)
+        return make_io("not a liqsim results database (it has tables but no schema_version); name a new file");
     }
     return {};
+  }
+
+  // Creates the schema if the database has none yet; inside the run's transaction.
+  bool ensure_schema() {
+    return exec(kSchema) &&
+           exec(("INSERT INTO schema_version (version) SELECT " + std::to_string(kResultsSchemaVersion) +
+                 " WHERE NOT EXISTS (SELECT 1 FROM schema_version)")
+                    .c_str());
   }
 
   // Version 1 → 2: accounts gains isolated_equity(_f), NULL for earlier runs.
@@ -332,6 +335,7 @@ class SqliteResultsDb final : public ResultsDb {
     failed_ = false;
     if (!exec("BEGIN IMMEDIATE")) return fail("cannot start the run's transaction");
     in_run_ = true;
+    if (!ensure_schema()) return fail_run("cannot create the schema");
     Stmt ins;
     if (ins.prepare(db_,
                     "INSERT INTO runs (label, config_json, events_path, events_sha256, engine_version, started_ms, "
