@@ -324,3 +324,170 @@ TEST_CASE("a collateral asset that falls is sold to cover a USD debt on liquidat
   CHECK(sales[0].proceeds >= Usd::from_units(122));
   CHECK(r.summary().bad_debt.is_zero());
 }
+
+// ----------------------------------------------------------------------------- rules from the contract review
+
+TEST_CASE("a bankrupt account's collateral is sold at its weighted price: the deficit is its negative equity",
+          "[engine]") {
+  // CONTRACT §4: bankrupt when equity after closing is negative; equity counts
+  // BTC at weight 0.5. 1 BTC and 5000 USD, long 10 at 50000; closed at 47000:
+  // USD 5000 − 30000 = −25000, BTC 0.5 × 47000 = 23500: equity −1500.
+  const char* cfg = R"({ "assets": { "BTC": { "collateral_weight": "0.5" } },
+    "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.05", "maintenance_margin_ratio": "0.02" } },
+    "liquidation": { "insurance_fund": "100000" } })";
+  Run r(cfg);
+  r.apply_all({price(1, "BTC", "50000"), deposit(1, "a", "BTC", "1"), deposit(1, "a", "USD", "5000"),
+               trade(2, "a", "BTC-PERP", "buy", "10", "50000")});
+  REQUIRE(r.summary().rejected == 0);
+  r.apply(price(3, "BTC", "47000"));
+  auto sales = r.of_type<CollateralSaleEvent>();
+  REQUIRE(sales.size() == 1);
+  CHECK(sales[0].price.str() == "23500");
+  CHECK(sales[0].proceeds.str() == "23500");
+  auto bankrupt = r.of_type<BankruptcyEvent>();
+  REQUIRE(bankrupt.size() == 1);
+  CHECK(bankrupt[0].deficit.str() == "1500");
+  CHECK(r.summary().bad_debt.str() == "1500");
+}
+
+TEST_CASE("a liquidity event's depth survives a later param and is part of the state hash", "[engine]") {
+  const char* cfg = R"({ "assets": { "BTC": {} },
+    "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.04", "maintenance_margin_ratio": "0.02",
+                               "depth": "10000000" } },
+    "liquidation": { "insurance_fund": "1000000" } })";
+  auto run = [&](const std::string& middle) {
+    auto r = std::make_unique<Run>(cfg);
+    r->apply_all({price(1, "BTC", "50000"), deposit(1, "a", "USD", "250000"),
+                  trade(2, "a", "BTC-PERP", "buy", "100", "50000"),
+                  R"({"type":"liquidity","ts":3,"market":"BTC-PERP","depth":"1000000"})", middle,
+                  price(5, "BTC", "47600")});
+    return r;
+  };
+  auto with_funding = run(R"({"type":"funding","ts":4,"market":"BTC-PERP","rate":"0"})");
+  auto with_param = run(R"({"type":"param","ts":4,"path":"liquidation.max_cascade_rounds","value":1000})");
+  auto a = with_funding->of_type<LiquidationEvent>();
+  auto b = with_param->of_type<LiquidationEvent>();
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  CHECK(a[0].price == b[0].price);  // the 1,000,000 depth (−2.38 %), not the file's 10,000,000 (−0.24 %)
+  CHECK(a[0].price < Price::from_units(47000));
+  Run x(cfg), y(cfg);
+  x.apply(R"({"type":"liquidity","ts":1,"market":"BTC-PERP","depth":"5"})");
+  y.apply(R"({"type":"liquidity","ts":1,"market":"BTC-PERP","depth":"99999"})");
+  CHECK(x.summary().state_hash != y.summary().state_hash);
+}
+
+TEST_CASE("liquidation impact holds for the rest of the timestamp; the mark returns to the oracle after it",
+          "[engine]") {
+  const char* cfg = R"({ "assets": { "BTC": {} },
+    "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.01", "maintenance_margin_ratio": "0.005",
+                               "depth": "1000", "impact_permanent_share": "1" } },
+    "liquidation": { "insurance_fund": "1000" } })";
+  Run r(cfg);
+  r.apply_all({price(1, "BTC", "100"), deposit(1, "a", "USD", "10"), deposit(1, "w", "USD", "1000"),
+               trade(2, "a", "BTC-PERP", "buy", "10", "100")});
+  r.apply(price(3, "BTC", "99.4"));  // a is liquidated; its fill moves the mark ~1 % down
+  REQUIRE(r.summary().liquidations == 1);
+  auto mark = [&]() { return r.engine->market_views()[0].mark; };
+  CHECK(mark() < Price::parse_or_throw("98.5"));
+  // Same timestamp: a withdrawal is checked at the displaced mark; the mark stays.
+  r.apply(R"({"type":"withdraw","ts":3,"account":"w","asset":"USD","amount":"1"})");
+  CHECK(mark() < Price::parse_or_throw("98.5"));
+  // The next, later event starts from the oracle again.
+  r.apply(R"({"type":"withdraw","ts":4,"account":"w","asset":"USD","amount":"1"})");
+  CHECK(mark().str() == "99.4");
+}
+
+TEST_CASE("a reducing trade is accepted whatever margin mode it names or omits", "[engine]") {
+  const char* cfg = R"({ "assets": { "BTC": {} },
+    "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05" } },
+    "liquidation": { "insurance_fund": "0" } })";
+  Run r(cfg);
+  r.apply_all({price(1, "BTC", "100"), deposit(1, "a", "USD", "200"),
+               trade(2, "a", "BTC-PERP", "buy", "10", "100", R"(,"margin":"isolated","isolated_margin":"150")")});
+  REQUIRE(r.summary().rejected == 0);
+  r.apply(trade(3, "a", "BTC-PERP", "sell", "4", "100"));  // margin omitted: cross by default, but it reduces
+  CHECK(r.summary().rejected == 0);
+  r.apply(trade(4, "a", "BTC-PERP", "sell", "1", "100", R"(,"margin":"cross")"));
+  CHECK(r.summary().rejected == 0);
+  auto views = r.engine->account_views();
+  REQUIRE(views.size() == 1);
+  CHECK(views[0].isolated_positions == 1);
+  CHECK(views[0].gross_notional.str() == "500");
+  // Increasing in the other mode is still a mismatch; so is a flip.
+  r.apply(trade(5, "a", "BTC-PERP", "buy", "1", "100"));
+  r.apply(trade(6, "a", "BTC-PERP", "sell", "6", "100"));
+  CHECK(r.summary().rejected == 2);
+  CHECK(r.journal.back().find("margin mode mismatch") != std::string::npos);
+}
+
+TEST_CASE("a rejected event changes nothing but the rejection count", "[engine]") {
+  const char* cfg = R"({ "assets": { "BTC": {} },
+    "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05" } },
+    "liquidation": { "insurance_fund": "0" } })";
+  Run r(cfg);
+  r.apply_all({price(1, "BTC", "100"), trade(2, "ghost", "BTC-PERP", "buy", "1", "100", R"(,"counterparty":"mm")")});
+  CHECK(r.summary().rejected == 1);
+  CHECK(r.summary().accounts == 0);
+  r.apply(deposit(3, "a", "USD", "10"));
+  Run same(cfg);
+  same.apply_all({price(1, "BTC", "100"), deposit(3, "a", "USD", "10")});
+  const std::string before = r.engine->canonical_state();
+  r.apply(R"({"type":"withdraw","ts":4,"account":"a","asset":"BTC","amount":"1"})");
+  CHECK(r.summary().rejected == 2);
+  std::string after = r.engine->canonical_state();
+  // Only the event and rejection counters differ.
+  CHECK(after.substr(0, after.rfind("totals")) == before.substr(0, before.rfind("totals")));
+  CHECK(after.find("balance BTC") == std::string::npos);
+}
+
+TEST_CASE("a param on the insurance fund sets its balance, whatever the fund did since", "[engine]") {
+  const char* cfg = R"({ "assets": { "BTC": {} },
+    "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05",
+                               "liquidation_fee_ratio": "0.01" } },
+    "liquidation": { "insurance_fund": "1000" } })";
+  Run r(cfg);
+  r.apply_all({price(1, "BTC", "100"), deposit(1, "a", "USD", "100"), trade(2, "a", "BTC-PERP", "buy", "10", "100"),
+               price(3, "BTC", "94")});  // liquidated: the fee goes to the fund
+  REQUIRE(r.summary().liquidations == 1);
+  REQUIRE(r.summary().insurance_fund > Usd::from_units(1000));
+  // The configured value is still 1000; setting 1000 again still resets the balance.
+  r.apply(R"({"type":"param","ts":4,"path":"liquidation.insurance_fund","value":"1000"})");
+  CHECK(r.summary().insurance_fund.str() == "1000");
+}
+
+TEST_CASE("params that would do nothing or name no key are refused by name", "[engine][config]") {
+  Config tiered = config_from(kTiered);
+  auto flat = apply_param(tiered, "markets.BTC-PERP.maintenance_margin_ratio", "\"0.02\"");
+  REQUIRE_FALSE(flat.ok());
+  CHECK(flat.error().field == "path");
+  CHECK(flat.error().message.find("tiers") != std::string::npos);
+  auto unknown = apply_param(tiered, "markets.BTC-PERP.nope", "\"1\"");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().field == "path");
+  auto bad_value = apply_param(tiered, "markets.BTC-PERP.liquidation_fee_ratio", "\"2\"");
+  REQUIRE_FALSE(bad_value.ok());
+  CHECK(bad_value.error().field == "value");
+}
+
+TEST_CASE("a deposit before its asset's first price and a tiny partial step are refused", "[engine][config]") {
+  Symbols symbols;
+  Config cfg = config_from(R"({ "assets": { "ETH": {} }, "markets": {} })");
+  std::vector<InputEvent> events;
+  for (const char* line : {R"({"type":"deposit","ts":1,"account":"a","asset":"USD","amount":"1"})",
+                           R"({"type":"deposit","ts":1,"account":"a","asset":"ETH","amount":"1"})"}) {
+    auto ev = decode_event_line(line, symbols);
+    REQUIRE(ev.ok());
+    events.push_back(*ev);
+  }
+  Status st = validate_events(cfg, symbols, events);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().seq == 1);
+  CHECK(st.error().field == "asset");
+  CHECK(st.error().message.find("before its first price") != std::string::npos);
+  auto doc = parse_json(R"({ "assets": {}, "markets": {}, "liquidation": { "mode": "partial", "step_ratio": "0.0009" } })");
+  REQUIRE(doc.ok());
+  auto tiny = parse_config(*doc, "c.json");
+  REQUIRE_FALSE(tiny.ok());
+  CHECK(tiny.error().field == "liquidation.step_ratio");
+}

@@ -43,7 +43,7 @@ struct MarketConfig {
   bool has_depth = false;
   Usd depth;  // USD notional that moves the price by 1 %
   // Extension: share of a liquidation's impact that stays in the mark for the
-  // later checks of the same event (the rest is temporary). Default 0.5.
+  // later checks of the same timestamp (the rest is temporary). Default 0.5.
   Ratio impact_permanent_share = Ratio::parse_or_throw("0.5");
 };
 
@@ -72,6 +72,9 @@ namespace limits {
 inline constexpr std::size_t kMaxAssets = 1024;
 inline constexpr std::size_t kMaxMarkets = 1024;
 inline constexpr std::size_t kMaxTiers = 64;
+// Partial liquidation closes at most 1000 steps of one position per event:
+// a smaller step_ratio is a configuration error.
+inline constexpr std::int64_t kMinStepRatioRaw = 100'000;  // 0.001
 }  // namespace limits
 
 // Parse and validate. `file` names the source in errors.

@@ -218,6 +218,9 @@ Result<Config> parse_config(const JsonValue& doc, const std::string& file) {
     }
     if (r.get("step_ratio")) {
       CFG_TRY(r.number("step_ratio", true, l.step_ratio, true, true));
+      if (l.step_ratio.raw() < limits::kMinStepRatioRaw)
+        return config_error(file, "liquidation.step_ratio",
+                            "must be at least 0.001 (at most 1000 partial-liquidation steps of a position per event)");
     }
     if (r.get("margin_call_threshold")) {
       CFG_TRY(r.number("margin_call_threshold", true, l.margin_call_threshold, true, true));
@@ -270,6 +273,12 @@ Result<Config> apply_param(const Config& current, const std::string& path, const
   if (parts[0] == "assets" && parts[1] != "USD" && current.asset_index(parts[1]) < 0)
     return bad("asset '" + parts[1] + "' is not defined in the configuration");
   if (parts[0] == "markets" && parts[2] == "underlying") return bad("a market's underlying cannot change");
+  // With tiers the flat ratios are not used (CONTRACT §3): changing one would
+  // silently do nothing.
+  if (parts[0] == "markets" && (parts[2] == "initial_margin_ratio" || parts[2] == "maintenance_margin_ratio") &&
+      !current.markets[static_cast<std::size_t>(current.market_index(parts[1]))].tiers.empty())
+    return bad("market '" + parts[1] + "' has tiers, which replace its flat ratios: change markets." + parts[1] +
+               ".tiers instead");
   auto value = parse_json(value_json);
   if (!value) return make_error(ErrorKind::input, "malformed JSON: " + value.error().message, "value");
 
@@ -301,9 +310,11 @@ Result<Config> apply_param(const Config& current, const std::string& path, const
     Error e = next.error();
     e.kind = ErrorKind::input;
     e.file.clear();
+    // A key the configuration does not have is the path's fault, not the value's.
+    const bool unknown_key = e.field == path && e.message.find("unknown key") != std::string::npos;
     e.message = "'" + path + "' = " + value_json + " is not a valid configuration value: " +
                 (e.field.empty() ? "" : e.field + ": ") + e.message;
-    e.field = "value";
+    e.field = unknown_key ? "path" : "value";
     return e;
   }
   return next;

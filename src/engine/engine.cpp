@@ -221,6 +221,12 @@ struct Engine::Impl {
     }
     return it->amount;
   }
+  // The balance without creating a slot for it.
+  static Amount held(const Account& a, std::uint32_t asset) {
+    auto it = std::lower_bound(a.balances.begin(), a.balances.end(), asset,
+                               [](const BalanceSlot& b, std::uint32_t x) { return b.asset < x; });
+    return it == a.balances.end() || it->asset != asset ? Amount::zero() : it->amount;
+  }
   Usd usd_balance(const Account& a) const {
     if (!a.balances.empty() && a.balances.front().asset == 0) return same_units<Usd>(a.balances.front().amount);
     return Usd::zero();
@@ -310,6 +316,7 @@ struct Engine::Impl {
   // ---- the event ----
 
   void apply(const InputEvent& ev, std::int64_t event_seq, std::vector<DerivedEvent>& sink) {
+    const bool later = ev.ts_ms > ts;
     ts = ev.ts_ms;
     seq = event_seq;
     out = &sink;
@@ -323,12 +330,30 @@ struct Engine::Impl {
     }
     for (std::uint32_t acct : pending) add_candidate(acct);
     pending.clear();
+    if (later && !displaced.empty()) restore_marks();
     std::visit([&](const auto& body) { on(body); }, ev.body);
     settle();
     if (options.check_ledger) {
       Status st = check();
       LIQSIM_ASSERT(st.ok(), "ledger does not sum to zero");
     }
+  }
+
+  // The permanent part of liquidation impact holds for the later checks of the
+  // same timestamp (the cascade). Before the first event of a later ts, each
+  // displaced mark returns to its underlying's latest price, and the units the
+  // return can push over are checked with that event.
+  std::vector<std::uint32_t> displaced;  // markets whose mark liquidation impact moved
+  void restore_marks() {
+    std::sort(displaced.begin(), displaced.end());
+    for (std::uint32_t m : displaced) {
+      const AssetState& under = assets[config.markets[m].underlying_index];
+      if (markets[m].mark == under.price) continue;
+      markets[m].mark = under.price;
+      if (!options.reference_scan) index.collect_for_mark(*this, m, candidates);
+    }
+    if (options.reference_scan) add_all_candidates();
+    displaced.clear();
   }
 
   void add_candidate(std::uint32_t acct) {
@@ -366,9 +391,9 @@ struct Engine::Impl {
     std::uint32_t acct = find_account(e.account);
     if (acct == kNone) return reject("unknown account '" + symbols.name(e.account) + "'");
     std::uint32_t asset = static_cast<std::uint32_t>(asset_index(e.asset));
-    Amount held = balance_ref(acct, asset);
-    if (held < e.amount)
-      return reject("insufficient balance: holds " + held.str() + " " + symbols.name(e.asset) + ", withdrawal of " +
+    Amount holds = held(accounts[acct], asset);
+    if (holds < e.amount)
+      return reject("insufficient balance: holds " + holds.str() + " " + symbols.name(e.asset) + ", withdrawal of " +
                     e.amount.str());
     balance_ref(acct, asset) -= e.amount;
     Risk after = cross_risk(accounts[acct]);
@@ -488,21 +513,44 @@ struct Engine::Impl {
     tidy_slot(acct, market);
   }
 
+  // A trade that only reduces an existing position (no flip, no margin moved)
+  // applies to it in the position's own margin mode, whatever `margin` says
+  // or defaults to: reducing trades are always accepted (CONTRACT §2).
+  // Opening, increasing or flipping uses the stated mode, and a position held
+  // in the other mode is then a mismatch.
+  static MarginMode trade_mode(const Account& a, std::uint32_t market, MarginMode stated, Qty delta,
+                               bool moves_margin) {
+    const PositionSlot* p = find_slot(a, market);
+    if (!p || p->qty.is_zero() || p->mode == stated || moves_margin) return stated;
+    const bool reduces = p->qty.sign() != delta.sign() && delta.abs() <= p->qty.abs();
+    return reduces ? p->mode : stated;
+  }
+
   void on(const TradeEvent& e) {
     std::uint32_t market = static_cast<std::uint32_t>(market_index(e.market));
-    std::uint32_t acct = get_or_create_account(e.account);
-    std::uint32_t cp = e.counterparty == kNoSym ? kNone : get_or_create_account(e.counterparty);
+    // Accounts are created only when the trade is accepted: a rejected event
+    // changes nothing but the rejection count.
+    Account fresh_account, fresh_counterparty;
+    fresh_account.name = e.account;
+    fresh_counterparty.name = e.counterparty;
+    std::uint32_t acct = find_account(e.account);
+    std::uint32_t cp = e.counterparty == kNoSym ? kNone : find_account(e.counterparty);
+    const Account& a = acct == kNone ? fresh_account : accounts[acct];
+    const Account& c = cp == kNone ? fresh_counterparty : accounts[cp];
     Qty delta = e.side == Side::buy ? e.qty : -e.qty;
     Usd iso_margin = e.has_isolated_margin ? e.isolated_margin : Usd::zero();
-    std::string why = check_trade_side(accounts[acct], market, e.margin, delta, e.price, iso_margin);
+    MarginMode mode = trade_mode(a, market, e.margin, delta, iso_margin.is_positive());
+    std::string why = check_trade_side(a, market, mode, delta, e.price, iso_margin);
     MarginMode cp_mode = MarginMode::cross;
-    if (why.empty() && cp != kNone) {
-      const PositionSlot* s = find_slot(accounts[cp], market);
+    if (why.empty() && e.counterparty != kNoSym) {
+      const PositionSlot* s = find_slot(c, market);
       if (s) cp_mode = s->mode;
-      why = check_trade_side(accounts[cp], market, cp_mode, -delta, e.price, Usd::zero());
+      why = check_trade_side(c, market, cp_mode, -delta, e.price, Usd::zero());
     }
     if (!why.empty()) return reject(why);
-    apply_trade_side(acct, market, e.margin, delta, e.price, iso_margin);
+    acct = get_or_create_account(e.account);
+    if (e.counterparty != kNoSym) cp = get_or_create_account(e.counterparty);
+    apply_trade_side(acct, market, mode, delta, e.price, iso_margin);
     touch(acct);
     if (cp != kNone) {
       apply_trade_side(cp, market, cp_mode, -delta, e.price, Usd::zero());
@@ -527,10 +575,10 @@ struct Engine::Impl {
   void on(const ParamEvent& e) {
     auto next = apply_param(config, e.path, e.value_json);
     LIQSIM_ASSERT(next.ok(), "param was validated before the replay");
-    Usd old_fund = config.liquidation.insurance_fund;
     config = std::move(*next);
-    if (config.liquidation.insurance_fund != old_fund) {
-      // Governance sets the fund's balance: the difference comes from outside.
+    if (e.path == "liquidation.insurance_fund" && config.liquidation.insurance_fund != insurance) {
+      // Governance sets the fund's balance to the value (whatever it has
+      // collected or paid since): the difference comes from, or goes, outside.
       Usd change = config.liquidation.insurance_fund - insurance;
       external[0] -= same_units<Amount>(change);
       insurance += change;
@@ -540,11 +588,14 @@ struct Engine::Impl {
     index.invalidate_all();
   }
 
+  // New depth, written into the configuration document like a param, so a
+  // later param (which rebuilds the configuration from the document) keeps it
+  // and the state hash covers it.
   void on(const LiquidityEvent& e) {
     std::uint32_t m = static_cast<std::uint32_t>(market_index(e.market));
-    MarketConfig& mc = config.markets[m];
-    mc.has_depth = true;
-    mc.depth = e.depth;
+    auto next = apply_param(config, "markets." + config.markets[m].name + ".depth", "\"" + e.depth.str() + "\"");
+    LIQSIM_ASSERT(next.ok(), "a positive depth is a valid configuration value");
+    config = std::move(*next);
   }
 
   void touch(std::uint32_t acct) {
@@ -593,6 +644,7 @@ struct Engine::Impl {
     if (ex.mark_after != mark_before) {
       markets[m].mark = ex.mark_after;
       impacted_markets.push_back(m);
+      if (std::find(displaced.begin(), displaced.end(), m) == displaced.end()) displaced.push_back(m);
     }
     Usd filled = mul<Usd>(qty, ex.price, Round::down);
     Usd fee_nominal = mul<Usd>(mul<Usd>(qty, ex.price, Round::up), config.markets[m].liquidation_fee_ratio, Round::up);
@@ -710,16 +762,23 @@ struct Engine::Impl {
     index.invalidate(u.account);
   }
 
+  // Collateral sold to cover a USD debt once the account has no cross
+  // position left, at the price the margin system counts on: oracle price ×
+  // collateral_weight, rounded down (the haircut is the sale's discount). The
+  // sale leaves weighted equity unchanged, so the account is bankrupt exactly
+  // when its equity after closing is negative (CONTRACT §4), for that amount.
+  // A weight of 0 (or no price yet) sells nothing: the asset counts for nothing.
   void sell_collateral(std::uint32_t acct) {
     for (std::uint32_t asset = 1; asset < assets.size(); ++asset) {
       Usd usd = usd_balance(accounts[acct]);
       if (!usd.is_negative()) return;
       if (!assets[asset].has_price) continue;
-      Amount held = balance_ref(acct, asset);
-      if (!held.is_positive()) continue;
-      Price px = assets[asset].price;
+      Amount holds = held(accounts[acct], asset);
+      if (!holds.is_positive()) continue;
+      Price px = mul<Price>(assets[asset].price, config.assets[asset].collateral_weight, Round::down);
+      if (!px.is_positive()) continue;
       Amount need = div<Amount>(-usd, px, Round::up);
-      Amount sell = min_of(need, held);
+      Amount sell = min_of(need, holds);
       Usd proceeds = mul<Usd>(sell, px, Round::down);
       external_to_balance(acct, asset, -sell);
       external_to_usd(acct, proceeds);
@@ -998,8 +1057,8 @@ struct Engine::Impl {
       const Account& a = accounts[i];
       s += "account " + name + " " + risk_state_name(a.state) + "\n";
       std::vector<std::string> lines;
-      for (const BalanceSlot& b : a.balances)
-        lines.push_back(" balance " + config.assets[b.asset].name + " " + b.amount.str());
+      for (const BalanceSlot& b : a.balances)  // a zero balance is the same state as none
+        if (!b.amount.is_zero()) lines.push_back(" balance " + config.assets[b.asset].name + " " + b.amount.str());
       for (const PositionSlot& p : a.positions)
         lines.push_back(" position " + config.markets[p.market].name + " " + margin_mode_name(p.mode) + " " +
                         p.qty.str() + " @ " + p.entry.str() + " wallet " + p.wallet.str() + " " +
@@ -1114,8 +1173,14 @@ Status validate_events(const Config& config, const Symbols& symbols, const std::
       if (a == 0) return fail(seq, "asset", "USD is the numeraire; its price is always 1");
       priced[static_cast<std::size_t>(a)] = true;
     } else if (const auto* d = std::get_if<DepositEvent>(&body)) {
-      if (asset_of(d->asset) < 0)
+      const int a = asset_of(d->asset);
+      if (a < 0)
         return fail(seq, "asset", "asset '" + symbols.name(d->asset) + "' is not defined in the configuration");
+      // Collateral is valued by its latest price (CONTRACT §1): before the
+      // first one it has no value, cannot be sold in a liquidation, and would
+      // outlive a bankruptcy it could have covered.
+      if (!priced[static_cast<std::size_t>(a)])
+        return fail(seq, "asset", "deposit of '" + symbols.name(d->asset) + "' before its first price");
     } else if (const auto* w = std::get_if<WithdrawEvent>(&body)) {
       if (asset_of(w->asset) < 0)
         return fail(seq, "asset", "asset '" + symbols.name(w->asset) + "' is not defined in the configuration");
