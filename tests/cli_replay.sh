@@ -178,6 +178,22 @@ expect_error "a database that is not liqsim's is refused" 2 "not a liqsim result
   "$LIQSIM" replay "$EX/cascade" --out "$TMP/app.sqlite"
 check "... and left byte for byte as it was" cmp -s "$TMP/app.sqlite" "$TMP/app.before"
 
+# An output that is an input or another output is refused before anything is written.
+cp "$EX/cascade/events.jsonl" "$TMP/self.jsonl"
+cp "$TMP/self.jsonl" "$TMP/self.before"
+expect_error "a journal over the events being replayed is refused" 2 "same file as --events" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/self.jsonl" --journal "$TMP/./self.jsonl"
+check "... and the events are untouched" cmp -s "$TMP/self.jsonl" "$TMP/self.before"
+expect_error "a journal and a database under one name are refused" 2 "name the same file" \
+  "$LIQSIM" replay "$EX/cascade" --out "$TMP/one.sqlite" --journal "$TMP/one.sqlite"
+expect_error "--out :memory: is refused (it would keep nothing)" 2 "would keep nothing" \
+  "$LIQSIM" replay "$EX/cascade" --out :memory:
+mkdir "$TMP/both"
+cp "$EX/cascade/config.json" "$EX/cascade/events.jsonl" "$TMP/both/"
+"$LIQSIM" log convert "$TMP/both/events.jsonl" "$TMP/both/events.evlog" >/dev/null
+expect_error "a folder with both a binary and a JSONL log is ambiguous" 2 "both events.evlog and events.jsonl" \
+  "$LIQSIM" replay "$TMP/both"
+
 # --- human summary ---
 "$LIQSIM" replay "$EX/isolated-tiers" >"$TMP/h.txt"
 check "the human summary names liquidations and the state hash" \

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -49,6 +50,13 @@ inline Error make_error(ErrorKind kind, std::string message, std::string field =
 }
 
 // An error about a whole file (cannot open, cannot write), naming it.
+// Input text quoted in a message, cut to its first 48 bytes when it is long
+// (a megabyte-long number is named, not echoed).
+inline std::string excerpt(std::string_view text) {
+  if (text.size() <= 64) return std::string(text);
+  return std::string(text.substr(0, 48)) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
 inline Error make_file_error(ErrorKind kind, std::string file, std::string message) {
   Error e = make_error(kind, std::move(message));
   e.file = std::move(file);

@@ -208,6 +208,7 @@ class LogReader {
   bool zero_to_eof(std::int64_t from) const;
   bool has_byte_at(std::int64_t pos) const;
   std::int64_t trailing_zeros_start() const;
+  std::int64_t chained_record_inside(std::uint32_t checksum) const;
   bool torn_at_sector(std::int64_t offset, const std::uint8_t* header) const;
   void close_fd();
 

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -19,18 +20,17 @@
 #include "liqsim/jsonl.hpp"
 #include "liqsim/log.hpp"
 #include "liqsim/metrics.hpp"
+#include "liqsim/output_file.hpp"
 #include "liqsim/results.hpp"
 #include "replay_support.hpp"
 
 namespace liqsim::cli {
 
 namespace {
+
 constexpr const char* kOverflowHint =
     ": an amount of this event, or a balance or total it changes, is outside the fixed-point range of "
     "±92233720368.54775807";
-}  // namespace
-
-namespace {
 
 const char* kReplayHelp =
     "usage: liqsim replay --config C --events E [options]\n"
@@ -52,6 +52,61 @@ struct Options {
   bool json = false, check = false, reference_scan = false, progress = false, quiet = false;
 };
 
+// One file's identity: device and inode when it exists (so two names of one
+// file, through links or "./", compare equal), else its absolute path.
+struct FileId {
+  bool exists = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::string path;
+  bool operator==(const FileId& o) const {
+    return exists == o.exists && (exists ? dev == o.dev && ino == o.ino : path == o.path);
+  }
+};
+FileId file_id(const std::string& name) {
+  FileId id;
+  struct stat sb {};
+  if (::stat(name.c_str(), &sb) == 0) {
+    id.exists = true;
+    id.dev = sb.st_dev;
+    id.ino = sb.st_ino;
+    return id;
+  }
+  std::error_code ec;
+  id.path = std::filesystem::weakly_canonical(std::filesystem::absolute(name, ec), ec).string();
+  return id;
+}
+
+// An output may not be an input or another output: `--journal events.jsonl`
+// would replace the log being replayed, `--journal R.sqlite --out R.sqlite`
+// the database. Outputs streamed into a device or pipe are exempt.
+Status check_distinct_files(const Options& o) {
+  struct Named {
+    const char* option;
+    std::string path;
+  };
+  std::vector<Named> inputs = {{"--config", o.config}, {"--events", o.events}};
+  std::vector<Named> outputs;
+  for (const Named& n : {Named{"--journal", o.journal}, Named{"--out", o.out}, Named{"--report", o.report}}) {
+    if (n.path.empty()) continue;
+    auto target = resolve_output(n.path);
+    if (target && target->stream) continue;
+    outputs.push_back(n);
+  }
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const FileId out = file_id(outputs[i].path);
+    for (const Named& in : inputs)
+      if (out == file_id(in.path))
+        return make_error(ErrorKind::usage, std::string(outputs[i].option) + " " + outputs[i].path +
+                                                " is the same file as " + in.option + " " + in.path);
+    for (std::size_t j = 0; j < i; ++j)
+      if (out == file_id(outputs[j].path))
+        return make_error(ErrorKind::usage, std::string(outputs[i].option) + " and " + outputs[j].option +
+                                                " name the same file " + outputs[i].path);
+  }
+  return {};
+}
+
 Result<Options> parse_options(const Args& args) {
   Options o;
   for (std::size_t i = 1; i < args.size(); ++i) {
@@ -59,6 +114,7 @@ Result<Options> parse_options(const Args& args) {
     auto value = [&](std::string& slot) -> Status {
       if (i + 1 >= args.size()) return make_error(ErrorKind::usage, "option " + a + " needs a value");
       slot = args[++i];
+      if (slot.empty() && a != "--label") return make_error(ErrorKind::usage, "option " + a + " needs a file name");
       return {};
     };
     Status st;
@@ -83,8 +139,13 @@ Result<Options> parse_options(const Args& args) {
       return make_error(ErrorKind::usage, "give either a scenario folder or --config and --events, not both");
     o.config = o.dir + "/config.json";
     struct stat sb {};
-    if (::stat((o.dir + "/events.evlog").c_str(), &sb) == 0) o.events = o.dir + "/events.evlog";
-    else o.events = o.dir + "/events.jsonl";
+    const bool binary = ::stat((o.dir + "/events.evlog").c_str(), &sb) == 0;
+    const bool jsonl = ::stat((o.dir + "/events.jsonl").c_str(), &sb) == 0;
+    if (binary && jsonl)
+      return make_error(ErrorKind::usage, o.dir +
+                                              " holds both events.evlog and events.jsonl: remove one, or name the "
+                                              "log with --config and --events");
+    o.events = o.dir + (binary ? "/events.evlog" : "/events.jsonl");
     if (o.label.empty()) {
       std::string d = o.dir;
       while (d.size() > 1 && d.back() == '/') d.pop_back();
@@ -95,7 +156,10 @@ Result<Options> parse_options(const Args& args) {
   if (o.config.empty()) return make_error(ErrorKind::usage, "missing --config (or a scenario folder)");
   if (o.events.empty()) return make_error(ErrorKind::usage, "missing --events (or a scenario folder)");
   if (!o.report.empty() && o.out.empty()) return make_error(ErrorKind::usage, "--report needs --out");
+  if (o.out == ":memory:" || o.out.rfind("file:", 0) == 0)
+    return make_error(ErrorKind::usage, "--out names a results database file (" + o.out + " would keep nothing)");
   if (o.label.empty()) o.label = o.events;
+  if (Status st = check_distinct_files(o); !st) return st.error();
   return o;
 }
 

@@ -134,11 +134,11 @@ Status read_number(FieldReader& r, std::string_view name, Sign sign, T& out) {
     return make_error(ErrorKind::input, "expected a decimal string or number", std::string(name));
   std::int64_t raw = 0;
   std::string err = parse_decimal_raw(j.text, raw);
-  if (!err.empty()) return make_error(ErrorKind::input, err + ": '" + j.text + "'", std::string(name));
+  if (!err.empty()) return make_error(ErrorKind::input, err + ": '" + excerpt(j.text) + "'", std::string(name));
   if (sign == Sign::positive && raw <= 0)
-    return make_error(ErrorKind::input, "must be positive, got " + j.text, std::string(name));
+    return make_error(ErrorKind::input, "must be positive, got " + excerpt(j.text), std::string(name));
   if (sign == Sign::non_negative && raw < 0)
-    return make_error(ErrorKind::input, "must not be negative, got " + j.text, std::string(name));
+    return make_error(ErrorKind::input, "must not be negative, got " + excerpt(j.text), std::string(name));
   out = T::from_raw(raw);
   return {};
 }
@@ -242,7 +242,7 @@ Result<EventBody> decode_body(std::string_view type, FieldReader& r, Symbols& sy
     return EventBody{e};
   }
   return make_error(ErrorKind::input,
-                    "unknown event type '" + std::string(type) +
+                    "unknown event type '" + excerpt(type) +
                         "' (expected price, deposit, withdraw, trade, funding, param or liquidity)",
                     "type");
 }

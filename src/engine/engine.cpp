@@ -451,8 +451,9 @@ struct Engine::Impl {
     Account copy = a;
     PositionSlot* slot = find_slot(copy, market);
     if (slot && slot->mode != mode && !slot->qty.is_zero())
-      return std::string("margin mode mismatch: '") + symbols.name(a.name) + "' holds a " +
-             margin_mode_name(slot->mode) + " position in " + config.markets[market].name;
+      return std::string("margin mode mismatch: '") + symbols.name(a.name) + "' holds " +
+             (slot->mode == MarginMode::isolated ? "an isolated" : "a cross") + " position in " +
+             config.markets[market].name;
     if (!slot) {
       PositionSlot fresh;
       fresh.market = market;

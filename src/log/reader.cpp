@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -31,15 +32,23 @@ std::string detail::file_header() {
   return h;
 }
 
+// Binary when the first byte is the magic's (0x89 never starts JSON), or when
+// only that byte is damaged and the rest of the magic is there: a binary log
+// with a bad header is reported as corrupt (exit 3), not as bad JSON.
 bool is_binary_log(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  unsigned char first = 0;
-  ssize_t n;
-  do n = ::read(fd, &first, 1);
-  while (n < 0 && errno == EINTR);
+  unsigned char head[logfmt::kMagic.size()] = {};
+  std::size_t got = 0;
+  while (got < sizeof head) {
+    ssize_t n = ::read(fd, head + got, sizeof head - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
   ::close(fd);
-  return n == 1 && first == logfmt::kMagic[0];
+  if (got >= 1 && head[0] == logfmt::kMagic[0]) return true;
+  return got == sizeof head && std::equal(head + 1, head + sizeof head, logfmt::kMagic.begin() + 1);
 }
 
 // ---- LogReader ----
@@ -229,6 +238,28 @@ bool LogReader::torn_at_sector(std::int64_t offset, const std::uint8_t* h) const
   return true;
 }
 
+// Within the buffered bytes of the record at begin_ (all of them, to the end
+// of the file), the distance to a complete record that continues the chain
+// from it: type 1, seq one more, prev = this record's checksum, a valid
+// checksum. -1 if there is none.
+std::int64_t LogReader::chained_record_inside(std::uint32_t checksum) const {
+  const std::uint8_t* base = buf_.data() + begin_;
+  const std::size_t n = end_ - begin_;
+  for (std::size_t p = logfmt::kRecordHeaderBytes; p + logfmt::kRecordHeaderBytes <= n; ++p) {
+    const std::uint8_t* h = base + p;
+    if (h[logfmt::kTypeOffset] != logfmt::kRecordEvent) continue;
+    if (detail::load_u32(h + logfmt::kPrevOffset) != checksum) continue;
+    if (detail::load_u64(h + logfmt::kSeqOffset) != next_seq_ + 1) continue;
+    const std::uint32_t length = detail::load_u32(h + logfmt::kLengthOffset);
+    if (length > logfmt::kMaxRecordPayloadBytes || p + logfmt::kRecordHeaderBytes + length > n) continue;
+    const std::size_t total = logfmt::kRecordHeaderBytes + length;
+    if (crc32c_mask(crc32c(h + logfmt::kLengthOffset, total - logfmt::kLengthOffset)) ==
+        detail::load_u32(h + logfmt::kCrcOffset))
+      return static_cast<std::int64_t>(p);
+  }
+  return -1;
+}
+
 Error LogReader::corrupt(std::int64_t offset, std::string message, std::string field) const {
   Error e = make_error(ErrorKind::corrupt, std::move(message), std::move(field));
   e.file = path_;
@@ -311,6 +342,15 @@ Result<bool> LogReader::next(InputEvent& out) {
       if (torn_at_sector(offset, buf_.data() + begin_)) return end_torn(sector_tail);
       return fail(*e);
     }
+    // A torn append is the end of the file. A record that claims to run past
+    // the end while the next record of the chain sits whole inside it has a
+    // damaged length field: corruption, not a torn tail (else every record
+    // after it would be dropped with only a warning).
+    if (std::int64_t next = chained_record_inside(stored_crc); next >= 0)
+      return fail(corrupt(offset, "record length " + std::to_string(length) +
+                                      " runs past the end of the file, but the next record of the chain (seq " +
+                                      std::to_string(next_seq_ + 1) + ") starts whole inside it at byte offset " +
+                                      std::to_string(offset + next) + ": the length field is damaged"));
     return end_torn("the file ends inside a record's payload");
   }
   h = buf_.data() + begin_;
@@ -321,10 +361,14 @@ Result<bool> LogReader::next(InputEvent& out) {
     // zeros followed by more zeros. The header is the expected one, the
     // record's last byte is zero and at least one zero byte follows it: a torn
     // write, not a change to data that was once complete.
+    // Neither applies when the next record of the chain lies whole inside
+    // this one: then its length field was damaged (the file's own last
+    // bytes can be zeros).
     const std::int64_t after = offset + static_cast<std::int64_t>(total);
-    if (!header_fields_ok() && h[total - 1] == 0 && has_byte_at(after) && zero_to_eof(after))
+    const bool covers_next = chained_record_inside(stored_crc) >= 0;
+    if (!covers_next && !header_fields_ok() && h[total - 1] == 0 && has_byte_at(after) && zero_to_eof(after))
       return end_torn("the last record was cut short and the file continues in zero bytes");
-    if (torn_at_sector(offset, h)) return end_torn(sector_tail);
+    if (!covers_next && torn_at_sector(offset, h)) return end_torn(sector_tail);
     return fail(corrupt(offset, "record checksum mismatch"));
   }
   if (auto e = header_fields_ok()) return fail(*e);
@@ -396,6 +440,15 @@ Result<LogScan> scan_log(const std::string& path) {
 
 Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols, std::string* warning) {
   if (warning) warning->clear();
+  // The log is read more than once (its format sniffed, then decoded; a
+  // replay also checksums it): a pipe would be consumed by the first read.
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return io_error(path, "cannot open for reading", errno);
+  if (S_ISDIR(info.st_mode)) return make_file_error(ErrorKind::usage, path, "is a directory, not an event log");
+  if (!S_ISREG(info.st_mode))
+    return make_file_error(ErrorKind::usage, path,
+                           "not a regular file: an event log is read more than once, so save a stream to a file "
+                           "first");
   if (!is_binary_log(path)) return read_jsonl_file(path, symbols);
   auto reader = LogReader::open(path, symbols);
   if (!reader) return reader.error();
