@@ -202,5 +202,57 @@ run gen population --accounts 10 --seed 1 --market ETH-PERP --asset ETH --price 
 check "an output named by a symbolic link replaces its target and keeps the link" \
   bash -c "[ $RC -eq 0 ] && [ -L via-link.jsonl ] && grep -q '\"type\":\"trade\"' kept.jsonl && [ -s meta.json ]"
 
+# --- empty logs, missing files, a torn header ---
+run_stdin '' log append empty.evlog
+run log verify empty.evlog
+check "verify of a binary log without records says so (no seq range)" \
+  bash -c "[ $RC -eq 0 ] && [[ '$OUT' == *'no records'* ]] && [[ '$OUT' != *'0..-1'* ]]"
+: >empty.jsonl
+run log verify empty.jsonl
+check "verify of an empty JSON Lines file says it has no events (no seq range)" \
+  bash -c "[ $RC -eq 0 ] && [[ '$OUT' == *'no events'* ]] && [[ '$OUT' != *'0..-1'* ]]"
+run log repair missing.evlog
+check "repair of a missing file says it cannot open it and why (exit 2)" \
+  bash -c "[ $RC -eq 2 ] && grep -q 'missing.evlog: cannot open for reading: No such file or directory' err.txt && ! grep -q 'not a binary' err.txt && [ ! -e missing.evlog ]"
+run log verify missing.evlog
+check "verify of a missing file gives the same reason" grep -q 'missing.evlog: cannot open for reading: No such file or directory' err.txt
+head -c 8 events.evlog >half-header.evlog
+run log repair half-header.evlog
+repaired_size=$(size_of half-header.evlog)
+check "repair of a file holding part of a header says it wrote a new header, not that it cut bytes" \
+  bash -c "[ $RC -eq 0 ] && [[ '$OUT' == *'only 8 bytes of its 16-byte header'* ]] && [[ '$OUT' == *'wrote a new header'* ]] && [[ '$OUT' != *'cut '* ]] && [ $repaired_size -eq 16 ]"
+run log verify half-header.evlog
+check "the log with a new header verifies, with no records" bash -c "[ $RC -eq 0 ] && [[ '$OUT' == *'no records'* ]]"
+
+# --- import and gen refuse what replay would refuse, and write nothing ---
+printf 'time,price\n1678320000000,5\n' >one.csv
+run import trades --asset USD --in one.csv --out usd.jsonl
+check "import of a price for USD is a usage error naming --asset, writing nothing" \
+  bash -c "[ $RC -eq 2 ] && grep -q \"field '--asset'\" err.txt && grep -q numeraire err.txt && [ ! -e usd.jsonl ]"
+long=$(printf 'A%.0s' $(seq 257))
+run import candles --asset "$long" --in dup.csv --out long.jsonl
+check "import with an asset name over 256 bytes is a usage error naming --asset" \
+  bash -c "[ $RC -eq 2 ] && grep -q \"field '--asset': not a valid name: longer than 256 bytes\" err.txt && [ ! -e long.jsonl ]"
+run import trades --asset "$(printf 'B\377')" --in one.csv
+check "import with an asset name that is not UTF-8 is a usage error naming --asset" \
+  bash -c "[ $RC -eq 2 ] && grep -q \"field '--asset'.*UTF-8\" err.txt && [ ! -s out.txt ]"
+printf '\357\273\277time,price\n1678320000000,5\n' >bom.csv
+run import trades --asset BTC --in bom.csv --time-col time --price-col price
+check "import skips a byte order mark before the header (columns found by name)" \
+  bash -c "[ $RC -eq 0 ] && [ \"\$(cat out.txt)\" = '{\"type\":\"price\",\"ts\":1678320000000,\"asset\":\"BTC\",\"price\":\"5\"}' ]"
+printf 'open_time,open,high,low,close,volume\n' >header-only.csv
+run import candles --asset BTC --in header-only.csv --out none.jsonl
+check "import of a file without data rows is an input error naming the file, writing nothing" \
+  bash -c "[ $RC -eq 2 ] && grep -q 'header-only.csv: no data rows' err.txt && [ ! -e none.jsonl ]"
+run gen population --accounts 10 --seed 1 --market ETH-PERP --asset ETH --price 100 --ts 1000000000000000 --out big-ts.jsonl
+check "gen population with --ts beyond the log's range is a usage error naming --ts" \
+  bash -c "[ $RC -eq 2 ] && grep -q \"field '--ts'\" err.txt && [ ! -e big-ts.jsonl ]"
+run gen population --accounts 10 --seed 1 --market ETH-PERP --asset ETH --price 100 --account-prefix "$(printf 'p%.0s' $(seq 251))"
+check "gen population whose account names would exceed 256 bytes is a usage error naming --account-prefix" \
+  bash -c "[ $RC -eq 2 ] && grep -q \"field '--account-prefix'\" err.txt && [ ! -s out.txt ]"
+run gen population --accounts 10 --seed 1 --market "$long" --asset ETH --price 100
+check "gen population with a market name over 256 bytes is a usage error naming --market" \
+  bash -c "[ $RC -eq 2 ] && grep -q \"field '--market'\" err.txt"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

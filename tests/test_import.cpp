@@ -441,3 +441,102 @@ TEST_CASE("a trade time beyond the event log's range is an import error", "[impo
   CHECK(st.error().line == 3);
   CHECK(st.error().message.find("range") != std::string::npos);
 }
+
+// ---- the asset, a leading byte order mark, files without data ----
+
+TEST_CASE("an asset name that replay would refuse is a usage error naming --asset, before any row is read",
+          "[import]") {
+  const std::string rows = kKlineHeader + kline_row(0, "100", "101", "99", "100.5") + kline_row(1, "100.5", "102", "100", "101");
+  const std::string bad_names[] = {"", std::string(limits::kMaxNameBytes + 1, 'A'), "\xff", "ET\xc3", "USD"};
+  for (const std::string& asset : bad_names) {
+    INFO("asset of " << asset.size() << " bytes");
+    Status st = check_price_asset(asset);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().kind == ErrorKind::usage);
+    CHECK(st.error().field == "--asset");
+    Symbols s;
+    ImportStats stats;
+    std::istringstream candles(rows);
+    auto events = import_candles(candles, "c.csv", asset, {}, s, nullptr, stats);
+    REQUIRE_FALSE(events.ok());
+    CHECK(events.error().field == "--asset");
+    CHECK(stats.rows == 0);
+    std::istringstream trades("time,price\n1678320000000,5\n");
+    int emitted = 0;
+    Status t = import_trades(trades, "t.csv", asset, {}, s, [&](const InputEvent&) { ++emitted; }, nullptr, stats);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error().field == "--asset");
+    CHECK(emitted == 0);
+  }
+  CHECK(check_price_asset("USD").error().message.find("numeraire") != std::string::npos);
+  CHECK(check_price_asset(std::string(limits::kMaxNameBytes + 1, 'A')).error().message.find("256 bytes") !=
+        std::string::npos);
+  CHECK(check_price_asset("\xff").error().message.find("UTF-8") != std::string::npos);
+  // The edges that are valid stay valid: 256 bytes, and multi-byte UTF-8.
+  CHECK(check_price_asset(std::string(limits::kMaxNameBytes, 'A')).ok());
+  CHECK(check_price_asset("\xc3\xa9th").ok());
+  CHECK(check_name_option("USD", "--collateral").ok());  // USD is a valid name, only not a priced asset
+}
+
+TEST_CASE("a UTF-8 byte order mark before the header line is ignored", "[import]") {
+  const std::string bom = "\xEF\xBB\xBF";
+  // CoinAPI is recognised by its first column's name, which the mark would hide.
+  const std::string coinapi =
+      "period_start_utc,period_end_utc,first_trade_utc,last_trade_utc,open,high,low,close,volume,trades_count\n"
+      "2020-03-12T00:00:00Z,2020-03-12T00:10:00Z,2020-03-12T00:00:01Z,2020-03-12T00:09:59Z,195,196,194,195.5,10,5\n"
+      "2020-03-12T00:10:00Z,2020-03-12T00:20:00Z,2020-03-12T00:10:01Z,2020-03-12T00:19:59Z,195.5,197,195,196,10,5\n";
+  CandleRun plain = run_candles(coinapi);
+  CandleRun marked = run_candles(bom + coinapi);
+  REQUIRE(plain.events.ok());
+  INFO((marked.events.ok() ? std::string() : marked.events.error().describe()));
+  REQUIRE(marked.events.ok());
+  CHECK(marked.stats.layout == CandleLayout::coinapi);
+  CHECK(marked.lines() == plain.lines());
+  // Trades find their columns by name in the header.
+  TradeOptions opt;
+  opt.price_column = "price";
+  auto t = run_trades(bom + "time,price\n1678320000000,5\n", opt);
+  INFO((t.status.ok() ? std::string() : t.status.error().describe()));
+  REQUIRE(t.status.ok());
+  CHECK(t.ticks == std::vector<std::pair<std::int64_t, std::string>>{{1678320000000, "5"}});
+  // Only a mark at the very start of the file is skipped.
+  check_trade_error(run_trades("time,price\n" + bom + "1678320000000,5\n"), 2, "time", "not a time");
+}
+
+TEST_CASE("a file without data rows is an input error naming the file", "[import]") {
+  auto check_no_rows = [](const Error& e, const std::string& file) {
+    INFO(e.describe());
+    CHECK(e.kind == ErrorKind::input);
+    CHECK(e.file == file);
+    CHECK(e.line == 0);
+    CHECK(e.message.find("no data rows") != std::string::npos);
+  };
+  std::string garbage;
+  for (int i = 0; i < 300; ++i) garbage.push_back(static_cast<char>((i * 73 + 11) % 256 == '\n' ? 0 : (i * 73 + 11) % 256));
+  for (const std::string& text : {std::string(), std::string("\n\n"), kKlineHeader, garbage}) {
+    CandleRun r = run_candles(text);
+    REQUIRE_FALSE(r.events.ok());
+    check_no_rows(r.events.error(), "c.csv");
+    TradeRun t = run_trades(text);
+    REQUIRE_FALSE(t.status.ok());
+    check_no_rows(t.status.error(), "t.csv");
+  }
+  CandleOptions coinapi;
+  coinapi.layout = CandleLayout::coinapi;
+  CandleRun header_only = run_candles(
+      "period_start_utc,period_end_utc,first_trade_utc,last_trade_utc,open,high,low,close,volume,trades_count\n",
+      coinapi);
+  REQUIRE_FALSE(header_only.events.ok());
+  check_no_rows(header_only.events.error(), "c.csv");
+  CHECK(header_only.events.error().message.find("header") != std::string::npos);
+  CHECK(run_trades("time,price,qty\n").status.error().message.find("header") != std::string::npos);
+  // Rows that exist but fall outside --from/--to are not "no data".
+  CandleOptions window;
+  window.from_ms = 1678320000000LL + 3600000;
+  window.bar_ms = 60000;
+  CandleRun filtered = run_candles(kKlineHeader + kline_row(0, "100", "101", "99", "100.5"), window);
+  INFO((filtered.events.ok() ? std::string() : filtered.events.error().describe()));
+  REQUIRE(filtered.events.ok());
+  CHECK(filtered.stats.filtered == 1);
+  CHECK(filtered.events->empty());
+}

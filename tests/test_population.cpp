@@ -248,3 +248,59 @@ TEST_CASE("gen population --out writes the events and a meta file next to them",
   // A bad option value is a usage error (exit 2) naming the option.
   CHECK(std::system((exe + args + " --long-share 1.5 --out " + dir + "/c.jsonl 2>/dev/null").c_str()) != 0);
 }
+
+TEST_CASE("names, a timestamp and an account prefix that would make invalid events are refused, naming the option",
+          "[population]") {
+  auto refused = [](const PopulationParams& p, const std::string& option, const std::string& text) {
+    Status st = validate(p);
+    REQUIRE_FALSE(st.ok());
+    INFO(st.error().describe());
+    CHECK(st.error().kind == ErrorKind::usage);
+    CHECK(st.error().field == option);
+    CHECK(st.error().message.find(text) != std::string::npos);
+    Symbols s;
+    PopulationStats stats;
+    CHECK_FALSE(generate_population(p, s, stats).ok());
+  };
+  PopulationParams p = eth_params(1, 10);
+  p.ts_ms = limits::kMaxTimestampMs + 1;
+  refused(p, "--ts", "range");
+  p = eth_params(1, 10);
+  p.account_prefix = std::string(limits::kMaxNameBytes - 5, 'p');  // + 6 digits = 257 bytes
+  refused(p, "--account-prefix", "256 bytes");
+  p.account_prefix = "acct-\xc3";  // a lead byte followed by digits, not by a continuation
+  refused(p, "--account-prefix", "UTF-8");
+  p = eth_params(1, 10);
+  p.market = std::string(limits::kMaxNameBytes + 1, 'M');
+  refused(p, "--market", "256 bytes");
+  p.market = "";
+  refused(p, "--market", "empty");
+  p.market = "ETH\xff-PERP";
+  refused(p, "--market", "UTF-8");
+  p = eth_params(1, 10);
+  p.asset = "\xe2\x82";
+  refused(p, "--asset", "UTF-8");
+  p.asset = "USD";
+  refused(p, "--asset", "USD");
+  p = eth_params(1, 10);
+  p.collateral.push_back({std::string(limits::kMaxNameBytes + 1, 'C'), kScale, kScale});
+  refused(p, "--collateral", "256 bytes");
+
+  // At the limits everything is accepted, and every event is one the decoders accept.
+  p = eth_params(1, 10);
+  p.ts_ms = limits::kMaxTimestampMs;
+  p.account_prefix = std::string(limits::kMaxNameBytes - 6, 'p');  // + 6 digits = 256 bytes
+  p.market = std::string(limits::kMaxNameBytes, 'M');
+  p.with_price = true;
+  Symbols s;
+  PopulationStats stats;
+  auto events = generate_population(p, s, stats);
+  REQUIRE(events.ok());
+  for (const auto& e : *events) {
+    const std::string line = encode_event(e, s);
+    Symbols fresh;
+    auto back = decode_event_line(line, fresh);
+    INFO(line.substr(0, 120));
+    CHECK(back.ok());
+  }
+}

@@ -62,6 +62,15 @@
 // for one-minute wicks on thin books such as Binance.US BTCUSDC's 31,000 at
 // 2023-03-14T14:24Z with a close of 26,050).
 //
+// A file that yields no data row at all (empty, only a header line, or a
+// single line of binary garbage taken for a header) is an input error naming
+// the file ("no data rows"); a UTF-8 byte order mark before the first line is
+// ignored. Rows that exist but fall outside [from, to) are not an error.
+//
+// The asset must be a name every event decoder accepts (1 to 256 bytes of
+// well-formed UTF-8) and not USD, whose price is always 1: a usage Error
+// naming --asset (check_price_asset), checked before any input is read.
+//
 // Prices are read exactly (parse_decimal_raw), never through double.
 #pragma once
 
@@ -70,6 +79,7 @@
 #include <istream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "liqsim/error.hpp"
@@ -152,6 +162,17 @@ Status import_trades(std::istream& in, const std::string& file_name, const std::
                      const TradeOptions& options, Symbols& symbols,
                      const std::function<void(const InputEvent&)>& emit, const ReportFn& report,
                      ImportStats& stats);
+
+// A name given on the command line for events (an asset, a market, an
+// account), checked by the very rules the event decoders apply to names
+// (validate_event, log.hpp: 1 to 256 bytes of well-formed UTF-8), so that
+// nothing is written that `replay` or `log convert` would refuse. On failure a
+// usage Error naming `option` (the name itself is not echoed: it may be long
+// or not printable).
+Status check_name_option(std::string_view name, const std::string& option);
+// The asset of imported price events: check_name_option, and not USD (the
+// numeraire: replay refuses a price event for it).
+Status check_price_asset(std::string_view asset, const std::string& option = "--asset");
 
 // A timestamp as in CONTRACT §1 (integer ms or RFC 3339). Empty string on success.
 std::string parse_time_arg(std::string_view text, std::int64_t& ms_out);

@@ -130,7 +130,11 @@ struct PopulationStats {
   std::int64_t equity_sum_raw = 0;
 };
 
-// Checks the parameters (an Error names the option).
+// Checks the parameters (a usage Error names the option): among others the
+// market, asset and collateral names and the account names made from
+// account_prefix must be names every event decoder accepts (1 to 256 bytes of
+// well-formed UTF-8, import::check_name_option), the asset not USD, and ts
+// within [0, limits::kMaxTimestampMs], so every event generated is valid.
 Status validate(const PopulationParams& params);
 
 // The events, in order: [price], then per account its deposit(s) and trade.

@@ -153,6 +153,7 @@ int import_candles_cmd(const Args& args) {
   const Parsed& p = *parsed;
   if (!p.has("--asset")) return usage_error("import candles: --asset is required");
   if (!p.has("--in")) return usage_error("import candles: --in is required");
+  if (Status a = import::check_price_asset(p.get("--asset")); !a) return report_error(a.error());
   import::CandleOptions opt;
   auto layout = import::parse_candle_layout(p.get("--layout", "auto"));
   if (!layout) return report_error(make_error(ErrorKind::usage, "must be auto, coinapi, binanceus or kline", "--layout"));
@@ -204,6 +205,7 @@ int import_trades_cmd(const Args& args) {
   const Parsed& p = *parsed;
   if (!p.has("--asset")) return usage_error("import trades: --asset is required");
   if (!p.has("--in")) return usage_error("import trades: --in is required");
+  if (Status a = import::check_price_asset(p.get("--asset")); !a) return report_error(a.error());
   import::TradeOptions opt;
   auto unit = import::parse_time_unit(p.get("--time-unit", "auto"));
   if (!unit) return report_error(make_error(ErrorKind::usage, "must be auto, s, ms or us", "--time-unit"));

@@ -1,9 +1,12 @@
 // `liqsim log convert|verify|cat|append|repair` — the event log tools
 // (CONTRACT §5; format in events/FORMAT.md).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <iostream>
@@ -55,21 +58,27 @@ Error open_error(const std::string& path) {
 }
 
 // The format is told by the first byte and the file is then read from its
-// start, so LOG must be a file that can be opened twice (not a pipe).
+// start, so LOG must be a file that can be opened twice (not a pipe). A file
+// that cannot be opened is reported with the operating system's reason
+// (the format probe alone would take it for a file that is not a log).
 std::optional<Error> not_a_file(const std::string& path) {
-  std::error_code ec;
-  auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) {
-    Error e = make_error(ErrorKind::io, "cannot open for reading: no such file");
-    e.file = path;
-    return e;
-  }
-  if (!std::filesystem::is_regular_file(status)) {
-    Error e = make_error(ErrorKind::usage, "not a regular file (the log tools read files, not pipes or devices)");
-    e.file = path;
-    return e;
-  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return make_file_error(ErrorKind::io, path, std::string("cannot open for reading: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return make_file_error(ErrorKind::usage, path,
+                           "not a regular file (the log tools read files, not pipes or devices)");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return make_file_error(ErrorKind::io, path, std::string("cannot open for reading: ") + std::strerror(errno));
+  ::close(fd);
   return std::nullopt;
+}
+
+// "N records (seq 0..N-1)", or "no records" for a log without any.
+std::string seq_range(std::uint64_t n, const char* noun) {
+  if (n == 0) return std::string("no ") + noun;
+  return std::to_string(n) + " " + noun + " (seq 0.." + std::to_string(n - 1) + ")";
 }
 
 int run_convert(const std::string& in, const std::string& out) {
@@ -88,9 +97,9 @@ int run_verify(const std::string& path) {
     auto scan = scan_log(path);
     if (!scan) return report_error(scan.error());
     if (scan->torn) return report_error(scan->torn_error);
-    std::printf("%s: ok: binary log v%u, %llu records (seq 0..%lld), %s, %lld bytes\n", path.c_str(),
-                logfmt::kFormatVersion, static_cast<unsigned long long>(scan->records),
-                static_cast<long long>(scan->records) - 1, ts_range(scan->records, scan->first_ts, scan->last_ts).c_str(),
+    std::string summary = seq_range(scan->records, "records");
+    if (scan->records > 0) summary += ", " + ts_range(scan->records, scan->first_ts, scan->last_ts);
+    std::printf("%s: ok: binary log v%u, %s, %lld bytes\n", path.c_str(), logfmt::kFormatVersion, summary.c_str(),
                 static_cast<long long>(scan->file_size));
     return 0;
   }
@@ -109,8 +118,9 @@ int run_verify(const std::string& path) {
     last = ev.ts_ms;
     ++n;
   }
-  std::printf("%s: ok: JSON Lines, %llu events (seq 0..%lld), %s, %lld bytes\n", path.c_str(),
-              static_cast<unsigned long long>(n), static_cast<long long>(n) - 1, ts_range(n, first, last).c_str(),
+  std::string summary = seq_range(n, "events");
+  if (n > 0) summary += ", " + ts_range(n, first, last);
+  std::printf("%s: ok: JSON Lines, %s, %lld bytes\n", path.c_str(), summary.c_str(),
               static_cast<long long>(file_bytes(path)));
   return 0;
 }
@@ -246,6 +256,10 @@ int run_append(const std::string& path) {
 }
 
 int run_repair(const std::string& path) {
+  if (auto e = not_a_file(path)) return report_error(*e);
+  // A file shorter than a header (a crash while the log was created) is
+  // repaired by writing a whole new header: the file grows.
+  const std::int64_t size_before = file_bytes(path);
   auto r = repair_log(path);
   if (!r) {
     if (r.error().kind == ErrorKind::corrupt)
@@ -256,6 +270,11 @@ int run_repair(const std::string& path) {
   if (!r->was_torn) {
     std::printf("%s: clean, nothing to repair (%llu records, %lld bytes)\n", path.c_str(),
                 static_cast<unsigned long long>(r->records), static_cast<long long>(r->valid_end));
+  } else if (size_before >= 0 && size_before < static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) {
+    std::printf("%s: the file held only %lld bytes of its %zu-byte header (torn while the log was created): "
+                "wrote a new header; the log is empty (0 records, %lld bytes)\n",
+                path.c_str(), static_cast<long long>(size_before), logfmt::kFileHeaderBytes,
+                static_cast<long long>(r->valid_end));
   } else {
     std::printf("%s: cut %lld bytes of a torn tail at byte offset %lld (%llu records kept)\n", path.c_str(),
                 static_cast<long long>(r->bytes_cut), static_cast<long long>(r->valid_end),

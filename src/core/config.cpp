@@ -1,7 +1,11 @@
 #include "liqsim/config.hpp"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace liqsim {
 
@@ -137,6 +141,14 @@ Result<MarketConfig> parse_market(const std::string& name, const JsonValue& v, c
       CFG_TRY(tr.no_unknown());
       if (t.maintenance_margin_ratio > t.initial_margin_ratio)
         return config_error(file, tr.key("maintenance_margin_ratio"), "above the tier's initial_margin_ratio");
+      // Continuity starts at notional 0, where the requirement is 0: a first
+      // tier with an amount would make small positions' requirement negative.
+      if (i == 0 && t.maintenance_amount.is_positive())
+        return config_error(file, tr.key("maintenance_amount"),
+                            "must be 0 in the first tier: the maintenance requirement (notional × "
+                            "maintenance_margin_ratio − maintenance_amount) must be continuous from notional 0, "
+                            "where it is 0, but this tier gives 0 × " +
+                                t.maintenance_margin_ratio.str() + " − " + t.maintenance_amount.str());
       if (i > 0) {
         const Tier& prev = m.tiers.back();
         if (t.max_notional <= prev.max_notional)
@@ -238,16 +250,50 @@ Result<Config> parse_config(const JsonValue& doc, const std::string& file) {
   return c;
 }
 
-Result<Config> load_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return make_file_error(ErrorKind::io, path, "cannot open configuration for reading");
+namespace {
+
+// A configuration is a small document. The cap is enforced while reading, so
+// a device that never ends (--config /dev/zero) is refused, not read until
+// memory runs out.
+constexpr std::size_t kMaxConfigBytes = std::size_t{16} << 20;
+
+Error config_io_error(const std::string& path, const std::string& what, int err) {
+  return make_file_error(ErrorKind::io, path, what + ": " + std::strerror(err));
+}
+
+// The whole file, at most kMaxConfigBytes; a directory or an unreadable file
+// is an Error naming it with the operating system's reason.
+Result<std::string> read_config_text(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return config_io_error(path, "cannot open configuration for reading", errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return config_io_error(path, "cannot read configuration", errno);
+  if (S_ISDIR(st.st_mode))
+    return make_file_error(ErrorKind::io, path, "is a directory, not a configuration file");
+  std::string text;
+  char buf[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return config_io_error(path, "cannot read configuration", errno);
+    if (n == 0) break;
+    if (text.size() + static_cast<std::size_t>(n) > kMaxConfigBytes)
+      return config_error(path, "", "larger than 16 MiB: not a configuration file");
+    text.append(buf, static_cast<std::size_t>(n));
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  if (text.size() > (16u << 20)) return config_error(path, "", "configuration larger than 16 MiB");
-  auto doc = parse_json(text);
+  return text;
+}
+
+}  // namespace
+
+Result<Config> load_config(const std::string& path) {
+  auto text = read_config_text(path);
+  if (!text) return text.error();
+  auto doc = parse_json(*text);
   if (!doc) return config_error(path, "", "malformed JSON: " + doc.error().message);
   return parse_config(*doc, path);
 }

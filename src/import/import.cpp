@@ -8,6 +8,7 @@
 #include "liqsim/fixed.hpp"
 #include "liqsim/json.hpp"
 #include "liqsim/jsonl.hpp"
+#include "liqsim/log.hpp"
 
 namespace liqsim::import {
 
@@ -34,19 +35,23 @@ void split_csv(std::string_view line, std::vector<std::string_view>& out) {
   }
 }
 
-// Reads lines with 1-based numbers; strips a trailing '\r'.
+// Reads lines with 1-based numbers; strips a trailing '\r', and a UTF-8 byte
+// order mark before the first line (spreadsheets write one when they export
+// CSV; left in place it would become part of the first column's name).
 class LineReader {
  public:
   explicit LineReader(std::istream& in) : in_(in) {}
   bool next(std::string& line) {
     if (!std::getline(in_, line)) return false;
     ++number_;
+    if (number_ == 1 && line.compare(0, kBom.size(), kBom) == 0) line.erase(0, kBom.size());
     if (!line.empty() && line.back() == '\r') line.pop_back();
     return true;
   }
   std::int64_t number() const { return number_; }
 
  private:
+  static constexpr std::string_view kBom = "\xEF\xBB\xBF";
   std::istream& in_;
   std::int64_t number_ = 0;
 };
@@ -64,6 +69,13 @@ Error row_error(const std::string& file, std::int64_t line, std::string field, s
   e.file = file;
   e.line = line;
   return e;
+}
+
+// A file with nothing to import is refused rather than turned into an empty
+// log that looks like a successful import.
+Error no_data_rows(const std::string& file, bool had_header) {
+  return make_file_error(ErrorKind::input, file,
+                         had_header ? "no data rows (only one line, read as the header)" : "no data rows (the file is empty)");
 }
 
 std::string where(const std::string& file, std::int64_t line) {
@@ -271,6 +283,25 @@ std::optional<TimeUnit> parse_time_unit(std::string_view text) {
   return std::nullopt;
 }
 
+Status check_name_option(std::string_view name, const std::string& option) {
+  // A probe event that carries nothing but the name: validate_event judges it
+  // exactly as it judges every decoded or written event.
+  Symbols symbols;
+  const InputEvent probe{0, PriceEvent{symbols.intern(name), Price::from_raw(kScale)}};
+  Status st = validate_event(probe, symbols);
+  if (st) return st;
+  LIQSIM_ASSERT(st.error().field == "asset", "the probe event can only fail on its name");
+  return make_error(ErrorKind::usage, "not a valid name: " + st.error().message, option);
+}
+
+Status check_price_asset(std::string_view asset, const std::string& option) {
+  if (Status st = check_name_option(asset, option); !st) return st;
+  if (asset == "USD")
+    return make_error(ErrorKind::usage, "USD is the numeraire; its price is always 1 (replay refuses a price event for it)",
+                      option);
+  return Status::success();
+}
+
 std::string parse_time_arg(std::string_view text, std::int64_t& ms_out) {
   if (all_digits(text)) return parse_uint64(text, ms_out);
   return parse_rfc3339_text(text, ms_out);
@@ -431,6 +462,7 @@ Result<std::vector<Candle>> read_candles(std::istream& in, const std::string& fi
     }
     rows.push_back(c);
   }
+  if (stats.rows == 0) return no_data_rows(file, have_cols);
 
   // Time order, duplicates and the bar grid.
   std::optional<Error> order_failure;
@@ -530,6 +562,7 @@ Result<std::vector<InputEvent>> import_candles(std::istream& in, const std::stri
                                                ImportStats& stats) {
   if (options.ticks_per_bar != 1 && options.ticks_per_bar != 2 && options.ticks_per_bar != 4)
     return make_error(ErrorKind::usage, "ticks per bar must be 1, 2 or 4", "--ticks-per-bar");
+  if (Status st = check_price_asset(asset); !st) return st.error();
   auto bars = read_candles(in, file_name, options, report, stats);
   if (!bars) return bars.error();
   const Sym sym = symbols.intern(asset);
@@ -596,6 +629,7 @@ Status import_trades(std::istream& in, const std::string& file, const std::strin
                      const TradeOptions& opt, Symbols& symbols,
                      const std::function<void(const InputEvent&)>& emit, const ReportFn& report,
                      ImportStats& stats) {
+  if (Status st = check_price_asset(asset); !st) return st;
   LineReader reader(in);
   std::string line;
   std::vector<std::string_view> fields;
@@ -691,6 +725,7 @@ Status import_trades(std::istream& in, const std::string& file, const std::strin
     ++stats.events;
     emit(InputEvent{ts, PriceEvent{sym, Price::from_raw(price)}});
   }
+  if (stats.rows == 0) return no_data_rows(file, started);
   return Status::success();
 }
 

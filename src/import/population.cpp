@@ -3,7 +3,9 @@
 
 #include <cstdio>
 
+#include "liqsim/import.hpp"
 #include "liqsim/json.hpp"
+#include "liqsim/jsonl.hpp"
 
 namespace liqsim::population {
 
@@ -15,6 +17,16 @@ constexpr i128 kTwo32 = i128(1) << 32;
 constexpr std::int64_t kCent = kScale / 100;
 
 std::int64_t units(std::int64_t v) { return v * kScale; }
+
+std::string account_name(const PopulationParams& p, std::int64_t index) {
+  int width = 6;
+  for (std::int64_t n = p.accounts; n >= 1'000'000; n /= 10) ++width;
+  std::string digits = std::to_string(index);
+  std::string out = p.account_prefix;
+  if (static_cast<int>(digits.size()) < width) out.append(static_cast<std::size_t>(width) - digits.size(), '0');
+  out += digits;
+  return out;
+}
 
 }  // namespace
 
@@ -103,16 +115,30 @@ Status validate(const PopulationParams& p) {
   auto bad = [](const char* option, std::string msg) { return Status(make_error(ErrorKind::usage, std::move(msg), option)); };
   if (p.accounts < 1 || p.accounts > 10'000'000) return bad("--accounts", "must be between 1 and 10000000");
   if (p.price_raw <= 0) return bad("--price", "must be positive");
-  if (p.market.empty()) return bad("--market", "must not be empty");
-  if (p.asset.empty() || p.asset == "USD") return bad("--asset", "must name the market's underlying (not USD)");
+  // Names are checked as every event decoder checks them, so that nothing is
+  // written that replay or log convert would refuse.
+  if (Status s = import::check_name_option(p.market, "--market"); !s) return s;
+  if (Status s = import::check_name_option(p.asset, "--asset"); !s) return s;
+  if (p.asset == "USD") return bad("--asset", "must name the market's underlying (not USD)");
   if (p.max_leverage_raw < kScale) return bad("--max-leverage", "must be at least 1");
   if (p.leverage_mean_raw < kScale || p.leverage_mean_raw > units(1000)) return bad("--leverage-mean", "must be between 1 and 1000");
   if (p.equity_median_raw < kCent || p.equity_median_raw > units(1'000'000'000)) return bad("--equity-median", "must be between 0.01 and 1e9");
   if (p.isolated_share_raw < 0 || p.isolated_share_raw > kScale) return bad("--isolated-share", "must be in [0, 1]");
   if (p.long_share_raw < 0 || p.long_share_raw > kScale) return bad("--long-share", "must be in [0, 1]");
   if (p.ts_ms < 0) return bad("--ts", "must not be before 1970");
+  if (p.ts_ms > limits::kMaxTimestampMs)
+    return bad("--ts", "after the event log's range (at most " + std::to_string(limits::kMaxTimestampMs) +
+                           " ms, the year 33658)");
+  // Account names are the prefix and a zero-padded number; the last is the longest.
+  const std::string last_account = account_name(p, p.accounts);
+  if (Status s = import::check_name_option(last_account, "--account-prefix"); !s)
+    return bad("--account-prefix", "account names are the prefix and " +
+                                       std::to_string(last_account.size() - p.account_prefix.size()) + " digits (" +
+                                       std::to_string(last_account.size()) + " bytes for the last): " +
+                                       s.error().message);
   for (std::size_t i = 0; i < p.collateral.size(); ++i) {
     const auto& c = p.collateral[i];
+    if (Status s = import::check_name_option(c.asset, "--collateral"); !s) return s;
     if (c.weight_raw <= 0) return bad("--collateral", c.asset + ": weight must be positive");
     if (c.price_raw <= 0) return bad("--collateral", c.asset + ": no price (give --asset-price " + c.asset + ":P)");
     for (std::size_t j = 0; j < i; ++j)
@@ -122,16 +148,6 @@ Status validate(const PopulationParams& p) {
 }
 
 namespace {
-
-std::string account_name(const PopulationParams& p, std::int64_t index) {
-  int width = 6;
-  for (std::int64_t n = p.accounts; n >= 1'000'000; n /= 10) ++width;
-  std::string digits = std::to_string(index);
-  std::string out = p.account_prefix;
-  if (static_cast<int>(digits.size()) < width) out.append(static_cast<std::size_t>(width) - digits.size(), '0');
-  out += digits;
-  return out;
-}
 
 std::vector<CollateralShare> effective_collateral(const PopulationParams& p) {
   if (!p.collateral.empty()) return p.collateral;
