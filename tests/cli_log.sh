@@ -193,7 +193,7 @@ printf 'open_time,open,high,low,close,volume\n0,100,101,99,100,1\n60000,100,102,
 echo previous >kept.jsonl
 run import candles --asset BTC --in dup.csv --layout kline --out kept.jsonl
 check "an import refused for a bad row leaves an existing --out as it was" \
-  bash -c "[ $RC -eq 2 ] && grep -q 'dup.csv:4' err.txt && [ \"\$(cat kept.jsonl)\" = previous ] && [ ! -e kept.jsonl.tmp ]"
+  bash -c "[ $RC -eq 2 ] && grep -q 'dup.csv:4' err.txt && [ \"\$(cat kept.jsonl)\" = previous ] && ! ls kept.jsonl.tmp* >/dev/null 2>&1"
 run import candles --asset BTC --in dup.csv --layout kline --repair --out kept.jsonl
 check "the same import with --repair replaces it whole" \
   bash -c "[ $RC -eq 0 ] && grep -q '\"type\":\"price\"' kept.jsonl && ! grep -q previous kept.jsonl"
@@ -253,6 +253,15 @@ check "gen population whose account names would exceed 256 bytes is a usage erro
 run gen population --accounts 10 --seed 1 --market "$long" --asset ETH --price 100
 check "gen population with a market name over 256 bytes is a usage error naming --market" \
   bash -c "[ $RC -eq 2 ] && grep -q \"field '--market'\" err.txt"
+
+cp dup.csv self.csv
+run import candles --asset BTC --in self.csv --layout kline --repair --out ./self.csv
+check "an import whose --out is its --in is refused, and the CSV is kept" \
+  bash -c "[ $RC -eq 2 ] && grep -q 'same file as --in' err.txt && cmp -s self.csv dup.csv"
+echo precious >user.jsonl.tmp
+run import candles --asset BTC --in dup.csv --layout kline --repair --out user.jsonl
+check "an output never touches a file of the user's named like its temporary file" \
+  bash -c "[ $RC -eq 0 ] && [ \"\$(cat user.jsonl.tmp)\" = precious ] && [ -s user.jsonl ]"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -630,6 +630,34 @@ TEST_CASE("torn tail is end of file, not corruption", "[log]") {
     }
     CHECK(spanning >= 3);
   }
+  SECTION("damage to a complete last record that ends in zeros of its own across a sector boundary is corruption") {
+    // Records often end in zero bytes (high bytes of an amount). Find a log
+    // whose last record ends exactly at the end of the file with such zeros
+    // running over a 512-byte boundary, then damage it before the boundary.
+    int found = 0;
+    for (int n = 1; n <= 120 && found < 3; ++n) {
+      std::string text;
+      for (int i = 0; i < n; ++i)
+        text += R"({"type":"price","ts":)" + std::to_string(i) + R"(,"asset":"BTC","price":"100"})" + "\n";
+      write_binary(dir.path("own-zeros.evlog"), text);
+      std::string bytes = slurp(dir.path("own-zeros.evlog"));
+      const std::vector<std::int64_t> at = record_offsets(dir.path("own-zeros.evlog"));
+      const std::int64_t start = at[at.size() - 2], end = at.back();
+      const std::int64_t boundary = (start / 512 + 1) * 512;
+      if (boundary >= end || bytes[static_cast<std::size_t>(boundary - 1)] != '\0') continue;
+      bool zeros = true;
+      for (std::int64_t i = boundary - 1; i < end; ++i) zeros = zeros && bytes[static_cast<std::size_t>(i)] == '\0';
+      if (!zeros) continue;
+      ++found;
+      INFO(n << " records, the last at " << start << ".." << end);
+      bytes[static_cast<std::size_t>(start)] = static_cast<char>(bytes[static_cast<std::size_t>(start)] ^ 0x01);
+      spit(dir.path("own-zeros.evlog"), bytes);
+      ReadOutcome r = read_binary(dir.path("own-zeros.evlog"));
+      CHECK(r.failed);
+      CHECK_FALSE(r.torn);
+    }
+    CHECK(found >= 1);
+  }
   SECTION("a complete last record with a bad checksum is corruption, not a torn tail") {
     std::string bad = good;
     bad[bad.size() - 1] = static_cast<char>(bad[bad.size() - 1] ^ 0x40);

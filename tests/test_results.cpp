@@ -385,7 +385,7 @@ TEST_CASE("a database of another schema version is refused with a message", "[re
 
 // A database written by schema version 1 (no accounts.isolated_equity) takes
 // a new run: the schema is migrated in place and the earlier run is kept.
-TEST_CASE("a version-1 database is migrated in place and keeps its runs", "[results]") {
+TEST_CASE("a version-1 database is migrated with its next run, and only if that run commits", "[results]") {
   std::string path = temp_dir("migrate") + "/r.sqlite";
   {
     Replay r(cascade_config("500"), cascade_events());
@@ -398,6 +398,18 @@ TEST_CASE("a version-1 database is migrated in place and keeps its runs", "[resu
                          "ALTER TABLE accounts DROP COLUMN isolated_equity; "
                          "ALTER TABLE accounts DROP COLUMN isolated_equity_f; UPDATE schema_version SET version = 1",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  {
+    Replay r(cascade_config("500"), cascade_events());
+    auto db = open_db(path);
+    REQUIRE(db->begin_run(run_info("aborted"), r.symbols).ok());
+    r.run_all(db.get());
+    db->abort_run();
+  }
+  {
+    Sql q(path);
+    CHECK(q.one("SELECT version FROM schema_version") == "1");
+    CHECK(q.count("SELECT COUNT(*) FROM pragma_table_info('accounts') WHERE name = 'isolated_equity'") == 0);
   }
   {
     Replay r(cascade_config("500"), cascade_events());

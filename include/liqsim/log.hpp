@@ -209,7 +209,7 @@ class LogReader {
   bool has_byte_at(std::int64_t pos) const;
   std::int64_t trailing_zeros_start() const;
   std::int64_t chained_record_inside(std::uint32_t checksum) const;
-  bool torn_at_sector(std::int64_t offset, const std::uint8_t* header) const;
+  bool torn_at_sector(std::int64_t offset, const std::uint8_t* header, std::int64_t complete_end) const;
   void close_fd();
 
   int fd_ = -1;

@@ -6,16 +6,19 @@
 // half-written result under the name the user asked for:
 //
 //   * PATH that does not exist or is a regular file (also through a symbolic
-//     link, which is kept: its target is replaced): the bytes go to
-//     TARGET.tmp beside it, which is fsync'd, renamed over TARGET, and the
-//     directory fsync'd. On any error TARGET.tmp is removed and TARGET is
-//     left exactly as it was.
+//     link, which is kept: its target is replaced): the bytes go to a
+//     temporary file of this process beside it (TARGET.tmp-PID-N, created
+//     with O_EXCL, so nothing else is ever overwritten), which is fsync'd,
+//     given the old file's permissions, renamed over TARGET, and the
+//     directory fsync'd. On any error the temporary file is removed and
+//     TARGET is left exactly as it was.
 //   * PATH that exists and is not a regular file (a FIFO, a terminal,
-//     /dev/null), or any name under /dev/ or /proc/ (/dev/stdout, /dev/fd/3):
-//     the bytes are streamed into it as they come (opened for appending, so
-//     a shell redirection's file is extended, not overwritten). Such a target
-//     is never replaced or removed; fsync is not asked of it. An error is
-//     still reported, but what was streamed before it cannot be taken back.
+//     /dev/null), or one of this process's descriptors (/dev/stdout,
+//     /dev/stderr, /dev/fd/N, /proc/self/fd/N, written through a duplicate so
+//     the shell redirection's offset is shared): the bytes are streamed into
+//     it as they come (opened for appending). Such a target is never replaced
+//     or removed; fsync is not asked of it. An error is still reported, but
+//     what was streamed before it cannot be taken back.
 //
 // All system calls go through io_faults.hpp, so tests inject short writes,
 // ENOSPC, failing fsync and rename.

@@ -183,6 +183,8 @@ int import_candles_cmd(const Args& args) {
   auto events = import::import_candles(in, in_path, p.get("--asset"), opt, symbols, print_repair, stats);
   if (!events) return report_error(events.error());
   EventSink sink;
+  if (p.has("--out") && same_file(p.get("--out"), in_path))
+    return usage_error("--out " + p.get("--out") + " is the same file as --in " + in_path);
   if (Status s = sink.open(p.get("--out")); !s) return report_error(s.error());
   for (const auto& e : *events) sink.write(e, symbols);
   if (Status s = sink.close(); !s) return report_error(s.error());
@@ -223,6 +225,8 @@ int import_trades_cmd(const Args& args) {
   std::ifstream in(in_path, std::ios::binary);
   if (!in) return report_error(make_file_error(ErrorKind::io, in_path, "cannot open for reading"));
   EventSink sink;
+  if (p.has("--out") && same_file(p.get("--out"), in_path))
+    return usage_error("--out " + p.get("--out") + " is the same file as --in " + in_path);
   if (Status s = sink.open(p.get("--out")); !s) return report_error(s.error());
   Symbols symbols;
   import::ImportStats stats;

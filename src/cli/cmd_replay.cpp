@@ -52,31 +52,6 @@ struct Options {
   bool json = false, check = false, reference_scan = false, progress = false, quiet = false;
 };
 
-// One file's identity: device and inode when it exists (so two names of one
-// file, through links or "./", compare equal), else its absolute path.
-struct FileId {
-  bool exists = false;
-  dev_t dev = 0;
-  ino_t ino = 0;
-  std::string path;
-  bool operator==(const FileId& o) const {
-    return exists == o.exists && (exists ? dev == o.dev && ino == o.ino : path == o.path);
-  }
-};
-FileId file_id(const std::string& name) {
-  FileId id;
-  struct stat sb {};
-  if (::stat(name.c_str(), &sb) == 0) {
-    id.exists = true;
-    id.dev = sb.st_dev;
-    id.ino = sb.st_ino;
-    return id;
-  }
-  std::error_code ec;
-  id.path = std::filesystem::weakly_canonical(std::filesystem::absolute(name, ec), ec).string();
-  return id;
-}
-
 // An output may not be an input or another output: `--journal events.jsonl`
 // would replace the log being replayed, `--journal R.sqlite --out R.sqlite`
 // the database. Outputs streamed into a device or pipe are exempt.
@@ -94,13 +69,12 @@ Status check_distinct_files(const Options& o) {
     outputs.push_back(n);
   }
   for (std::size_t i = 0; i < outputs.size(); ++i) {
-    const FileId out = file_id(outputs[i].path);
     for (const Named& in : inputs)
-      if (out == file_id(in.path))
+      if (same_file(outputs[i].path, in.path))
         return make_error(ErrorKind::usage, std::string(outputs[i].option) + " " + outputs[i].path +
                                                 " is the same file as " + in.option + " " + in.path);
     for (std::size_t j = 0; j < i; ++j)
-      if (out == file_id(outputs[j].path))
+      if (same_file(outputs[i].path, outputs[j].path))
         return make_error(ErrorKind::usage, std::string(outputs[i].option) + " and " + outputs[j].option +
                                                 " name the same file " + outputs[i].path);
   }

@@ -35,5 +35,8 @@ int dispatch(const Args& args, const char* help, std::initializer_list<Subcomman
 // Prints "liqsim: <error>" to stderr and returns its exit code.
 int report_error(const Error& e);
 int usage_error(const std::string& message);
+// Whether two names are one file: the same device and inode when the first
+// exists, else the same absolute path (names that do not exist yet).
+bool same_file(const std::string& a, const std::string& b);
 
 }  // namespace liqsim::cli

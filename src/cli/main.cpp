@@ -1,4 +1,7 @@
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -11,6 +14,17 @@ namespace liqsim::cli {
 int report_error(const Error& e) {
   std::fprintf(stderr, "liqsim: %s\n", e.describe().c_str());
   return e.exit_code();
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa {}, sb {};
+  const bool a_exists = ::stat(a.c_str(), &sa) == 0, b_exists = ::stat(b.c_str(), &sb) == 0;
+  if (a_exists || b_exists) return a_exists && b_exists && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  std::error_code ec;
+  auto canonical = [&](const std::string& p) {
+    return std::filesystem::weakly_canonical(std::filesystem::absolute(p, ec), ec);
+  };
+  return canonical(a) == canonical(b);
 }
 
 int usage_error(const std::string& message) {

@@ -136,7 +136,7 @@ Status ReplayOutputs::open(const std::string& journal, const std::string& db, co
   }
   if (!db_.empty()) {
     struct stat info {};
-    db_created_ = ::stat(db_.c_str(), &info) != 0 && errno == ENOENT;
+    db_created_ = ::lstat(db_.c_str(), &info) != 0 && errno == ENOENT;  // a dangling link is not ours
     auto r = ResultsDb::open(db_);
     if (!r) return r.error();
     results_ = std::move(*r);
@@ -214,7 +214,7 @@ void ReplayOutputs::abandon() {
   // back (the schema is part of the run's transaction): remove it.
   if (db_created_) {
     struct stat info {};
-    if (::stat(db_.c_str(), &info) == 0 && S_ISREG(info.st_mode) && info.st_size == 0) ::unlink(db_.c_str());
+    if (::lstat(db_.c_str(), &info) == 0 && S_ISREG(info.st_mode) && info.st_size == 0) ::unlink(db_.c_str());
     db_created_ = false;
   }
 }

@@ -31,10 +31,6 @@ Error os_error(const std::string& path, const std::string& what, int err) {
   return make_file_error(ErrorKind::io, path, what + ": " + reason);
 }
 
-bool kernel_namespace(const std::string& path) {
-  return path.rfind("/dev/", 0) == 0 || path.rfind("/proc/", 0) == 0;
-}
-
 // The descriptor a name of this process's own descriptors stands for
 // (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N), else -1. Writing
 // through a duplicate shares the shell redirection's file offset, where
@@ -59,7 +55,9 @@ int own_descriptor(const std::string& path) {
 
 Result<OutputTarget> resolve_output(const std::string& path) {
   if (path.empty()) return make_error(ErrorKind::usage, "an output file name is empty");
-  if (kernel_namespace(path)) return OutputTarget{path, true};
+  // This process's own descriptors (/dev/stdout, /dev/fd/3) are streamed into
+  // through a duplicate, whatever they are open on.
+  if (own_descriptor(path) >= 0) return OutputTarget{path, true};
   struct stat info {};
   if (::lstat(path.c_str(), &info) != 0) {
     if (errno == ENOENT) return OutputTarget{path, false};
@@ -99,12 +97,21 @@ Result<OutputFile> OutputFile::create(const std::string& path) {
     if (f.fd_ < 0) return os_error(path, "cannot open for writing", errno);
     return f;
   }
-  f.tmp_ = f.target_.path + ".tmp";
-  f.fd_ = sys_open(f.tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (f.fd_ < 0) {
-    f.tmp_.clear();  // not ours: never removed
-    return os_error(path, "cannot create " + f.target_.path + ".tmp", errno);
+  // A temporary name of our own beside the target (O_EXCL): a file the user
+  // keeps under TARGET.tmp, another output's temporary file or a concurrent
+  // run writing the same target is never opened, truncated or removed.
+  for (int attempt = 0;; ++attempt) {
+    std::string tmp = f.target_.path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(attempt);
+    f.fd_ = sys_open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (f.fd_ >= 0) {
+      f.tmp_ = std::move(tmp);
+      break;
+    }
+    if (errno != EEXIST || attempt >= 100) return os_error(path, "cannot create " + tmp, errno);
   }
+  // A file that is replaced keeps its permissions (a 0600 journal stays 0600).
+  struct stat old {};
+  if (::stat(f.target_.path.c_str(), &old) == 0 && S_ISREG(old.st_mode)) (void)::fchmod(f.fd_, old.st_mode & 07777);
   return f;
 }
 

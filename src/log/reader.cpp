@@ -211,7 +211,7 @@ std::int64_t LogReader::trailing_zeros_start() const {
 // written). Only if every header field before Z is the one this position
 // expects (type, seq, prev; a length within the limit that reaches past Z),
 // so a change inside data that was once complete stays corruption.
-bool LogReader::torn_at_sector(std::int64_t offset, const std::uint8_t* h) const {
+bool LogReader::torn_at_sector(std::int64_t offset, const std::uint8_t* h, std::int64_t complete_end) const {
   constexpr std::int64_t kSector = 512;
   struct stat info {};
   if (::fstat(fd_, &info) != 0) return false;
@@ -222,6 +222,12 @@ bool LogReader::torn_at_sector(std::int64_t offset, const std::uint8_t* h) const
   const std::int64_t lowest = std::max(zeros_from, offset + 1);
   const std::int64_t z = (lowest + kSector - 1) / kSector * kSector;
   if (z > info.st_size) return false;
+  // A record that is whole in the file and fails its checksum, with zeros
+  // from a boundary to its own end and nothing after, is ambiguous: records
+  // often end in zero bytes of their own (the high bytes of an amount), and
+  // damage before them must stay corruption. So the zeros must start exactly
+  // at the boundary (a real byte before it) or go on past the record's end.
+  if (complete_end >= 0 && zeros_from != z && info.st_size <= complete_end) return false;
   const std::size_t real = static_cast<std::size_t>(z - offset);
   std::uint8_t expect[logfmt::kRecordHeaderBytes] = {};
   expect[logfmt::kTypeOffset] = logfmt::kRecordEvent;
@@ -328,7 +334,7 @@ Result<bool> LogReader::next(InputEvent& out) {
       "the last record was written only up to a 512-byte sector boundary; the file continues in zero bytes";
   if (length > logfmt::kMaxRecordPayloadBytes) {
     if (zero_to_eof(offset)) return end_torn(zero_tail);
-    if (torn_at_sector(offset, h)) return end_torn(sector_tail);
+    if (torn_at_sector(offset, h, -1)) return end_torn(sector_tail);
     return fail(corrupt(offset, "record length " + std::to_string(length) + " exceeds the 1 MiB limit"));
   }
   const std::size_t total = logfmt::kRecordHeaderBytes + length;
@@ -339,7 +345,7 @@ Result<bool> LogReader::next(InputEvent& out) {
     // A torn append writes a prefix of a correct record: if the whole header
     // is there, its fields must be the ones this position expects.
     if (auto e = header_fields_ok()) {
-      if (torn_at_sector(offset, buf_.data() + begin_)) return end_torn(sector_tail);
+      if (torn_at_sector(offset, buf_.data() + begin_, -1)) return end_torn(sector_tail);
       return fail(*e);
     }
     // A torn append is the end of the file. A record that claims to run past
@@ -368,7 +374,7 @@ Result<bool> LogReader::next(InputEvent& out) {
     const bool covers_next = chained_record_inside(stored_crc) >= 0;
     if (!covers_next && !header_fields_ok() && h[total - 1] == 0 && has_byte_at(after) && zero_to_eof(after))
       return end_torn("the last record was cut short and the file continues in zero bytes");
-    if (!covers_next && torn_at_sector(offset, h)) return end_torn(sector_tail);
+    if (!covers_next && torn_at_sector(offset, h, after)) return end_torn(sector_tail);
     return fail(corrupt(offset, "record checksum mismatch"));
   }
   if (auto e = header_fields_ok()) return fail(*e);

@@ -408,7 +408,8 @@ class Db {
       version = sqlite3_column_int(st, 0);
     });
     if (!ok) return fail("not a liqsim results database");
-    if (version != kResultsSchemaVersion)
+    // Version 1 lacks only accounts.isolated_equity, which the report does not read.
+    if (version != kResultsSchemaVersion && version != 1)
       return io("schema_version " + std::to_string(version) + " is not the version this liqsim reads (" +
                 std::to_string(kResultsSchemaVersion) + ")");
     return {};

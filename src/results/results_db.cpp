@@ -273,7 +273,7 @@ class SqliteResultsDb final : public ResultsDb {
       if (q.step() == SQLITE_ROW) version = sqlite3_column_int(q.get(), 0);
     }
     if (version == kResultsSchemaVersion) return {};
-    if (version == 1) return migrate_from_1();
+    if (version == 1) return {};  // migrated inside the first run's transaction (begin_run)
     if (version != 0)
       return make_io("schema_version is " + std::to_string(version) + ", this liqsim writes version " +
                      std::to_string(kResultsSchemaVersion));
@@ -299,34 +299,20 @@ class SqliteResultsDb final : public ResultsDb {
   }
 
   // Version 1 → 2: accounts gains isolated_equity(_f), NULL for earlier runs.
-  // One transaction under the write lock; the version is read again inside it
-  // because another process may have migrated the file meanwhile.
-  Status migrate_from_1() {
-    if (!exec("BEGIN IMMEDIATE")) return fail("cannot lock the database to migrate its schema");
+  // Inside the run's transaction (so a failed run leaves the file as it was),
+  // reading the version under the write lock: another process may have
+  // migrated it meanwhile.
+  bool migrate_from_1() {
     int version = 0;
     {
-      Stmt q;
-      if (q.prepare(db_, "SELECT version FROM schema_version") != SQLITE_OK || q.step() != SQLITE_ROW) {
-        Status st = fail("cannot read schema_version");
-        exec("ROLLBACK");
-        return st;
-      }
+      Stmt q;  // finalized before the schema changes
+      if (q.prepare(db_, "SELECT version FROM schema_version") != SQLITE_OK || q.step() != SQLITE_ROW) return false;
       version = sqlite3_column_int(q.get(), 0);
     }
-    if (version == 1 &&
-        (!exec("ALTER TABLE accounts ADD COLUMN isolated_equity TEXT") ||
-         !exec("ALTER TABLE accounts ADD COLUMN isolated_equity_f REAL") ||
-         !exec(("UPDATE schema_version SET version = " + std::to_string(kResultsSchemaVersion)).c_str()))) {
-      Status st = fail("cannot migrate the schema from version 1");
-      exec("ROLLBACK");
-      return st;
-    }
-    if (!exec("COMMIT")) {
-      Status st = fail("cannot migrate the schema from version 1");
-      exec("ROLLBACK");
-      return st;
-    }
-    return {};
+    if (version != 1) return true;
+    return exec("ALTER TABLE accounts ADD COLUMN isolated_equity TEXT") &&
+           exec("ALTER TABLE accounts ADD COLUMN isolated_equity_f REAL") &&
+           exec(("UPDATE schema_version SET version = " + std::to_string(kResultsSchemaVersion)).c_str());
   }
 
   Status begin_run(const RunInfo& info, const Symbols& symbols) override {
@@ -336,6 +322,7 @@ class SqliteResultsDb final : public ResultsDb {
     if (!exec("BEGIN IMMEDIATE")) return fail("cannot start the run's transaction");
     in_run_ = true;
     if (!ensure_schema()) return fail_run("cannot create the schema");
+    if (!migrate_from_1()) return fail_run("cannot migrate the schema from version 1");
     Stmt ins;
     if (ins.prepare(db_,
                     "INSERT INTO runs (label, config_json, events_path, events_sha256, engine_version, started_ms, "

@@ -231,7 +231,9 @@ def main():
                 z = rng.choice(sectors + [min(base, size)])
                 with open(h.log, "r+b") as f:
                     f.seek(z)
-                    f.write(b"\0" * (size - z + rng.randint(0, 700)))
+                    # At least one zero past the old end: the exact-size case with a zero
+                    # byte right before the boundary is ambiguous by design (FORMAT.md).
+                    f.write(b"\0" * (size - z + rng.randint(1, 700)))
                 what += f", zeros from {z}"
                 h.stats["zero_tail"] += 1
 
