@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools/ci_extra.sh RELEASE_DIR ASAN_DIR — the robustness leg of CI (issue 7):
-#   1. the libFuzzer targets (clang, ASan+UBSan) for FUZZ_SECONDS each (default 15),
+#   1. the libFuzzer targets (clang, ASan+UBSan) for FUZZ_SECONDS each (default 30),
 #      after replaying every committed corpus and regression input once;
 #   2. crash consistency of `liqsim log append` under SIGKILL (200 kill points);
 #   3. the determinism audit: the g++ release, g++ sanitizer and clang builds
@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here" || exit 2
 release=${1:?usage: ci_extra.sh RELEASE_DIR ASAN_DIR}
 asan=${2:?usage: ci_extra.sh RELEASE_DIR ASAN_DIR}
-secs=${FUZZ_SECONDS:-15}
+secs=${FUZZ_SECONDS:-30}
 export BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 passed=0
 failed=0
