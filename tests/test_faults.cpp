@@ -139,6 +139,19 @@ struct Fault {
   bool sticky;
 };
 
+// After a failed whole-file write: OUT holds its previous contents (or does
+// not exist), unless the failure came after the rename — only the directory
+// fsync can fail that late, and then OUT is complete. Returns 1 in that case.
+int check_left_as_it_was(const std::string& out, const std::string& complete, bool existing, const Error& e) {
+  if (fs::exists(out) && slurp(out) == complete) {
+    CHECK(e.message.find("directory") != std::string::npos);
+    return 1;
+  }
+  if (existing) CHECK(slurp(out) == "previous contents\n");
+  else CHECK_FALSE(fs::exists(out));
+  return 0;
+}
+
 const Fault kWriterFaults[] = {
     {"write EIO", io_faults::Op::write, EIO, 0, false},
     {"write ENOSPC (disk stays full)", io_faults::Op::write, ENOSPC, 0, true},
@@ -290,16 +303,7 @@ TEST_CASE("a conversion that fails at any system call leaves neither OUT nor OUT
             }
             ++failures;
             CHECK(r.error().kind == ErrorKind::io);
-            if (fs::exists(out) && slurp(out) == d.expected) {
-              // Only the directory fsync after the rename can fail this late:
-              // OUT is complete, its rename not known to be durable.
-              ++renamed_but_failed;
-              CHECK(r.error().message.find("directory") != std::string::npos);
-            } else if (existing) {
-              CHECK(slurp(out) == "previous contents\n");
-            } else {
-              CHECK_FALSE(fs::exists(out));
-            }
+            renamed_but_failed += check_left_as_it_was(out, d.expected, existing, r.error());
           }
           WARN(f.name << ": N = 1.." << n << ", " << failures << " failed, " << renamed_but_failed
                       << " after the rename");
@@ -352,14 +356,7 @@ TEST_CASE("an output file that fails at any system call leaves the target as it 
           ++failures;
           CHECK(st.error().kind == ErrorKind::io);
           CHECK(st.error().file == out);
-          if (fs::exists(out) && slurp(out) == payload) {
-            ++renamed_but_failed;  // only the directory fsync after the rename
-            CHECK(st.error().message.find("directory") != std::string::npos);
-          } else if (existing) {
-            CHECK(slurp(out) == "previous contents\n");
-          } else {
-            CHECK_FALSE(fs::exists(out));
-          }
+          renamed_but_failed += check_left_as_it_was(out, payload, existing, st.error());
         }
         WARN(f.name << ": N = 1.." << n << ", " << failures << " failed, " << renamed_but_failed
                     << " after the rename");

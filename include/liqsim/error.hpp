@@ -57,6 +57,10 @@ inline std::string excerpt(std::string_view text) {
   return std::string(text.substr(0, 48)) + "... (" + std::to_string(text.size()) + " bytes)";
 }
 
+// An operating-system failure on a file, kind io: "what: reason", with
+// ENOSPC spelled "no space left on device". Defined in error.cpp.
+Error make_os_error(const std::string& file, const std::string& what, int err);
+
 inline Error make_file_error(ErrorKind kind, std::string file, std::string message) {
   Error e = make_error(kind, std::move(message));
   e.file = std::move(file);

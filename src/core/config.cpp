@@ -257,21 +257,17 @@ namespace {
 // memory runs out.
 constexpr std::size_t kMaxConfigBytes = std::size_t{16} << 20;
 
-Error config_io_error(const std::string& path, const std::string& what, int err) {
-  return make_file_error(ErrorKind::io, path, what + ": " + std::strerror(err));
-}
-
 // The whole file, at most kMaxConfigBytes; a directory or an unreadable file
 // is an Error naming it with the operating system's reason.
 Result<std::string> read_config_text(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return config_io_error(path, "cannot open configuration for reading", errno);
+  if (fd < 0) return make_os_error(path, "cannot open configuration for reading", errno);
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return config_io_error(path, "cannot read configuration", errno);
+  if (::fstat(fd, &st) != 0) return make_os_error(path, "cannot read configuration", errno);
   if (S_ISDIR(st.st_mode))
     return make_file_error(ErrorKind::io, path, "is a directory, not a configuration file");
   std::string text;
@@ -279,7 +275,7 @@ Result<std::string> read_config_text(const std::string& path) {
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return config_io_error(path, "cannot read configuration", errno);
+    if (n < 0) return make_os_error(path, "cannot read configuration", errno);
     if (n == 0) break;
     if (text.size() + static_cast<std::size_t>(n) > kMaxConfigBytes)
       return config_error(path, "", "larger than 16 MiB: not a configuration file");

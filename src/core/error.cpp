@@ -1,8 +1,15 @@
 #include "liqsim/error.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 namespace liqsim {
+
+Error make_os_error(const std::string& file, const std::string& what, int err) {
+  const std::string reason = err == ENOSPC ? "no space left on device" : std::strerror(err);
+  return make_file_error(ErrorKind::io, file, what + ": " + reason);
+}
 
 std::string Error::describe() const {
   // Built with a stream: GCC 12 warns falsely (-Wrestrict) on chained string appends here.

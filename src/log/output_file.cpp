@@ -26,10 +26,7 @@ namespace {
 
 constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
 
-Error os_error(const std::string& path, const std::string& what, int err) {
-  std::string reason = err == ENOSPC ? "no space left on device" : std::strerror(err);
-  return make_file_error(ErrorKind::io, path, what + ": " + reason);
-}
+Error os_error(const std::string& path, const std::string& what, int err) { return make_os_error(path, what, err); }
 
 // The descriptor a name of this process's own descriptors stands for
 // (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N), else -1. Writing

@@ -17,11 +17,7 @@ namespace {
 
 constexpr std::size_t kReadBufferBytes = std::size_t{4} << 20;
 
-Error io_error(const std::string& path, const std::string& what, int err) {
-  Error e = make_error(ErrorKind::io, what + ": " + std::strerror(err));
-  e.file = path;
-  return e;
-}
+Error io_error(const std::string& path, const std::string& what, int err) { return make_os_error(path, what, err); }
 
 }  // namespace
 

@@ -28,12 +28,7 @@ namespace {
 
 constexpr std::size_t kWriteChunkBytes = std::size_t{1} << 20;
 
-Error os_error(const std::string& path, const std::string& what, int err) {
-  std::string reason = err == ENOSPC ? "no space left on device" : std::strerror(err);
-  Error e = make_error(ErrorKind::io, what + ": " + reason);
-  e.file = path;
-  return e;
-}
+Error os_error(const std::string& path, const std::string& what, int err) { return make_os_error(path, what, err); }
 
 // Writes all of `data` at `offset`, retrying short writes and EINTR.
 Status pwrite_all(int fd, const std::string& path, const char* data, std::size_t n, std::int64_t offset) {

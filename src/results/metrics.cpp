@@ -39,7 +39,6 @@ std::string fixed_double(double v, int digits) {
 }
 
 std::string quoted(const std::string& s) { return json_quote(s); }
-std::string dec(Usd v) { return json_quote(v.str()); }
 std::string dec(const UsdSum& v) { return json_quote(v.str()); }
 double to_double(std::int64_t raw) { return static_cast<double>(raw) / static_cast<double>(kScale); }
 
