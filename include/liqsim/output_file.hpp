@@ -11,7 +11,9 @@
 //     with O_EXCL, so nothing else is ever overwritten), which is fsync'd,
 //     given the old file's permissions, renamed over TARGET, and the
 //     directory fsync'd. On any error the temporary file is removed and
-//     TARGET is left exactly as it was.
+//     TARGET is left exactly as it was. A process killed while writing
+//     leaves its temporary file behind (never anything under TARGET's name);
+//     it holds nothing anyone depends on and may be deleted.
 //   * PATH that exists and is not a regular file (a FIFO, a terminal,
 //     /dev/null), or one of this process's descriptors (/dev/stdout,
 //     /dev/stderr, /dev/fd/N, /proc/self/fd/N, written through a duplicate so
