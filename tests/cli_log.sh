@@ -75,7 +75,7 @@ check "verify of a missing file is exit 2" test $RC -eq 2
 # --- convert, verify, cat ---
 run log convert events.jsonl events.evlog
 check "convert JSONL to binary exits 0" test $RC -eq 0
-check "convert leaves no temporary file" test ! -e events.evlog.tmp
+check "convert leaves no temporary file" bash -c "! ls events.evlog.tmp* >/dev/null 2>&1"
 check "the converted file starts with the magic" test "$(head -c 7 events.evlog | tail -c 6)" = "LQSLOG"
 run log verify events.evlog
 check "verify of a good binary log exits 0 with a summary" \
@@ -159,7 +159,7 @@ run log repair bad.evlog
 check "repair refuses a corrupt log (exit 3)" test $RC -eq 3
 check "refused repair leaves the file untouched" cmp -s bad.evlog bad-orig.evlog
 run log convert bad.evlog bad.jsonl
-check "convert of a corrupt log exits 3 and writes nothing" bash -c "[ $RC -eq 3 ] && [ ! -e bad.jsonl ] && [ ! -e bad.jsonl.tmp ]"
+check "convert of a corrupt log exits 3 and writes nothing" bash -c "[ $RC -eq 3 ] && [ ! -e bad.jsonl ] && ! ls bad.jsonl.tmp* >/dev/null 2>&1"
 run_stdin '{"type":"price","ts":1583971209000,"asset":"BTC","price":"7000"}
 ' log append bad.evlog
 check "append to a corrupt log exits 3" bash -c "[ $RC -eq 3 ] && cmp -s bad.evlog bad-orig.evlog"
@@ -174,7 +174,7 @@ run log verify bad.jsonl
 check "verify of bad JSONL exits 2 naming file, line and field" \
   bash -c "[ $RC -eq 2 ] && [[ \"\$(cat err.txt)\" == *\"bad.jsonl:2: field 'price'\"* ]]"
 run log convert bad.jsonl out.evlog
-check "convert of bad JSONL exits 2 and leaves no output" bash -c "[ $RC -eq 2 ] && [ ! -e out.evlog ] && [ ! -e out.evlog.tmp ]"
+check "convert of bad JSONL exits 2 and leaves no output" bash -c "[ $RC -eq 2 ] && [ ! -e out.evlog ] && ! ls out.evlog.tmp* >/dev/null 2>&1"
 
 # --- outputs: a full disk is an error; a device is never replaced; no half-written file ---
 if [ -c /dev/full ]; then
@@ -262,6 +262,15 @@ echo precious >user.jsonl.tmp
 run import candles --asset BTC --in dup.csv --layout kline --repair --out user.jsonl
 check "an output never touches a file of the user's named like its temporary file" \
   bash -c "[ $RC -eq 0 ] && [ \"\$(cat user.jsonl.tmp)\" = precious ] && [ -s user.jsonl ]"
+
+cp events.evlog keep.evlog.tmp
+cp events.evlog keep.before
+run log convert keep.evlog.tmp keep.evlog
+check "convert of an input named like OUT's temporary file keeps the input" \
+  bash -c "[ $RC -eq 0 ] && cmp -s keep.evlog.tmp keep.before && [ -s keep.evlog ]"
+run gen population --accounts 10 --seed 1 --market ETH-PERP --asset ETH --price 100 --out pop.jsonl --meta ./pop.jsonl
+check "gen population with --out and --meta naming one file is refused" \
+  bash -c "[ $RC -eq 2 ] && grep -q 'same file' err.txt && [ ! -e pop.jsonl ]"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

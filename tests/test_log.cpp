@@ -620,6 +620,11 @@ TEST_CASE("torn tail is end of file, not corruption", "[log]") {
       CHECK(r.torn);
       CHECK(r.events.size() == k);
       CHECK(r.valid_end == at[k]);
+      // Zeros only to the record's own end, nothing after: the record is whole
+      // in the file, and damage must not pass for a torn write (known limit).
+      spit(dir.path("sector.evlog"), bytes.substr(0, static_cast<std::size_t>(boundary)) +
+                                         std::string(static_cast<std::size_t>(at[k + 1] - boundary), '\0'));
+      CHECK(read_binary(dir.path("sector.evlog")).failed);
       // The same zeros starting off a sector boundary inside the header are corruption.
       const std::int64_t off = at[k] + 6;
       if (off % 512 != 0 && bytes[static_cast<std::size_t>(off - 1)] != '\0') {

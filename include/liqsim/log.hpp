@@ -309,8 +309,9 @@ struct ConvertSummary {
   std::int64_t bytes_out = 0;
   std::string warning;  // torn tail of a binary input, or empty
 };
-// Streams IN to OUT.tmp in the other format, fsyncs it and renames it to OUT
-// (fsync'ing the directory). On any error before the rename OUT.tmp is
+// Streams IN to a temporary file beside OUT (OUT.tmp-PID-N) in the other
+// format, fsyncs it and renames it to OUT
+// (fsync'ing the directory). On any error before the rename the temporary file is
 // removed and OUT is untouched; if only the directory fsync after the rename
 // fails, OUT is complete and the Error says that its rename may not be durable.
 Result<ConvertSummary> convert_event_log(const std::string& in, const std::string& out);

@@ -9,14 +9,16 @@
 //     link, which is kept: its target is replaced): the bytes go to a
 //     temporary file of this process beside it (TARGET.tmp-PID-N, created
 //     with O_EXCL, so nothing else is ever overwritten), which is fsync'd,
-//     given the old file's permissions, renamed over TARGET, and the
+//     given the old file's permission bits (a file the user may not write is
+//     refused, as the shell's '>' does), renamed over TARGET, and the
 //     directory fsync'd. On any error the temporary file is removed and
 //     TARGET is left exactly as it was. A process killed while writing
 //     leaves its temporary file behind (never anything under TARGET's name);
 //     it holds nothing anyone depends on and may be deleted.
 //   * PATH that exists and is not a regular file (a FIFO, a terminal,
 //     /dev/null), or one of this process's descriptors (/dev/stdout,
-//     /dev/stderr, /dev/fd/N, /proc/self/fd/N, written through a duplicate so
+//     /dev/stderr, /dev/fd/N, /proc/self/fd/N, or any other name of the file
+//     standard output or error is open on, written through a duplicate so
 //     the shell redirection's offset is shared): the bytes are streamed into
 //     it as they come (opened for appending). Such a target is never replaced
 //     or removed; fsync is not asked of it. An error is still reported, but
@@ -41,6 +43,14 @@ struct OutputTarget {
 // Classifies PATH as above. Errors: an empty path, a directory, a dangling
 // symbolic link chain that cannot be resolved.
 Result<OutputTarget> resolve_output(const std::string& path);
+
+// For whole-file writers that do their own I/O (log convert):
+// a temporary name beside TARGET that does not exist yet (TARGET.tmp-PID-N);
+std::string temporary_name(const std::string& target);
+// an error (naming PATH) when TARGET exists and may not be written;
+Status check_replaceable(const std::string& path, const std::string& target);
+// TARGET's permission bits (not set-id bits) given to the file open on FD.
+void keep_permissions(int fd, const std::string& target);
 
 class OutputFile {
  public:

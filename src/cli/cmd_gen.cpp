@@ -189,6 +189,8 @@ int gen_population(const Args& args) {
   const std::string meta = population::meta_json(*params, stats, population::fnv1a64(bytes));
   const std::string out = o.has("--out") ? o.values.at("--out") : "";
   std::string meta_path = o.has("--meta") ? o.values.at("--meta") : (out.empty() ? "" : out + ".meta.json");
+  if (!out.empty() && !meta_path.empty() && same_file(out, meta_path))
+    return usage_error("--out " + out + " and --meta " + meta_path + " name the same file");
   // Both files are written out before either is renamed into place, so a
   // full disk leaves neither.
   std::optional<OutputFile> out_file, meta_file;

@@ -25,7 +25,7 @@ const char* kLogHelp =
     "usage: liqsim log COMMAND ...\n"
     "\n"
     "  convert IN OUT   JSON Lines -> binary log, or binary -> JSON Lines (by IN's first\n"
-    "                   bytes). Writes OUT.tmp, fsyncs it and renames it to OUT (a\n"
+    "                   bytes). Writes OUT.tmp-PID-N, fsyncs it and renames it to OUT (a\n"
     "                   regular file; for a pipe or device use cat).\n"
     "  verify LOG       checks every record (JSONL or binary); prints a summary.\n"
     "                   Exit 3 on a corrupt or torn (truncated) binary log, 2 on bad JSONL.\n"

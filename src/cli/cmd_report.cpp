@@ -48,6 +48,8 @@ int cmd_report(const Args& args) {
   }
   if (db_path.empty()) return usage_error("report: name the results database (liqsim report RUN.sqlite -o R.html)");
   if (out_path.empty()) return usage_error("report: -o REPORT.html is required");
+  if (same_file(out_path, db_path))
+    return usage_error("report: -o " + out_path + " is the results database " + db_path + " itself");
   if (Status st = write_report(db_path, out_path, options); !st.ok()) return report_error(st.error());
   return 0;
 }

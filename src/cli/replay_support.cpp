@@ -136,7 +136,10 @@ Status ReplayOutputs::open(const std::string& journal, const std::string& db, co
   }
   if (!db_.empty()) {
     struct stat info {};
-    db_created_ = ::lstat(db_.c_str(), &info) != 0 && errno == ENOENT;  // a dangling link is not ours
+    db_created_ = ::lstat(db_.c_str(), &info) != 0 && errno == ENOENT;
+    if (!db_created_ && S_ISLNK(info.st_mode) && ::stat(db_.c_str(), &info) != 0 && errno == ENOENT)
+      return make_file_error(ErrorKind::usage, db_,
+                             "a symbolic link to a file that does not exist: name the file itself");
     auto r = ResultsDb::open(db_);
     if (!r) return r.error();
     results_ = std::move(*r);

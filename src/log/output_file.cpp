@@ -48,13 +48,53 @@ int own_descriptor(const std::string& path) {
   return -1;
 }
 
+// This process's standard output or error, when PATH is another name of the
+// same open file (/proc/thread-self/fd/1, //dev/stdout, a FIFO it writes to).
+int same_as_standard_stream(const std::string& path) {
+  struct stat target {};
+  if (::stat(path.c_str(), &target) != 0) return -1;
+  for (int fd : {1, 2}) {
+    struct stat open {};
+    if (::fstat(fd, &open) == 0 && open.st_dev == target.st_dev && open.st_ino == target.st_ino) return fd;
+  }
+  return -1;
+}
+
+// The descriptor to stream into, for a name of one of ours; else -1.
+int stream_descriptor(const std::string& path) {
+  if (int fd = own_descriptor(path); fd >= 0) return fd;
+  return same_as_standard_stream(path);
+}
+
 }  // namespace
+
+std::string temporary_name(const std::string& target) {
+  for (int attempt = 0;; ++attempt) {
+    std::string tmp = target + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(attempt);
+    struct stat info {};
+    if (::lstat(tmp.c_str(), &info) != 0 || attempt >= 1000) return tmp;
+  }
+}
+
+Status check_replaceable(const std::string& path, const std::string& target) {
+  struct stat info {};
+  if (::stat(target.c_str(), &info) != 0) return {};
+  // Like the shell's '>': a file the user may not write is not replaced.
+  if (::access(target.c_str(), W_OK) != 0) return make_os_error(path, "cannot replace the output file", errno);
+  return {};
+}
+
+void keep_permissions(int fd, const std::string& target) {
+  struct stat old {};
+  if (::stat(target.c_str(), &old) == 0 && S_ISREG(old.st_mode)) (void)::fchmod(fd, old.st_mode & 0777);
+}
 
 Result<OutputTarget> resolve_output(const std::string& path) {
   if (path.empty()) return make_error(ErrorKind::usage, "an output file name is empty");
-  // This process's own descriptors (/dev/stdout, /dev/fd/3) are streamed into
-  // through a duplicate, whatever they are open on.
-  if (own_descriptor(path) >= 0) return OutputTarget{path, true};
+  // This process's own descriptors (/dev/stdout, /dev/fd/3, another name of
+  // the file standard output is open on) are streamed into through a
+  // duplicate, whatever they are open on.
+  if (stream_descriptor(path) >= 0) return OutputTarget{path, true};
   struct stat info {};
   if (::lstat(path.c_str(), &info) != 0) {
     if (errno == ENOENT) return OutputTarget{path, false};
@@ -85,7 +125,7 @@ Result<OutputFile> OutputFile::create(const std::string& path) {
   f.requested_ = path;
   f.target_ = *target;
   if (f.target_.stream) {
-    if (int own = own_descriptor(path); own >= 0) {
+    if (int own = stream_descriptor(path); own >= 0) {
       f.fd_ = ::fcntl(own, F_DUPFD_CLOEXEC, 3);
       if (f.fd_ < 0) return os_error(path, "cannot write to this descriptor", errno);
       return f;
@@ -94,11 +134,12 @@ Result<OutputFile> OutputFile::create(const std::string& path) {
     if (f.fd_ < 0) return os_error(path, "cannot open for writing", errno);
     return f;
   }
+  if (Status st = check_replaceable(path, f.target_.path); !st) return st.error();
   // A temporary name of our own beside the target (O_EXCL): a file the user
   // keeps under TARGET.tmp, another output's temporary file or a concurrent
   // run writing the same target is never opened, truncated or removed.
   for (int attempt = 0;; ++attempt) {
-    std::string tmp = f.target_.path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(attempt);
+    std::string tmp = temporary_name(f.target_.path);
     f.fd_ = sys_open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (f.fd_ >= 0) {
       f.tmp_ = std::move(tmp);
@@ -106,9 +147,7 @@ Result<OutputFile> OutputFile::create(const std::string& path) {
     }
     if (errno != EEXIST || attempt >= 100) return os_error(path, "cannot create " + tmp, errno);
   }
-  // A file that is replaced keeps its permissions (a 0600 journal stays 0600).
-  struct stat old {};
-  if (::stat(f.target_.path.c_str(), &old) == 0 && S_ISREG(old.st_mode)) (void)::fchmod(f.fd_, old.st_mode & 07777);
+  keep_permissions(f.fd_, f.target_.path);  // a 0600 journal stays 0600
   return f;
 }
 

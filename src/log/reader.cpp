@@ -221,9 +221,9 @@ bool LogReader::torn_at_sector(std::int64_t offset, const std::uint8_t* h, std::
   // A record that is whole in the file and fails its checksum, with zeros
   // from a boundary to its own end and nothing after, is ambiguous: records
   // often end in zero bytes of their own (the high bytes of an amount), and
-  // damage before them must stay corruption. So the zeros must start exactly
-  // at the boundary (a real byte before it) or go on past the record's end.
-  if (complete_end >= 0 && zeros_from != z && info.st_size <= complete_end) return false;
+  // damage before them must stay corruption. So the zeros must go on past
+  // the record's end.
+  if (complete_end >= 0 && info.st_size <= complete_end) return false;
   const std::size_t real = static_cast<std::size_t>(z - offset);
   std::uint8_t expect[logfmt::kRecordHeaderBytes] = {};
   expect[logfmt::kTypeOffset] = logfmt::kRecordEvent;

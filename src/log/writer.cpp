@@ -364,7 +364,10 @@ Result<ConvertSummary> convert_event_log(const std::string& in, const std::strin
     e.file = in;
     return e;
   }
-  const std::string tmp = out + ".tmp";
+  if (Status st = check_replaceable(out_path, out); !st) return st.error();
+  // A temporary name of our own (never a file the user keeps as OUT.tmp, nor
+  // the input itself).
+  const std::string tmp = temporary_name(out);
   ConvertSummary summary;
   Symbols symbols;
   InputEvent ev;
@@ -424,6 +427,10 @@ Result<ConvertSummary> convert_event_log(const std::string& in, const std::strin
     summary.bytes_out = writer->size();
     Status st = writer->close();
     if (!st) return give_up(st.error());
+  }
+  {
+    struct stat old {};  // a replaced OUT keeps its permission bits
+    if (::stat(out.c_str(), &old) == 0 && S_ISREG(old.st_mode)) (void)::chmod(tmp.c_str(), old.st_mode & 0777);
   }
   if (sys_rename(tmp.c_str(), out.c_str()) != 0) return give_up(os_error(out, "cannot rename " + tmp + " to it", errno));
   Status st = fsync_parent_directory(out);

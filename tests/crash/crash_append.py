@@ -231,8 +231,8 @@ def main():
                 z = rng.choice(sectors + [min(base, size)])
                 with open(h.log, "r+b") as f:
                     f.seek(z)
-                    # At least one zero past the old end: the exact-size case with a zero
-                    # byte right before the boundary is ambiguous by design (FORMAT.md).
+                    # At least one zero past the old end: the exact-size case is refused
+                    # by design (FORMAT.md, "Reading": damage must not pass for a torn write).
                     f.write(b"\0" * (size - z + rng.randint(1, 700)))
                 what += f", zeros from {z}"
                 h.stats["zero_tail"] += 1
