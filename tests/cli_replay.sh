@@ -199,5 +199,53 @@ expect_error "a folder with both a binary and a JSONL log is ambiguous" 2 "both 
 check "the human summary names liquidations and the state hash" \
   bash -c "grep -q 'liquidations       2 fills' '$TMP/h.txt' && grep -q 'state hash' '$TMP/h.txt'"
 
+
+# --- issue 10: side files of the results database, FIFOs, escapes, long summaries ---
+for side in journal wal shm; do
+  rm -f "$TMP/side.sqlite" "$TMP/side.sqlite-$side"
+  expect_error "--journal named after the database's -$side side file is refused" 2 "side file of the results database" \
+    "$LIQSIM" replay "$EX/cascade" --out "$TMP/side.sqlite" --journal "$TMP/side.sqlite-$side"
+  check "... and neither file is written" bash -c "test ! -e '$TMP/side.sqlite' && test ! -e '$TMP/side.sqlite-$side'"
+done
+ln -sf "$TMP/side-target.sqlite" "$TMP/side-link.sqlite"
+"$LIQSIM" replay "$EX/cascade" --out "$TMP/side-target.sqlite" --quiet >/dev/null
+expect_error "--report named after the side file of a linked database's target is refused" 2 "side file" \
+  "$LIQSIM" replay "$EX/cascade" --out "$TMP/side-link.sqlite" --report "$TMP/side-target.sqlite-journal"
+expect_error "report -o named after the database's journal is refused" 2 "side file of the results database" \
+  "$LIQSIM" report "$TMP/side-target.sqlite" -o "$TMP/side-target.sqlite-journal"
+check "... and no journal file appears" test ! -e "$TMP/side-target.sqlite-journal"
+mkfifo "$TMP/cfg.fifo"
+expect_error "replay --config naming a FIFO is refused, not waited on" 2 "named pipe" \
+  timeout 10 "$LIQSIM" replay --config "$TMP/cfg.fifo" --events "$EX/cascade/events.jsonl"
+expect_error "report of a FIFO is refused, not waited on" 2 "named pipe" \
+  timeout 10 "$LIQSIM" report "$TMP/cfg.fifo" -o "$TMP/fifo.html"
+expect_error "replay --out naming a FIFO is refused" 2 "not a regular file" \
+  timeout 10 "$LIQSIM" replay "$EX/cascade" --out "$TMP/cfg.fifo"
+sed 's/"BTC-PERP"/"BTC\\u001b[31mX\\u0007"/' "$EX/cascade/events.jsonl" >"$TMP/esc.jsonl"
+expect_error "a control character echoed in an error is escaped" 2 'BTC\\x1b\[31mX\\x07' \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/esc.jsonl"
+check "... and no raw ESC or BEL reaches stderr" bash -c "! LC_ALL=C grep -q \$'[\\x01-\\x08\\x0b-\\x1f\\x7f]' '$TMP/err'"
+long_label=$(printf 'L%.0s' $(seq 1 5000))
+"$LIQSIM" replay "$EX/cascade" --label "$long_label" >"$TMP/long.txt"
+check "a 5000-byte label does not cut the summary: the state hash is still printed" \
+  grep -qE '^  state hash         [0-9a-f]{64}$' "$TMP/long.txt"
+check "... and the label is printed whole" grep -q "^liqsim replay: $long_label\$" "$TMP/long.txt"
+python3 - "$TMP/many" <<'PY'
+import json, sys, os
+d = sys.argv[1]; os.makedirs(d, exist_ok=True)
+n = 400
+cfg = {"assets": {f"A{i:03d}": {"collateral_weight": "0.9"} for i in range(n)},
+       "markets": {"P-PERP": {"underlying": "A000", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05"}}}
+json.dump(cfg, open(f"{d}/config.json", "w"))
+with open(f"{d}/events.jsonl", "w") as f:
+    for i in range(n):
+        f.write(json.dumps({"type": "price", "ts": 1, "asset": f"A{i:03d}", "price": "123456.789"}) + "\n")
+        f.write(json.dumps({"type": "deposit", "ts": 1, "account": f"acct{i}", "asset": f"A{i:03d}", "amount": "98765.4321"}) + "\n")
+PY
+"$LIQSIM" replay "$TMP/many" >"$TMP/many.txt"
+"$LIQSIM" replay "$TMP/many" --json >"$TMP/many.json"
+check "a metric of 400 assets is printed whole in the text summary" \
+  bash -c "grep -q '\"A399\":' '$TMP/many.txt' && grep -qE '^  state hash         [0-9a-f]{64}$' '$TMP/many.txt'"
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

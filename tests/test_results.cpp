@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -357,7 +358,7 @@ TEST_CASE("a database that is not liqsim's is refused and left as it was", "[res
   CHECK(q.count("SELECT COUNT(*) FROM sqlite_master") == 1);
 }
 
-TEST_CASE("a first run that is aborted leaves a new database without tables", "[results]") {
+TEST_CASE("a first run that is aborted leaves no database file behind", "[results]") {
   std::string path = temp_dir("first-abort") + "/r.sqlite";
   {
     auto db = open_db(path);
@@ -365,9 +366,91 @@ TEST_CASE("a first run that is aborted leaves a new database without tables", "[
     REQUIRE(db->begin_run(run_info("doomed"), r.symbols).ok());
     r.run_all(db.get());
     db->abort_run();
+    CHECK(fs::exists(path));  // removed only when closed
   }
+  CHECK_FALSE(fs::exists(path));
+}
+
+TEST_CASE("an aborted first run into a file that existed, empty, keeps the file and adds no tables", "[results]") {
+  std::string path = temp_dir("first-abort-existing") + "/r.sqlite";
+  { std::ofstream touch(path); }
+  {
+    auto db = open_db(path);
+    Replay r(cascade_config("500"), cascade_events());
+    REQUIRE(db->begin_run(run_info("doomed"), r.symbols).ok());
+    db->abort_run();
+  }
+  REQUIRE(fs::exists(path));
+  CHECK(fs::file_size(path) == 0);
+}
+
+// Issue 10, finding 1: two replays into a database that does not exist yet.
+// The one that created the file times out on the other's lock; it may not
+// remove the file the other is writing.
+TEST_CASE("a writer that created the database and timed out on another's lock leaves the file to it", "[results]") {
+  std::string path = temp_dir("create-race") + "/r.sqlite";
+  ResultsOptions quick;
+  quick.busy_timeout_ms = 50;
+  auto creator = open_db(path, quick);  // creates the file
+  REQUIRE(fs::exists(path));
+  auto other = open_db(path);  // opens the file the creator made
+  Replay second(cascade_config("500"), cascade_events());
+  REQUIRE(other->begin_run(run_info("other"), second.symbols).ok());
+  Replay first(cascade_config("500"), cascade_events());
+  Status st = creator->begin_run(run_info("creator"), first.symbols);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message.find("locked") != std::string::npos);
+  creator.reset();  // gives up: must not remove a file another writer holds
+  REQUIRE(fs::exists(path));
+  second.run_all(other.get());
+  auto id = other->finish_run(second.engine->summary(), *second.metrics, *second.engine, 1'700'000'100'000);
+  if (!id.ok()) FAIL(id.error().describe());
+  other.reset();
+  REQUIRE(fs::exists(path));
   Sql q(path);
-  CHECK(q.count("SELECT COUNT(*) FROM sqlite_master") == 0);
+  CHECK(q.count("SELECT COUNT(*) FROM runs WHERE complete = 1") == 1);
+  CHECK(q.one("SELECT label FROM runs") == "other");
+}
+
+TEST_CASE("a writer that opens a name its creator removed meanwhile starts again on a new file", "[results]") {
+  std::string path = temp_dir("reopen") + "/r.sqlite";
+  {
+    auto creator = open_db(path);
+    REQUIRE(fs::exists(path));
+  }  // created, committed nothing, nobody else had it: removed
+  REQUIRE_FALSE(fs::exists(path));
+  auto db = open_db(path);
+  Replay r(cascade_config("500"), cascade_events());
+  CHECK(write_run(*db, r, "after") == 1);
+  db.reset();
+  Sql q(path);
+  CHECK(q.one("SELECT label FROM runs") == "after");
+}
+
+TEST_CASE("a run whose database file was removed while it was written is not reported as stored", "[results]") {
+  std::string dir = temp_dir("removed-midway");
+  std::string path = dir + "/r.sqlite";
+  auto db = open_db(path);
+  Replay r(cascade_config("500"), cascade_events());
+  REQUIRE(db->begin_run(run_info("lost"), r.symbols).ok());
+  r.run_all(db.get());
+  fs::rename(path, dir + "/elsewhere.sqlite");  // not a liqsim: it does not wait for the lock
+  auto id = db->finish_run(r.engine->summary(), *r.metrics, *r.engine, 1'700'000'100'000);
+  REQUIRE_FALSE(id.ok());
+  CHECK(id.error().file == path);
+  CHECK(id.error().message.find("removed or replaced") != std::string::npos);
+}
+
+TEST_CASE("the side files SQLite keeps beside a database are named for the name and its link target", "[results]") {
+  std::string dir = temp_dir("side-files");
+  { std::ofstream target(dir + "/target.sqlite"); }
+  fs::create_symlink(dir + "/target.sqlite", dir + "/link.sqlite");
+  auto names = results_side_files(dir + "/link.sqlite");
+  auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  CHECK(has(dir + "/link.sqlite-journal"));
+  CHECK(has(dir + "/link.sqlite-wal"));
+  CHECK(has(dir + "/link.sqlite-shm"));
+  CHECK(has(fs::canonical(dir + "/target.sqlite").string() + "-journal"));
 }
 
 TEST_CASE("a database of another schema version is refused with a message", "[results]") {
@@ -696,6 +779,42 @@ TEST_CASE("a report of a missing run or a file that is no results database is an
 
 // Not a timed assertion: prints the cost of writing results relative to the
 // replay itself. Run with: liqsim_tests "[.bench]" -s  (LIQSIM_BENCH_ACCOUNTS=N)
+// Issue 10, finding 14: values read back from a database are input.
+TEST_CASE("a report of a hand-edited database with values out of range is an error naming the column", "[report]") {
+  std::string path = temp_dir("edited") + "/r.sqlite";
+  {
+    auto db = open_db(path);
+    Replay r(cascade_config("500"), cascade_events());
+    write_run(*db, r, "cascade");
+  }
+  struct Edit {
+    const char* sql;
+    const char* column;
+  };
+  for (const Edit& e : {Edit{"UPDATE runs SET first_ts = -9223372036854775808", "runs.first_ts"},
+                        Edit{"UPDATE runs SET last_ts = 9223372036854775807", "runs.last_ts"},
+                        Edit{"UPDATE runs SET first_ts = last_ts + 1", "runs.last_ts"},
+                        Edit{"UPDATE runs SET series_interval_ms = 0", "runs.series_interval_ms"},
+                        Edit{"UPDATE runs SET first_ts = 'soon'", "runs.first_ts"},
+                        Edit{"UPDATE insurance_fund SET balance_f = 1e999", "insurance_fund.balance_f"},
+                        Edit{"UPDATE events SET ts = -1 WHERE type = 'liquidation'", "events.ts"},
+                        Edit{"UPDATE market_series SET interval_start_ms = -9223372036854775808 WHERE rowid = (SELECT min(rowid) FROM market_series)",
+                             "market_series.interval_start_ms"}}) {
+    std::string copy = path + ".edited";
+    fs::copy_file(path, copy, fs::copy_options::overwrite_existing);
+    {
+      Sql q(copy);
+      REQUIRE(sqlite3_exec(q.db, e.sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+    }
+    auto html = render_report(copy, {});
+    INFO(e.sql);
+    REQUIRE_FALSE(html.ok());
+    CHECK(html.error().exit_code() == 2);
+    CHECK(html.error().file == copy);
+    CHECK(html.error().field == e.column);
+  }
+}
+
 TEST_CASE("results writing cost relative to replay", "[.bench]") {
   std::int64_t accounts = 20000;
   if (const char* e = std::getenv("LIQSIM_BENCH_ACCOUNTS")) accounts = std::atoll(e);

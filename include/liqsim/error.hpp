@@ -36,7 +36,8 @@ struct [[nodiscard]] Error {
   std::string field;           // field or config key; may be empty
   std::string message;         // what is wrong / what was expected
 
-  // "events.jsonl:12: field 'qty': not a decimal number"
+  // "events.jsonl:12: field 'qty': not a decimal number", control bytes
+  // escaped (printable()).
   std::string describe() const;
   int exit_code() const { return kind == ErrorKind::corrupt ? 3 : 2; }
 };
@@ -56,6 +57,12 @@ inline std::string excerpt(std::string_view text) {
   if (text.size() <= 64) return std::string(text);
   return std::string(text.substr(0, 48)) + "... (" + std::to_string(text.size()) + " bytes)";
 }
+
+// TEXT with every control byte (0x00-0x1f, 0x7f) written as \xNN, so a name
+// or value echoed into a message cannot ring the terminal's bell, move its
+// cursor or recolour it (an ESC sequence in an asset name, say). Every message
+// liqsim prints to stderr goes through it (Error::describe escapes each part).
+std::string printable(std::string_view text);
 
 // An operating-system failure on a file, kind io: "what: reason", with
 // ENOSPC spelled "no space left on device". Defined in error.cpp.

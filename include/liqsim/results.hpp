@@ -38,6 +38,16 @@ struct ResultsOptions {
   std::int64_t max_page_count = 0;           // a size quota in pages (0: SQLite's default); tests use it
 };
 
+// The names of the files SQLite keeps beside a database while writing it
+// (rollback journal, WAL, shared memory), for the given name and, where it is
+// a symbolic link, its target. An output under one of these names would be
+// taken for a hot journal and deleted by the next open: callers refuse them.
+std::vector<std::string> results_side_files(const std::string& db_path);
+
+// Opening a database for writing holds a shared flock on the file until the
+// object is destroyed. A file the object created and committed no run to is
+// removed on destruction, but only when no other process has it open and it
+// is still empty (docs/RESULTS.md, "Concurrent writers").
 class ResultsDb {
  public:
   static Result<std::unique_ptr<ResultsDb>> open(const std::string& path);

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@
 #include "commands.hpp"
 #include "liqsim/config.hpp"
 #include "liqsim/engine.hpp"
+#include "liqsim/input_file.hpp"
 #include "liqsim/json.hpp"
 #include "liqsim/jsonl.hpp"
 #include "liqsim/log.hpp"
@@ -42,6 +45,7 @@ const char* kReplayHelp =
     "  --out R.sqlite      add this run to a results database\n"
     "  --report R.html     also write an HTML report of this run (needs --out)\n"
     "  --label NAME        the run's label in the results database\n"
+    "  --busy-timeout MS   wait up to MS milliseconds for another writer of the results database (default 5000)\n"
     "  --check             verify the double-entry ledger after every event\n"
     "  --reference-scan    evaluate every account after every event (slow; for differential tests)\n"
     "  --progress          force the progress bar (default: only when stderr is a terminal)\n"
@@ -50,6 +54,7 @@ const char* kReplayHelp =
 struct Options {
   std::string dir, config, events, journal, out, report, label;
   bool json = false, check = false, reference_scan = false, progress = false, quiet = false;
+  int busy_timeout_ms = ResultsOptions{}.busy_timeout_ms;
 };
 
 // An output may not be an input or another output: `--journal events.jsonl`
@@ -78,6 +83,15 @@ Status check_distinct_files(const Options& o) {
         return make_error(ErrorKind::usage, std::string(outputs[i].option) + " and " + outputs[j].option +
                                                 " name the same file " + outputs[i].path);
   }
+  // SQLite keeps a journal (or WAL and shared memory) beside the database and
+  // deletes it as a hot journal on the next open: no other file may be one.
+  if (!o.out.empty()) {
+    for (const Named& n : {Named{"--config", o.config}, Named{"--events", o.events}, Named{"--journal", o.journal},
+                           Named{"--report", o.report}}) {
+      if (n.path.empty()) continue;
+      if (Status st = refuse_side_file(n.option, n.path, o.out); !st) return st;
+    }
+  }
   return {};
 }
 
@@ -98,6 +112,18 @@ Result<Options> parse_options(const Args& args) {
     else if (a == "--out") st = value(o.out);
     else if (a == "--report") st = value(o.report);
     else if (a == "--label") st = value(o.label);
+    else if (a == "--busy-timeout") {
+      std::string ms;
+      st = value(ms);
+      if (st) {
+        char* end = nullptr;
+        errno = 0;
+        long v = std::strtol(ms.c_str(), &end, 10);
+        if (errno != 0 || end == ms.c_str() || *end != '\0' || v < 0 || v > 3'600'000)
+          return make_error(ErrorKind::usage, "--busy-timeout takes milliseconds from 0 to 3600000, not '" + ms + "'");
+        o.busy_timeout_ms = static_cast<int>(v);
+      }
+    }
     else if (a == "--json") o.json = true;
     else if (a == "--check") o.check = true;
     else if (a == "--reference-scan") o.reference_scan = true;
@@ -149,6 +175,7 @@ int cmd_replay(const Args& args) {
   if (!opts) return usage_error(opts.error().message);
   const Options& o = *opts;
 
+  if (Status st = require_regular_input(o.config, "configuration"); !st) return report_error(st.error());
   auto config = load_config(o.config);
   if (!config) return report_error(config.error());
 
@@ -156,13 +183,15 @@ int cmd_replay(const Args& args) {
   std::string warning;
   auto events = read_event_log(o.events, symbols, &warning);
   if (!events) return report_error(events.error());
-  if (!warning.empty()) std::fprintf(stderr, "liqsim: warning: %s\n", warning.c_str());
+  if (!warning.empty()) std::fprintf(stderr, "liqsim: warning: %s\n", printable(warning).c_str());
 
   Status valid = validate_events(*config, symbols, *events);
   if (!valid) return report_error(locate_event_error(valid.error(), o.events));
 
   ReplayOutputs outputs;
-  Status opened = outputs.open(o.journal, o.out, o.report);
+  ResultsOptions results_options;
+  results_options.busy_timeout_ms = o.busy_timeout_ms;
+  Status opened = outputs.open(o.journal, o.out, o.report, results_options);
   if (!opened) return report_error(opened.error());
 
   RunInfo info;

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "liqsim/input_file.hpp"
 #include "liqsim/results.hpp"
 
 namespace liqsim::cli {
@@ -50,6 +51,8 @@ int cmd_report(const Args& args) {
   if (out_path.empty()) return usage_error("report: -o REPORT.html is required");
   if (same_file(out_path, db_path))
     return usage_error("report: -o " + out_path + " is the results database " + db_path + " itself");
+  if (Status st = refuse_side_file("-o", out_path, db_path); !st) return usage_error("report: " + st.error().message);
+  if (Status st = require_regular_input(db_path, "results database"); !st) return report_error(st.error());
   if (Status st = write_report(db_path, out_path, options); !st.ok()) return report_error(st.error());
   return 0;
 }

@@ -38,5 +38,8 @@ int usage_error(const std::string& message);
 // Whether two names are one file: the same device and inode when the first
 // exists, else the same absolute path (names that do not exist yet).
 bool same_file(const std::string& a, const std::string& b);
+// An error when PATH (given with OPTION) is one of the side files SQLite
+// keeps beside the results database DB_PATH (results_side_files).
+Status refuse_side_file(const std::string& option, const std::string& path, const std::string& db_path);
 
 }  // namespace liqsim::cli

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "liqsim/results.hpp"
 
 namespace liqsim::cli {
 
@@ -27,8 +28,17 @@ bool same_file(const std::string& a, const std::string& b) {
   return canonical(a) == canonical(b);
 }
 
+Status refuse_side_file(const std::string& option, const std::string& path, const std::string& db_path) {
+  for (const std::string& side : results_side_files(db_path))
+    if (same_file(path, side))
+      return make_error(ErrorKind::usage, option + " " + path + " is where SQLite keeps a side file of the results " +
+                                              "database " + db_path + " (it would be deleted as a hot journal): " +
+                                              "name another file");
+  return {};
+}
+
 int usage_error(const std::string& message) {
-  std::fprintf(stderr, "liqsim: %s (see 'liqsim --help')\n", message.c_str());
+  std::fprintf(stderr, "liqsim: %s (see 'liqsim --help')\n", printable(message).c_str());
   return 2;
 }
 
@@ -119,7 +129,7 @@ int run(int argc, char** argv) {
   } catch (const std::exception& ex) {
     // Every operating error should already be a value; reaching here is a bug
     // in an adapter, still reported without a stack trace.
-    std::fprintf(stderr, "liqsim: %s\n", ex.what());
+    std::fprintf(stderr, "liqsim: %s\n", liqsim::printable(ex.what()).c_str());
     return 2;
   }
   return usage_error("unknown command '" + command + "'");

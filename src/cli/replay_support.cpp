@@ -86,34 +86,34 @@ std::string summary_json(const Summary& s, const ExtraFields& extra) {
 }
 
 std::string summary_text(const Summary& s, const ExtraFields& extra, const std::string& label) {
-  char buf[4096];
+  // Built as a string of any length: a long label or a metric of many assets
+  // is printed whole, never cut by a buffer.
+  auto n = [](std::int64_t v) { return std::to_string(v); };
   std::string o;
-  std::snprintf(buf, sizeof buf,
-                "liqsim replay: %s\n"
-                "  events             %lld (%lld rejected), %lld accounts\n"
-                "  margin calls       %lld\n"
-                "  liquidations       %lld fills, notional %s USD, fees %s USD\n"
-                "  cascades           up to %lld rounds in one event; %lld fills caused by liquidation impact\n"
-                "  bad debt           %s USD in %lld bankruptcies: insurance paid %s, ADL %s (%lld events), "
-                "socialized %s\n"
-                "  insurance fund     %s USD at the end\n"
-                "  state hash         %s\n",
-                label.c_str(), static_cast<long long>(s.events), static_cast<long long>(s.rejected),
-                static_cast<long long>(s.accounts), static_cast<long long>(s.margin_calls),
-                static_cast<long long>(s.liquidations), s.liquidated_notional.str().c_str(),
-                s.liquidation_fees.str().c_str(), static_cast<long long>(s.cascade_rounds_max),
-                static_cast<long long>(s.impact_liquidations), s.bad_debt.str().c_str(),
-                static_cast<long long>(s.bankruptcies), s.insurance_paid.str().c_str(), s.adl_amount.str().c_str(),
-                static_cast<long long>(s.adl_events), s.socialized_loss.str().c_str(),
-                s.insurance_fund.str().c_str(), s.state_hash.c_str());
-  o += buf;
+  auto line = [&o](std::initializer_list<std::string_view> parts) {
+    for (std::string_view p : parts) o.append(p);
+    o.push_back('\n');
+  };
+  line({"liqsim replay: ", printable(label)});
+  line({"  events             ", n(s.events), " (", n(s.rejected), " rejected), ", n(s.accounts), " accounts"});
+  line({"  margin calls       ", n(s.margin_calls)});
+  line({"  liquidations       ", n(s.liquidations), " fills, notional ", s.liquidated_notional.str(), " USD, fees ",
+        s.liquidation_fees.str(), " USD"});
+  line({"  cascades           up to ", n(s.cascade_rounds_max), " rounds in one event; ", n(s.impact_liquidations),
+        " fills caused by liquidation impact"});
+  line({"  bad debt           ", s.bad_debt.str(), " USD in ", n(s.bankruptcies),
+        " bankruptcies: insurance paid ", s.insurance_paid.str(), ", ADL ", s.adl_amount.str(), " (",
+        n(s.adl_events), " events), socialized ", s.socialized_loss.str()});
+  line({"  insurance fund     ", s.insurance_fund.str(), " USD at the end"});
+  line({"  state hash         ", s.state_hash});
   if (!extra.empty()) {
     o += "  metrics\n";
     for (const auto& [k, v] : extra) {
-      std::string val = v;
+      std::string_view val = v;
       if (val.size() >= 2 && val.front() == '"' && val.back() == '"') val = val.substr(1, val.size() - 2);
-      std::snprintf(buf, sizeof buf, "    %-34s %s\n", k.c_str(), val.c_str());
-      o += buf;
+      std::string key = "    " + k;
+      if (key.size() < 38) key.resize(38, ' ');
+      line({key, " ", val});
     }
   }
   return o;
@@ -121,7 +121,8 @@ std::string summary_text(const Summary& s, const ExtraFields& extra, const std::
 
 ReplayOutputs::~ReplayOutputs() { abandon(); }
 
-Status ReplayOutputs::open(const std::string& journal, const std::string& db, const std::string& report) {
+Status ReplayOutputs::open(const std::string& journal, const std::string& db, const std::string& report,
+                           const ResultsOptions& results_options) {
   db_ = db;
   report_ = report;
   // The report is drawn after the run is committed: a name it could never be
@@ -135,12 +136,7 @@ Status ReplayOutputs::open(const std::string& journal, const std::string& db, co
     journal_.emplace(std::move(*file));
   }
   if (!db_.empty()) {
-    struct stat info {};
-    db_created_ = ::lstat(db_.c_str(), &info) != 0 && errno == ENOENT;
-    if (!db_created_ && S_ISLNK(info.st_mode) && ::stat(db_.c_str(), &info) != 0 && errno == ENOENT)
-      return make_file_error(ErrorKind::usage, db_,
-                             "a symbolic link to a file that does not exist: name the file itself");
-    auto r = ResultsDb::open(db_);
+    auto r = ResultsDb::open(db_, results_options);
     if (!r) return r.error();
     results_ = std::move(*r);
   }
@@ -184,7 +180,6 @@ Result<std::vector<std::string>> ReplayOutputs::publish(const Summary& summary, 
       abandon();
       return run.error();
     }
-    db_created_ = false;
     lines.push_back("  results database   " + db_ + " (run " + std::to_string(*run) + ")");
   }
   if (journal_) {
@@ -210,15 +205,11 @@ Result<std::vector<std::string>> ReplayOutputs::publish(const Summary& summary, 
 void ReplayOutputs::abandon() {
   journal_.reset();  // removes an unpublished journal
   if (results_) {
+    // Rolled back and closed; a database file this replay created holds
+    // nothing then (the schema is part of the run's transaction) and is
+    // removed, unless another process has it open (results.hpp).
     results_->abort_run();
     results_.reset();
-  }
-  // A database file this replay created holds nothing once its run is rolled
-  // back (the schema is part of the run's transaction): remove it.
-  if (db_created_) {
-    struct stat info {};
-    if (::lstat(db_.c_str(), &info) == 0 && S_ISREG(info.st_mode) && info.st_size == 0) ::unlink(db_.c_str());
-    db_created_ = false;
   }
 }
 

@@ -34,7 +34,8 @@ std::string summary_text(const Summary& s, const ExtraFields& extra, const std::
 class ReplayOutputs {
  public:
   ~ReplayOutputs();
-  Status open(const std::string& journal, const std::string& db, const std::string& report);
+  Status open(const std::string& journal, const std::string& db, const std::string& report,
+              const ResultsOptions& results_options);
   Status begin(const RunInfo& info, const Symbols& symbols);
   Status write(const InputEvent& ev, std::int64_t seq, const std::vector<DerivedEvent>& derived,
                const Engine& engine, const Symbols& symbols);
@@ -45,7 +46,6 @@ class ReplayOutputs {
 
  private:
   std::string db_, report_;
-  bool db_created_ = false;  // the database file did not exist before this replay
   std::optional<OutputFile> journal_;
   std::unique_ptr<ResultsDb> results_;
   std::string line_;

@@ -277,8 +277,13 @@ std::string parse_timestamp(const JsonValue& v, std::int64_t& ms_out) {
 }
 
 std::string format_rfc3339(std::int64_t ms) {
-  std::int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-  std::int64_t rem = ms - days * 86400000;
+  // Floor division without negating ms (INT64_MIN has no negation).
+  std::int64_t days = ms / 86400000;
+  std::int64_t rem = ms % 86400000;
+  if (rem < 0) {
+    --days;
+    rem += 86400000;
+  }
   std::int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);

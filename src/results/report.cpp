@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "liqsim/output_file.hpp"
@@ -455,6 +457,51 @@ std::string col_text(sqlite3_stmt* st, int i) {
 double col_real(sqlite3_stmt* st, int i) { return sqlite3_column_double(st, i); }
 std::int64_t col_int(sqlite3_stmt* st, int i) { return sqlite3_column_int64(st, i); }
 
+// Values read back from a database are input like any other: a hand-edited or
+// foreign database may hold anything a column's type allows. The first value
+// out of its range is kept here, naming table and column, and the report
+// refuses the database (exit 2) instead of drawing nonsense or overflowing.
+class Checked {
+ public:
+  explicit Checked(std::string db_path) : db_path_(std::move(db_path)) {}
+  std::int64_t ts(sqlite3_stmt* st, int i, const char* where) {
+    return in_range(st, i, where, 0, limits::kMaxTimestampMs, "milliseconds since the epoch");
+  }
+  std::int64_t in_range(sqlite3_stmt* st, int i, const char* where, std::int64_t lo, std::int64_t hi,
+                        const char* what) {
+    if (sqlite3_column_type(st, i) != SQLITE_INTEGER) {
+      fail(where, std::string("expected an integer (") + what + ")");
+      return lo;
+    }
+    std::int64_t v = col_int(st, i);
+    if (v < lo || v > hi) {
+      fail(where, std::to_string(v) + " is outside " + std::to_string(lo) + ".." + std::to_string(hi) + " (" + what +
+                      ")");
+      return lo;
+    }
+    return v;
+  }
+  double real(sqlite3_stmt* st, int i, const char* where) {
+    double v = col_real(st, i);
+    if (!std::isfinite(v)) {
+      fail(where, "not a finite number");
+      return 0;
+    }
+    return v;
+  }
+  void fail(const char* where, const std::string& what) {
+    if (error_) return;
+    Error e = make_error(ErrorKind::input, "not a valid liqsim results database: " + what, where);
+    e.file = db_path_;
+    error_ = std::move(e);
+  }
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  std::string db_path_;
+  std::optional<Error> error_;
+};
+
 struct RunRow {
   std::int64_t id = 0;
   std::string label, events_path, events_sha256, engine_version, state_hash;
@@ -523,6 +570,7 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
   auto query_failed = [&](const char* what) -> Error {
     return db.io(std::string("cannot read ") + what + ": " + db.last_error()).error();
   };
+  Checked check(db_path);
 
   // Runs.
   std::vector<RunRow> runs;
@@ -538,15 +586,17 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
         r.events_sha256 = col_text(st, 3);
         r.engine_version = col_text(st, 4);
         r.state_hash = col_text(st, 5);
-        r.first_ts = col_int(st, 6);
-        r.last_ts = col_int(st, 7);
-        r.interval_ms = col_int(st, 8);
+        r.first_ts = check.ts(st, 6, "runs.first_ts");
+        r.last_ts = check.ts(st, 7, "runs.last_ts");
+        if (r.first_ts > r.last_ts) check.fail("runs.last_ts", "run " + std::to_string(r.id) + " ends before it begins");
+        r.interval_ms = check.in_range(st, 8, "runs.series_interval_ms", 1, limits::kMaxTimestampMs, "milliseconds");
         for (std::size_t i = 0; i < sizeof kRunColumns / sizeof kRunColumns[0]; ++i)
           r.fields.emplace_back(kRunColumns[i], col_text(st, static_cast<int>(9 + i)));
         r.fields.emplace_back("state_hash", r.state_hash);
         runs.push_back(std::move(r));
       }))
     return query_failed("runs");
+  if (check.error()) return *check.error();
   if (runs.empty()) return db.io("the database holds no complete run").error();
   const RunRow* run = &runs.back();
   if (options.run_id != 0) {
@@ -600,16 +650,21 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
   if (!db.query("SELECT market, interval_start_ms, mark_close_f, mark_min_f, mark_max_f, liquidated_notional_f "
                 "FROM market_series WHERE run_id = ? ORDER BY market, interval_start_ms",
                 {rid}, [&](sqlite3_stmt* st) {
-                  series[col_text(st, 0)].push_back({static_cast<double>(col_int(st, 1)), col_real(st, 2),
-                                                     col_real(st, 3), col_real(st, 4), col_real(st, 5)});
+                  series[col_text(st, 0)].push_back(
+                      {static_cast<double>(check.ts(st, 1, "market_series.interval_start_ms")),
+                       check.real(st, 2, "market_series.mark_close_f"), check.real(st, 3, "market_series.mark_min_f"),
+                       check.real(st, 4, "market_series.mark_max_f"),
+                       check.real(st, 5, "market_series.liquidated_notional_f")});
                 }))
     return query_failed("market_series");
   std::map<std::string, std::vector<std::pair<double, double>>> fills;
   if (!db.query("SELECT market, ts, price_f FROM events WHERE run_id = ? AND type = 'liquidation' ORDER BY n", {rid},
                 [&](sqlite3_stmt* st) {
-                  fills[col_text(st, 0)].emplace_back(static_cast<double>(col_int(st, 1)), col_real(st, 2));
+                  fills[col_text(st, 0)].emplace_back(static_cast<double>(check.ts(st, 1, "events.ts")),
+                                                      check.real(st, 2, "events.price_f"));
                 }))
     return query_failed("liquidations");
+  if (check.error()) return *check.error();
   html += "<section id=\"marks\"><h2>Mark price per market</h2>\n<p class=\"note\">Line: mark at the close of each " +
           std::to_string(run->interval_ms / 1000) +
           " s interval of event time (UTC); band: lowest to highest mark in the interval, including the "
@@ -687,11 +742,14 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
   if (!db.query("SELECT run_id, ts, amount_f, balance_f FROM insurance_fund ORDER BY run_id, n", {},
                 [&](sqlite3_stmt* st) {
                   auto& v = fund[col_int(st, 0)];
-                  double ts = static_cast<double>(col_int(st, 1));
-                  if (v.empty()) v.emplace_back(ts, col_real(st, 3) - col_real(st, 2));  // balance before
-                  v.emplace_back(ts, col_real(st, 3));
+                  double ts = static_cast<double>(check.ts(st, 1, "insurance_fund.ts"));
+                  double amount = check.real(st, 2, "insurance_fund.amount_f");
+                  double balance = check.real(st, 3, "insurance_fund.balance_f");
+                  if (v.empty()) v.emplace_back(ts, balance - amount);  // balance before
+                  v.emplace_back(ts, balance);
                 }))
     return query_failed("insurance_fund");
+  if (check.error()) return *check.error();
   {
     Chart c;
     c.id = "insurance-fund";
@@ -729,9 +787,12 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
     s.color = "#9467bd";
     if (!db.query("SELECT ts, MAX(rounds) FROM cascades WHERE run_id = ? GROUP BY seq ORDER BY seq", {rid},
                   [&](sqlite3_stmt* st) {
-                    s.points.emplace_back(static_cast<double>(col_int(st, 0)), static_cast<double>(col_int(st, 1)));
+                    s.points.emplace_back(
+                        static_cast<double>(check.ts(st, 0, "cascades.ts")),
+                        static_cast<double>(check.in_range(st, 1, "cascades.rounds", 0, INT32_MAX, "rounds")));
                   }))
       return query_failed("cascades");
+    if (check.error()) return *check.error();
     c.series = {s};
     html += "<section id=\"cascades\"><h2>Cascades</h2>\n<p class=\"note\">Round 1 is caused by the input event "
             "itself; each further round by the price impact of the previous round's liquidations (or ADL).</p>\n" +
@@ -744,12 +805,14 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
     if (!db.query("SELECT seq, ts, account, market, side, qty, price, mark, notional, fee, round FROM events "
                   "WHERE run_id = ? AND type = 'liquidation' ORDER BY notional_f DESC, n LIMIT 20",
                   {rid}, [&](sqlite3_stmt* st) {
-                    rows.push_back({std::to_string(col_int(st, 0)), format_rfc3339(col_int(st, 1)), col_text(st, 2),
+                    rows.push_back({std::to_string(col_int(st, 0)), format_rfc3339(check.ts(st, 1, "events.ts")),
+                                    col_text(st, 2),
                                     col_text(st, 3), col_text(st, 4), col_text(st, 5), col_text(st, 6),
                                     col_text(st, 7), col_text(st, 8), col_text(st, 9),
                                     std::to_string(col_int(st, 10))});
                   }))
       return query_failed("liquidations");
+    if (check.error()) return *check.error();
     html += "<section id=\"largest\"><h2>20 largest liquidations</h2>\n";
     if (rows.empty()) html += "<p class=\"note\">No liquidation in this run.</p>\n";
     else

@@ -7,11 +7,19 @@
 // everything back, so a run appears whole or not at all and earlier runs are
 // untouched. Money is stored twice: exact canonical decimal TEXT and a REAL
 // companion (`<name>_f`) for charts and sorting.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
+#include <thread>
 
 #include "liqsim/json.hpp"
 #include "liqsim/results.hpp"
@@ -239,9 +247,89 @@ class SqliteResultsDb final : public ResultsDb {
     ins_insurance_ = Stmt();
     ins_series_ = Stmt();
     sqlite3_close(db_);
+    // Only after SQLite has closed its own descriptors: closing another
+    // descriptor of the file would drop SQLite's POSIX locks on it.
+    remove_if_unused();
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // The file's lifecycle among processes (docs/RESULTS.md, "Concurrent
+  // writers"): every liqsim that opens a results database holds a shared
+  // flock on it for as long as it has it open. A database file this object
+  // created (O_EXCL) and committed nothing to is removed when it is closed,
+  // but only under an exclusive flock — that is, only when no other liqsim
+  // has it open — and only while it is still empty. A process that opened the
+  // name just before such a removal finds, once it holds its shared lock, that
+  // the name no longer leads to the file it opened, and starts again.
+  Status open_file() {
+    struct stat link {};
+    if (::lstat(path_.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+      struct stat target {};
+      if (::stat(path_.c_str(), &target) != 0 && errno == ENOENT)
+        return make_error_in(ErrorKind::usage, "a symbolic link to a file that does not exist: name the file itself");
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.busy_timeout_ms);
+    for (int attempt = 0;; ++attempt) {
+      if (attempt > 0 && std::chrono::steady_clock::now() > deadline)
+        return make_io("the file kept being removed or replaced while it was opened");
+      created_ = false;
+      int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd >= 0) {
+        created_ = true;
+      } else if (errno == EEXIST) {
+        fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0 && errno == ENOENT) continue;  // removed since: try again
+      }
+      if (fd < 0) return make_os_error(path_, "cannot open the results database", errno);
+      struct stat mine {};
+      if (::fstat(fd, &mine) != 0 || !S_ISREG(mine.st_mode)) {
+        ::close(fd);
+        return make_error_in(ErrorKind::usage, "not a regular file: a results database is a file");
+      }
+      if (Status st = lock_shared(fd, deadline); !st.ok()) {
+        ::close(fd);  // (a file just created stays: whoever holds it exclusively may be using it)
+        return st;
+      }
+      struct stat now {};
+      if (::stat(path_.c_str(), &now) == 0 && now.st_dev == mine.st_dev && now.st_ino == mine.st_ino) {
+        fd_ = fd;
+        ino_ = mine.st_ino;
+        dev_ = mine.st_dev;
+        return {};
+      }
+      ::close(fd);  // the name was removed or replaced meanwhile: open it again
+    }
+  }
+
+  Status lock_shared(int fd, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      if (::flock(fd, LOCK_SH | LOCK_NB) == 0) return {};
+      if (errno != EWOULDBLOCK && errno != EINTR) return make_os_error(path_, "cannot lock the results database", errno);
+      if (std::chrono::steady_clock::now() > deadline)
+        return make_io("another process holds the results database exclusively");
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  // Whether PATH still names the file this object opened.
+  bool still_named() const {
+    struct stat now {};
+    return ::stat(path_.c_str(), &now) == 0 && now.st_dev == dev_ && now.st_ino == ino_;
+  }
+
+  void remove_if_unused() {
+    if (fd_ < 0 || !created_ || committed_) return;
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) return;  // another liqsim has it open: it is theirs now
+    struct stat mine {};
+    if (::fstat(fd_, &mine) != 0 || mine.st_size != 0 || !still_named()) return;
+    struct stat side {};
+    for (const std::string& f : results_side_files(path_))
+      if (::lstat(f.c_str(), &side) == 0) return;  // SQLite may still need what is beside it
+    ::unlink(path_.c_str());
   }
 
   Status open() {
+    if (Status st = open_file(); !st.ok()) return st;
     int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     if (rc != SQLITE_OK) return fail("cannot open the results database");
     sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
@@ -431,6 +519,14 @@ class SqliteResultsDb final : public ResultsDb {
       return st.error();
     }
     in_run_ = false;
+    committed_ = true;
+    // A run reported as stored is in the file named: if the name was removed
+    // or replaced while the run was written (not by a liqsim, which would
+    // have waited for this process's lock), say so.
+    if (!still_named())
+      return make_io("the file was removed or replaced while the run was written: run " + std::to_string(run_id_) +
+                     " is not in the file that now has this name")
+          .error();
     return run_id_;
   }
 
@@ -441,6 +537,11 @@ class SqliteResultsDb final : public ResultsDb {
  private:
   std::string path_;
   ResultsOptions options_;
+  int fd_ = -1;  // holds the shared flock; closed only after SQLite's descriptors
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  bool created_ = false;    // this object created the file
+  bool committed_ = false;  // a run was committed through this object
   sqlite3* db_ = nullptr;
   bool in_run_ = false;
   bool failed_ = false;
@@ -454,8 +555,9 @@ class SqliteResultsDb final : public ResultsDb {
   std::vector<std::int32_t> market_of_sym_;
   std::vector<Bucket> buckets_;
 
-  Status make_io(std::string message) const {
-    Error e = make_error(ErrorKind::io, std::move(message));
+  Status make_io(std::string message) const { return make_error_in(ErrorKind::io, std::move(message)); }
+  Status make_error_in(ErrorKind kind, std::string message) const {
+    Error e = make_error(kind, std::move(message));
     e.file = path_;
     return e;
   }
@@ -751,6 +853,19 @@ class SqliteResultsDb final : public ResultsDb {
 };
 
 }  // namespace
+
+std::vector<std::string> results_side_files(const std::string& db_path) {
+  std::vector<std::string> names;
+  auto add = [&](const std::string& base) {
+    for (const char* suffix : {"-journal", "-wal", "-shm"}) names.push_back(base + suffix);
+  };
+  add(db_path);
+  // SQLite names its side files after the database with symbolic links resolved.
+  std::error_code ec;
+  auto target = std::filesystem::canonical(db_path, ec);
+  if (!ec && target.string() != db_path) add(target.string());
+  return names;
+}
 
 Result<std::unique_ptr<ResultsDb>> ResultsDb::open(const std::string& path) { return open(path, ResultsOptions{}); }
 
