@@ -25,6 +25,18 @@
 //   text, and binary → JSONL → binary is byte-identical.
 // - Reading allocates nothing per record beyond interning new symbols (and
 //   the strings of the rare `param` event).
+// - One lock per log (events/FORMAT.md, "Locking"): an exclusive flock on the
+//   log's file, taken by everything that writes, truncates or replaces it
+//   (LogWriter, repair_log, convert_event_log onto an existing OUT) and held
+//   until it is done — for `log append`, until its acknowledgement is
+//   printed. A locker checks, once it holds the lock, that the path still
+//   names the file it locked (else it opens the new one and locks again), so
+//   what it writes is in the file named, and no replace happens while an
+//   appender holds the lock. The lock is not waited for when another writer
+//   holds it (an error at once); a reader's shared lock (verify re-reading a
+//   torn tail) is waited out for up to kReaderWaitMs.
+// - Named inputs must be regular files: a FIFO, device or directory is
+//   refused, never opened in a way that could block.
 #pragma once
 
 #include <array>
@@ -82,6 +94,13 @@ inline constexpr std::uint8_t kTradeKnownFlags = 0x0f;
 // ts range the JSONL decoder accepts (integer milliseconds of at most 15 digits).
 inline constexpr std::int64_t kMinTsMs = 0;
 inline constexpr std::int64_t kMaxTsMs = 999'999'999'999'999;
+
+// Locking (FORMAT.md, "Locking"): how long a writer waits while only readers
+// (shared locks) hold the log; a writer's exclusive lock is never waited for.
+inline constexpr int kReaderWaitMs = 10'000;
+// How many times a locker opens the path again when it was replaced between
+// its open and its lock, before giving up.
+inline constexpr int kLockAttempts = 16;
 
 }  // namespace logfmt
 
@@ -146,6 +165,19 @@ using InternFn = Sym (*)(void* context, std::string_view name);
 Status decode_record_payload_with(std::string_view payload, InternFn intern, void* context, InputEvent& out);
 // The 16-byte file header of format kFormatVersion.
 std::string file_header();
+// is_binary_log's rule, over the file open on FD (read with pread from 0).
+bool is_binary_fd(int fd);
+
+// Test seam (tests/test_log_concurrency.cpp): when set, called at fixed
+// points of the locking protocol with the path concerned, so a test can
+// replace a file or take a lock at exactly that moment. Points:
+//   "opened"        a log (or convert's OUT) was opened, not yet locked
+//   "readers hold"  a writer found only shared locks on it and will wait
+//   "replacing"     convert is about to rename its temporary file to OUT
+//   "torn tail"     verify_log read to a torn tail, before asking who holds the log
+// Null (and one load of a pointer) outside tests.
+using LockHook = void (*)(const char* point, const std::string& path);
+inline LockHook lock_hook = nullptr;
 }  // namespace detail
 
 // ---- detection and whole-file reading ----
@@ -166,8 +198,13 @@ Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols&
 
 class LogReader {
  public:
-  // Opens and checks the file header. Symbols must outlive the reader.
+  // Opens and checks the file header. Symbols must outlive the reader. PATH
+  // must be a regular file (a FIFO or device is refused, without blocking).
   static Result<LogReader> open(const std::string& path, Symbols& symbols);
+  // The same over the file open on FD (a duplicate is taken; FD stays the
+  // caller's, and reading does not depend on its offset). PATH names it in
+  // messages. Used by the writer and repair to read the file they locked.
+  static Result<LogReader> open_descriptor(int fd, const std::string& path, Symbols& symbols);
   LogReader(LogReader&& other) noexcept;
   LogReader& operator=(LogReader&& other) noexcept;
   LogReader(const LogReader&) = delete;
@@ -193,6 +230,18 @@ class LogReader {
   Error torn_error() const;
   const std::string& path() const { return path_; }
 
+  // For verify_log. Tries a shared lock on the file (never waits): true if
+  // taken (no writer holds the log; none can start until unlock()), false if
+  // a writer holds it.
+  Result<bool> try_lock_shared();
+  void unlock();
+  // True if PATH still names the file this reader has open.
+  bool names_same_file(const std::string& path) const;
+  // After next() ended at a torn tail: reads on from the end of the last
+  // valid record (or from the start, when the tail was inside the file
+  // header), as if that were where reading had got to.
+  Status reread_tail();
+
  private:
   LogReader() = default;
   struct NameHash {
@@ -205,6 +254,7 @@ class LogReader {
   static Sym intern_cached(void* self, std::string_view name);
   // Makes `n` bytes available at buf_[begin_..]; false if the file ends first.
   Result<bool> fill(std::size_t n);
+  Status read_header();
   bool zero_to_eof(std::int64_t from) const;
   bool has_byte_at(std::int64_t pos) const;
   std::int64_t trailing_zeros_start() const;
@@ -242,8 +292,23 @@ struct LogScan {
   bool torn = false;
   std::string warning;  // set when torn
   Error torn_error;     // meaningful when torn
+  // verify_log only: the scan ended inside a record while a writer held the
+  // log's lock — a record being appended, not a torn tail (`torn` is set
+  // too; the valid records end at valid_end).
+  bool writer_appending = false;
 };
 Result<LogScan> scan_log(const std::string& path);
+Result<LogScan> scan_log_descriptor(int fd, const std::string& path);  // see LogReader::open_descriptor
+
+// The whole log, for `log verify` (FORMAT.md, "Verifying a log that is being
+// appended"): as scan_log, but a scan that ends in a torn tail asks who holds
+// the log. If a writer does, the tail is a record being written:
+// `writer_appending` is set and the valid records are reported. Otherwise
+// the tail is read again under a shared lock (the append that was writing it
+// may have finished since), so a torn tail reported is one that no writer is
+// writing. A log replaced during the scan is scanned again (at most a few
+// times). Corruption is an Error as in scan_log.
+Result<LogScan> verify_log(const std::string& path);
 
 // ---- durable writer ----
 
@@ -252,8 +317,10 @@ class LogWriter {
   // Opens an existing binary log for appending (checking every record,
   // positioning after the last valid one, continuing seq and chain; a torn
   // tail is cut off and reported in `*warning`) or creates a new one (header
-  // written and fsync'ed, directory fsync'ed). A corrupt log is refused. The
-  // file is locked (flock) against a second writer.
+  // written and fsync'ed, directory fsync'ed); a 0-byte file gets its header.
+  // A corrupt log is refused, and so is a path that is not a regular file.
+  // The log's lock is taken (see the top of this header) and held until the
+  // writer is closed or destroyed.
   static Result<LogWriter> open(const std::string& path, std::string* warning = nullptr);
   // Creates a new, empty log, replacing whatever file is at `path` (for the
   // temporary file of a conversion).
@@ -280,6 +347,11 @@ class LogWriter {
   std::int64_t last_ts() const { return last_ts_; }  // INT64_MIN for an empty log
   std::int64_t size() const { return written_end_ + static_cast<std::int64_t>(pending_.size()); }
   const std::string& path() const { return path_; }
+  // ok if the path still names the file this writer has open and locked.
+  // Lockers never replace a locked log, so it can differ only if a program
+  // that does not take the lock (mv, an editor) replaced it: then an Error
+  // (kind io) says the records went to the replaced file.
+  Status check_still_named() const;
 
  private:
   LogWriter() = default;
@@ -314,6 +386,10 @@ struct ConvertSummary {
 // (fsync'ing the directory). On any error before the rename the temporary file is
 // removed and OUT is untouched; if only the directory fsync after the rename
 // fails, OUT is complete and the Error says that its rename may not be durable.
+// An existing OUT is locked (the log's lock) from the start to after the
+// rename: if a writer holds it, the conversion is refused at once (kind io).
+// A missing OUT is never replaced by the rename if something created it
+// meanwhile: that file is locked and replaced like an existing one.
 Result<ConvertSummary> convert_event_log(const std::string& in, const std::string& out);
 
 struct RepairSummary {
@@ -321,8 +397,12 @@ struct RepairSummary {
   std::int64_t bytes_cut = 0;
   std::int64_t valid_end = 0;
   std::uint64_t records = 0;
+  std::int64_t size_before = 0;  // the file's size when repair found it
 };
-// Cuts a torn tail (ftruncate + fsync). A corrupt log is refused (kind corrupt).
+// Cuts a torn tail (ftruncate + fsync) under the log's lock. A file holding
+// nothing (0 bytes) or only part of the file header — what a crash while the
+// log was created leaves — gets the whole header: an empty binary log. A
+// corrupt log is refused (kind corrupt); so is a JSON Lines file (input).
 Result<RepairSummary> repair_log(const std::string& path);
 
 // ---- durable plain files (JSONL output of a conversion) ----

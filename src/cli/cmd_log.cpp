@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "liqsim/input_file.hpp"
 #include "liqsim/jsonl.hpp"
 #include "liqsim/log.hpp"
 
@@ -29,12 +30,18 @@ const char* kLogHelp =
     "                   regular file; for a pipe or device use cat).\n"
     "  verify LOG       checks every record (JSONL or binary); prints a summary.\n"
     "                   Exit 3 on a corrupt or torn (truncated) binary log, 2 on bad JSONL.\n"
+    "                   A record that a live append is writing is not a torn tail: exit 0,\n"
+    "                   verified up to the last complete record.\n"
     "  cat LOG          prints the log as canonical JSON Lines (a torn tail is end of\n"
     "                   file plus a warning).\n"
     "  append LOG       appends JSON Lines events from stdin to a binary log (created if\n"
     "                   missing). All of stdin is validated first; nothing is appended\n"
     "                   unless all of it is valid. Reports only after fsync.\n"
     "  repair LOG       cuts a torn tail off a binary log; refuses a corrupt one (exit 3).\n"
+    "                   A 0-byte file or a cut header (a crash at creation) gets its header.\n"
+    "\n"
+    "append, convert (onto an existing OUT) and repair take the log's lock: while one\n"
+    "holds it, the others are refused at once (exit 2) and change nothing.\n"
     "\n"
     "exit codes: 0 success, 2 usage/input/I-O error, 3 corrupt or truncated log\n";
 
@@ -58,17 +65,16 @@ Error open_error(const std::string& path) {
 }
 
 // The format is told by the first byte and the file is then read from its
-// start, so LOG must be a file that can be opened twice (not a pipe). A file
-// that cannot be opened is reported with the operating system's reason
-// (the format probe alone would take it for a file that is not a log).
+// start, so LOG must be a regular file (a FIFO would also be waited on
+// forever). A file that cannot be opened is reported with the operating
+// system's reason (the format probe alone would take it for a file that is
+// not a log).
 std::optional<Error> not_a_file(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     return make_file_error(ErrorKind::io, path, std::string("cannot open for reading: ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    return make_file_error(ErrorKind::usage, path,
-                           "not a regular file (the log tools read files, not pipes or devices)");
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (Status regular = require_regular_input(path, "event log"); !regular) return regular.error();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return make_file_error(ErrorKind::io, path, std::string("cannot open for reading: ") + std::strerror(errno));
   ::close(fd);
@@ -93,12 +99,29 @@ int run_convert(const std::string& in, const std::string& out) {
 
 int run_verify(const std::string& path) {
   if (auto e = not_a_file(path)) return report_error(*e);
+  if (file_bytes(path) == 0) {
+    // Both an empty JSON Lines log and what a crash at a binary log's creation
+    // leaves before its header (events/FORMAT.md, "Empty and cut logs").
+    std::printf("%s: ok: empty file (0 bytes), no events: read as an empty JSON Lines log; if it was to be a "
+                "binary log, its creation was cut short before the header ('liqsim log repair' writes the "
+                "header; 'liqsim log append' appends to it as it is)\n",
+                path.c_str());
+    return 0;
+  }
   if (is_binary_log(path)) {
-    auto scan = scan_log(path);
+    auto scan = verify_log(path);
     if (!scan) return report_error(scan.error());
-    if (scan->torn) return report_error(scan->torn_error);
+    if (scan->torn && !scan->writer_appending) return report_error(scan->torn_error);
     std::string summary = seq_range(scan->records, "records");
     if (scan->records > 0) summary += ", " + ts_range(scan->records, scan->first_ts, scan->last_ts);
+    if (scan->writer_appending) {
+      std::printf("%s: ok: binary log v%u, %s, %lld bytes verified; a writer is appending: the %lld bytes after "
+                  "byte %lld are a record being written, not a torn tail\n",
+                  path.c_str(), logfmt::kFormatVersion, summary.c_str(), static_cast<long long>(scan->valid_end),
+                  static_cast<long long>(scan->file_size - scan->valid_end),
+                  static_cast<long long>(scan->valid_end));
+      return 0;
+    }
     std::printf("%s: ok: binary log v%u, %s, %lld bytes\n", path.c_str(), logfmt::kFormatVersion, summary.c_str(),
                 static_cast<long long>(scan->file_size));
     return 0;
@@ -184,11 +207,18 @@ int run_cat(const std::string& path) {
 int run_append(const std::string& path) {
   Symbols symbols;
   // 1. The log as it is now (read only): its last ts bounds the batch.
+  // LOG must be a regular file or not exist: a FIFO is refused, not waited on.
   std::int64_t last_ts = INT64_MIN;
-  std::ifstream probe(path, std::ios::binary);
-  const bool exists = static_cast<bool>(probe);
-  const bool empty = exists && file_bytes(path) == 0;
-  probe.close();
+  struct stat info {};
+  const bool exists = ::stat(path.c_str(), &info) == 0;
+  if (exists) {
+    if (Status regular = require_regular_input(path, "event log"); !regular) {
+      Error e = regular.error();
+      if (e.kind == ErrorKind::usage) e.message += "; the events to append come on standard input, which may be a pipe";
+      return report_error(e);
+    }
+  }
+  const bool empty = exists && info.st_size == 0;
   if (exists && !empty) {
     if (!is_binary_log(path)) {
       Error e = make_error(ErrorKind::input, "not a binary event log (convert it with 'liqsim log convert' first)");
@@ -244,7 +274,11 @@ int run_append(const std::string& path) {
       return report_error(e);
     }
   }
-  Status st = writer->close();
+  // Durable, then acknowledged while the lock is still held: nothing that
+  // takes the lock can have replaced the log in between, and a program that
+  // does not take it is caught by the check (events/FORMAT.md, "Locking").
+  Status st = writer->sync();
+  if (st) st = writer->check_still_named();
   if (!st) return report_error(st.error());
   if (batch.empty()) {
     std::printf("appended 0 events\n");
@@ -252,6 +286,14 @@ int run_append(const std::string& path) {
     std::printf("appended %zu events (seq %llu..%llu)\n", batch.size(), static_cast<unsigned long long>(first_seq),
                 static_cast<unsigned long long>(first_seq + batch.size() - 1));
   }
+  const bool told = std::fflush(stdout) == 0;
+  const int write_errno = errno;
+  st = writer->close();
+  if (!told)
+    return report_error(make_file_error(ErrorKind::io, "<stdout>",
+                                        std::string("write failed: ") + std::strerror(write_errno) +
+                                            " (the events were appended and are durable)"));
+  if (!st) return report_error(st.error());
   return 0;
 }
 
@@ -259,7 +301,6 @@ int run_repair(const std::string& path) {
   if (auto e = not_a_file(path)) return report_error(*e);
   // A file shorter than a header (a crash while the log was created) is
   // repaired by writing a whole new header: the file grows.
-  const std::int64_t size_before = file_bytes(path);
   auto r = repair_log(path);
   if (!r) {
     if (r.error().kind == ErrorKind::corrupt)
@@ -270,10 +311,14 @@ int run_repair(const std::string& path) {
   if (!r->was_torn) {
     std::printf("%s: clean, nothing to repair (%llu records, %lld bytes)\n", path.c_str(),
                 static_cast<unsigned long long>(r->records), static_cast<long long>(r->valid_end));
-  } else if (size_before >= 0 && size_before < static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) {
+  } else if (r->size_before == 0) {
+    std::printf("%s: the file was empty (0 bytes): a crash while the log was created, before its header; "
+                "wrote the %zu-byte header: the log is empty (0 records, %lld bytes) and appends go on\n",
+                path.c_str(), logfmt::kFileHeaderBytes, static_cast<long long>(r->valid_end));
+  } else if (r->size_before < static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) {
     std::printf("%s: the file held only %lld bytes of its %zu-byte header (torn while the log was created): "
                 "wrote a new header; the log is empty (0 records, %lld bytes)\n",
-                path.c_str(), static_cast<long long>(size_before), logfmt::kFileHeaderBytes,
+                path.c_str(), static_cast<long long>(r->size_before), logfmt::kFileHeaderBytes,
                 static_cast<long long>(r->valid_end));
   } else {
     std::printf("%s: cut %lld bytes of a torn tail at byte offset %lld (%llu records kept)\n", path.c_str(),

@@ -1,6 +1,7 @@
 // Reading the binary log: file header, record framing, checksums, seq and
 // chain, torn-tail detection (events/FORMAT.md, "Reading").
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,20 +32,27 @@ std::string detail::file_header() {
 // Binary when the first byte is the magic's (0x89 never starts JSON), or when
 // only that byte is damaged and the rest of the magic is there: a binary log
 // with a bad header is reported as corrupt (exit 3), not as bad JSON.
-bool is_binary_log(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+bool detail::is_binary_fd(int fd) {
   unsigned char head[logfmt::kMagic.size()] = {};
   std::size_t got = 0;
   while (got < sizeof head) {
-    ssize_t n = ::read(fd, head + got, sizeof head - got);
+    ssize_t n = ::pread(fd, head + got, sizeof head - got, static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<std::size_t>(n);
   }
-  ::close(fd);
   if (got >= 1 && head[0] == logfmt::kMagic[0]) return true;
   return got == sizeof head && std::equal(head + 1, head + sizeof head, logfmt::kMagic.begin() + 1);
+}
+
+bool is_binary_log(const std::string& path) {
+  // O_NONBLOCK: a FIFO put in a file's place is not waited on (its read
+  // then finds nothing, and the callers refuse what is not a regular file).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  const bool binary = detail::is_binary_fd(fd);
+  ::close(fd);
+  return binary;
 }
 
 // ---- LogReader ----
@@ -84,12 +92,39 @@ void LogReader::close_fd() {
   fd_ = -1;
 }
 
+namespace {
+
+// A regular file, or an Error naming PATH (never waits on a FIFO: FD is open).
+Status require_regular_fd(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return io_error(path, "cannot stat", errno);
+  if (S_ISREG(st.st_mode)) return {};
+  return make_file_error(ErrorKind::usage, path,
+                         S_ISFIFO(st.st_mode)  ? "is a named pipe, not a regular file: an event log is read from a file"
+                         : S_ISDIR(st.st_mode) ? "is a directory, not an event log"
+                                               : "is not a regular file: an event log is read from a file");
+}
+
+}  // namespace
+
 Result<LogReader> LogReader::open(const std::string& path, Symbols& symbols) {
+  // O_NONBLOCK so that a FIFO is refused, not waited on; it changes nothing
+  // for a regular file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return io_error(path, "cannot open for reading", errno);
+  if (int fl = ::fcntl(fd, F_GETFL); fl >= 0) (void)::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  auto r = open_descriptor(fd, path, symbols);
+  ::close(fd);
+  return r;
+}
+
+Result<LogReader> LogReader::open_descriptor(int fd, const std::string& path, Symbols& symbols) {
   LogReader r;
   r.path_ = path;
   r.symbols_ = &symbols;
-  r.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  r.fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (r.fd_ < 0) return io_error(path, "cannot open for reading", errno);
+  if (Status st = require_regular_fd(r.fd_, path); !st) return st.error();
   struct stat st {};
   if (::fstat(r.fd_, &st) != 0) return io_error(path, "cannot stat", errno);
   r.file_size_ = st.st_size;
@@ -97,39 +132,49 @@ Result<LogReader> LogReader::open(const std::string& path, Symbols& symbols) {
   if (cap < 4096) cap = 4096;
   if (cap > kReadBufferBytes) cap = kReadBufferBytes;
   r.buf_.resize(cap);
+  Status header = r.read_header();
+  if (!header) return header.error();
+  return r;
+}
 
-  auto got = r.fill(logfmt::kFileHeaderBytes);
+// Reads and checks the file header at offset 0. A file shorter than a header
+// that holds a prefix of a valid one ends the reader as torn (an empty log).
+Status LogReader::read_header() {
+  begin_ = end_ = 0;
+  buf_file_offset_ = 0;
+  valid_end_ = 0;
+  auto got = fill(logfmt::kFileHeaderBytes);
   if (!got) return got.error();
   const std::string expected = detail::file_header();
-  std::size_t have = r.end_ - r.begin_;
+  std::size_t have = end_ - begin_;
   if (!*got) {
     // Shorter than a header: a crash while the log was being created leaves a
     // prefix of the header, which is an empty log with a torn tail.
-    if (std::memcmp(r.buf_.data(), expected.data(), have) == 0) {
-      r.torn_ = true;
-      r.done_ = true;
-      r.torn_reason_ = "the file ends inside its header";
-      return r;
+    if (std::memcmp(buf_.data(), expected.data(), have) == 0) {
+      torn_ = true;
+      done_ = true;
+      torn_reason_ = "the file ends inside its header";
+      return {};
     }
-    return r.corrupt(0, "file header cut short (" + std::to_string(have) + " of " +
-                            std::to_string(logfmt::kFileHeaderBytes) + " bytes) and not a prefix of a valid one");
+    return corrupt(0, "file header cut short (" + std::to_string(have) + " of " +
+                          std::to_string(logfmt::kFileHeaderBytes) + " bytes) and not a prefix of a valid one");
   }
-  const std::uint8_t* h = r.buf_.data();
+  const std::uint8_t* h = buf_.data();
   if (std::memcmp(h, logfmt::kMagic.data(), logfmt::kMagic.size()) != 0)
-    return r.corrupt(0, "bad magic: not a liqsim binary event log");
-  if (crc32c_mask(crc32c(h, 12)) != detail::load_u32(h + 12)) return r.corrupt(0, "file header checksum mismatch");
+    return corrupt(0, "bad magic: not a liqsim binary event log");
+  if (crc32c_mask(crc32c(h, 12)) != detail::load_u32(h + 12)) return corrupt(0, "file header checksum mismatch");
   std::uint32_t version = detail::load_u32(h + 8);
   if (version != logfmt::kFormatVersion) {
     Error e = make_error(ErrorKind::input, "unsupported log format version " + std::to_string(version) +
                                                " (this build reads version " +
                                                std::to_string(logfmt::kFormatVersion) + ")");
-    e.file = path;
+    e.file = path_;
     e.offset = 8;
     return e;
   }
-  r.begin_ += logfmt::kFileHeaderBytes;
-  r.valid_end_ = static_cast<std::int64_t>(logfmt::kFileHeaderBytes);
-  return r;
+  begin_ += logfmt::kFileHeaderBytes;
+  valid_end_ = static_cast<std::int64_t>(logfmt::kFileHeaderBytes);
+  return {};
 }
 
 Result<bool> LogReader::fill(std::size_t n) {
@@ -142,7 +187,10 @@ Result<bool> LogReader::fill(std::size_t n) {
   }
   if (n > buf_.size()) buf_.resize(n);
   while (end_ < n && !eof_) {
-    ssize_t r = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+    // pread at the buffer's own offset: the descriptor may be shared with a
+    // writer (open_descriptor), whose file offset is not ours.
+    ssize_t r = ::pread(fd_, buf_.data() + end_, buf_.size() - end_,
+                        buf_file_offset_ + static_cast<std::int64_t>(end_));
     if (r < 0) {
       if (errno == EINTR) continue;
       return io_error(path_, "read failed", errno);
@@ -415,29 +463,114 @@ Error LogReader::torn_error() const {
   return e;
 }
 
-Result<LogScan> scan_log(const std::string& path) {
-  Symbols symbols;
-  auto reader = LogReader::open(path, symbols);
-  if (!reader) return reader.error();
-  InputEvent ev;
+Result<bool> LogReader::try_lock_shared() {
   for (;;) {
-    auto more = reader->next(ev);
-    if (!more) return more.error();
-    if (!*more) break;
+    if (::flock(fd_, LOCK_SH | LOCK_NB) == 0) return true;
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) return false;
+    return io_error(path_, "cannot lock", errno);
   }
+}
+
+void LogReader::unlock() {
+  if (fd_ >= 0) (void)::flock(fd_, LOCK_UN);
+}
+
+bool LogReader::names_same_file(const std::string& path) const {
+  struct stat mine {}, named {};
+  if (::fstat(fd_, &mine) != 0 || ::stat(path.c_str(), &named) != 0) return false;
+  return mine.st_dev == named.st_dev && mine.st_ino == named.st_ino;
+}
+
+Status LogReader::reread_tail() {
+  done_ = false;
+  torn_ = false;
+  torn_reason_ = "";
+  error_.reset();
+  eof_ = false;
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return io_error(path_, "cannot stat", errno);
+  file_size_ = st.st_size;
+  if (valid_end_ < static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) return read_header();
+  // Drop what is buffered from the tail on; the valid records before it stay read.
+  buf_file_offset_ = valid_end_;
+  begin_ = end_ = 0;
+  return {};
+}
+
+namespace {
+
+LogScan scan_of(const LogReader& reader) {
   LogScan s;
-  s.records = reader->records();
-  s.first_ts = reader->first_ts();
-  s.last_ts = reader->last_ts();
-  s.valid_end = reader->valid_end();
-  s.file_size = reader->file_size();
-  s.last_checksum = reader->last_checksum();
-  s.torn = reader->torn();
+  s.records = reader.records();
+  s.first_ts = reader.first_ts();
+  s.last_ts = reader.last_ts();
+  s.valid_end = reader.valid_end();
+  s.file_size = reader.file_size();
+  s.last_checksum = reader.last_checksum();
+  s.torn = reader.torn();
   if (s.torn) {
-    s.warning = reader->torn_warning();
-    s.torn_error = reader->torn_error();
+    s.warning = reader.torn_warning();
+    s.torn_error = reader.torn_error();
   }
   return s;
+}
+
+Status read_to_end(LogReader& reader) {
+  InputEvent ev;
+  for (;;) {
+    auto more = reader.next(ev);
+    if (!more) return more.error();
+    if (!*more) return {};
+  }
+}
+
+Result<LogScan> scan_reader(Result<LogReader> reader) {
+  if (!reader) return reader.error();
+  if (Status st = read_to_end(*reader); !st) return st.error();
+  return scan_of(*reader);
+}
+
+}  // namespace
+
+Result<LogScan> scan_log(const std::string& path) {
+  Symbols symbols;
+  return scan_reader(LogReader::open(path, symbols));
+}
+
+Result<LogScan> scan_log_descriptor(int fd, const std::string& path) {
+  Symbols symbols;
+  return scan_reader(LogReader::open_descriptor(fd, path, symbols));
+}
+
+Result<LogScan> verify_log(const std::string& path) {
+  for (int attempt = 0; attempt < logfmt::kLockAttempts; ++attempt) {
+    Symbols symbols;
+    auto reader = LogReader::open(path, symbols);
+    if (!reader) return reader.error();
+    if (Status st = read_to_end(*reader); !st) return st.error();
+    if (!reader->torn()) return scan_of(*reader);
+    // A torn tail: being written by a writer that holds the lock, or left by
+    // a crash (or an append that has finished since it was read).
+    if (detail::lock_hook != nullptr) detail::lock_hook("torn tail", path);
+    auto no_writer = reader->try_lock_shared();
+    if (!no_writer) return no_writer.error();
+    if (!reader->names_same_file(path)) continue;  // replaced meanwhile: verify the file named now
+    if (!*no_writer) {
+      LogScan s = scan_of(*reader);
+      s.writer_appending = true;
+      return s;
+    }
+    // No writer now, and none can start while the shared lock is held: what
+    // follows the last valid record is what a crash left, or records an
+    // append completed after the first read. Read it again.
+    Status st = reader->reread_tail();
+    if (st) st = read_to_end(*reader);
+    reader->unlock();
+    if (!st) return st.error();
+    return scan_of(*reader);
+  }
+  return make_file_error(ErrorKind::io, path, "was replaced again and again while being verified");
 }
 
 Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols, std::string* warning) {

@@ -7,10 +7,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
+#include "liqsim/input_file.hpp"
 #include "liqsim/output_file.hpp"
 #include "liqsim/io_faults.hpp"
 #include "liqsim/log.hpp"
@@ -54,17 +58,90 @@ Status fsync_fd(int fd, const std::string& path) {
   }
 }
 
+void hook(const char* point, const std::string& path) {
+  if (detail::lock_hook != nullptr) detail::lock_hook(point, path);
+}
+
+Error locked_error(const std::string& path) {
+  return make_file_error(ErrorKind::io, path,
+                         "locked by another process that is appending to, converting or repairing this log; "
+                         "nothing was changed (try again when it is done)");
+}
+
+// The log's lock (events/FORMAT.md, "Locking"): an exclusive flock. Another
+// writer's lock is not waited for: an error at once, as a second writer has
+// always been refused. Shared locks are readers (`log verify` re-reading a
+// torn tail, for a moment): those are waited out, up to kReaderWaitMs.
 Status lock_exclusive(int fd, const std::string& path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(logfmt::kReaderWaitMs);
+  bool told = false;
   for (;;) {
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return {};
     if (errno == EINTR) continue;
-    if (errno == EWOULDBLOCK) {
-      Error e = make_error(ErrorKind::io, "the log is open for writing by another process");
-      e.file = path;
-      return e;
+    if (errno != EWOULDBLOCK) return os_error(path, "cannot lock", errno);
+    // Held. If a shared lock can be had, no writer holds it: only readers.
+    int shared = ::flock(fd, LOCK_SH | LOCK_NB);
+    if (shared != 0 && errno == EINTR) continue;
+    if (shared != 0) return locked_error(path);
+    (void)::flock(fd, LOCK_UN);
+    if (std::chrono::steady_clock::now() >= deadline)
+      return make_file_error(ErrorKind::io, path,
+                             "still locked by a reader (a log verify, or another program's shared lock) after " +
+                                 std::to_string(logfmt::kReaderWaitMs / 1000) + " s; nothing was changed");
+    if (!told) {
+      hook("readers hold", path);
+      told = true;
     }
-    return os_error(path, "cannot lock", errno);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+}
+
+bool same_file(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+
+// PATH, opened with FLAGS and locked, once PATH is known to still name the
+// file locked (a replacer may have renamed another file over it between the
+// open and the lock: then the new file is opened and locked instead).
+// fd -1 when PATH does not exist (and `create` is false). With `create`, a
+// missing PATH is created (O_EXCL) and `*created` says so. A path that is not
+// a regular file is refused (never waited on: FIFOs are opened O_NONBLOCK).
+struct Locked {
+  int fd = -1;
+  bool created = false;
+};
+Result<Locked> open_locked(const std::string& path, int flags, bool create) {
+  for (int attempt = 0; attempt < logfmt::kLockAttempts; ++attempt) {
+    Locked l;
+    l.fd = sys_open(path.c_str(), flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (l.fd < 0 && errno == ENOENT) {
+      if (!create) return l;
+      l.fd = sys_open(path.c_str(), flags | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (l.fd < 0 && errno == EEXIST) continue;  // created by someone else meanwhile
+      l.created = l.fd >= 0;
+    }
+    if (l.fd < 0) return os_error(path, create ? "cannot open for writing" : "cannot open", errno);
+    struct Closer {
+      int& fd;
+      ~Closer() {
+        if (fd >= 0) ::close(fd);
+      }
+    } closer{l.fd};
+    struct stat mine {};
+    if (::fstat(l.fd, &mine) != 0) return os_error(path, "cannot stat", errno);
+    if (!S_ISREG(mine.st_mode))
+      return make_file_error(ErrorKind::usage, path,
+                             S_ISFIFO(mine.st_mode) ? "is a named pipe, not a regular file: a log is a file"
+                                                    : "is not a regular file: a log is a file");
+    // Back to blocking I/O (it never mattered for a regular file).
+    if (int fl = ::fcntl(l.fd, F_GETFL); fl >= 0) (void)::fcntl(l.fd, F_SETFL, fl & ~O_NONBLOCK);
+    hook("opened", path);
+    if (Status st = lock_exclusive(l.fd, path); !st) return st.error();
+    struct stat named {};
+    if (::stat(path.c_str(), &named) != 0 || !same_file(mine, named)) continue;  // replaced: again
+    Locked out = l;
+    l.fd = -1;  // the caller owns it now
+    return out;
+  }
+  return make_file_error(ErrorKind::io, path, "was replaced again and again while it was being locked");
 }
 
 Status truncate_to(int fd, const std::string& path, std::int64_t size) {
@@ -158,19 +235,14 @@ Result<LogWriter> LogWriter::open(const std::string& path, std::string* warning)
   if (warning) warning->clear();
   LogWriter w;
   w.path_ = path;
-  bool created = false;
-  w.fd_ = sys_open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (w.fd_ < 0 && errno == ENOENT) {
-    w.fd_ = sys_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    created = w.fd_ >= 0;
-  }
-  if (w.fd_ < 0) return os_error(path, "cannot open for writing", errno);
-  Status st = lock_exclusive(w.fd_, path);
-  if (!st) return st.error();
+  auto locked = open_locked(path, O_RDWR, /*create=*/true);
+  if (!locked) return locked.error();
+  w.fd_ = locked->fd;
+  Status st;
 
   struct stat info {};
   if (::fstat(w.fd_, &info) != 0) return os_error(path, "cannot stat", errno);
-  if (created || info.st_size == 0) {
+  if (locked->created || info.st_size == 0) {
     // New (or created but never written): header, fsync, directory fsync.
     st = write_header(w.fd_, path);
     if (!st) return st.error();
@@ -180,8 +252,8 @@ Result<LogWriter> LogWriter::open(const std::string& path, std::string* warning)
     return w;
   }
 
-  // Existing log: check every record (under the lock), then continue after the last valid one.
-  auto scan = scan_log(path);
+  // Existing log: check every record of the file locked, then continue after the last valid one.
+  auto scan = scan_log_descriptor(w.fd_, path);
   if (!scan) return scan.error();
   if (scan->torn) {
     if (warning) *warning = scan->warning + " (cut off before appending)";
@@ -199,6 +271,16 @@ Result<LogWriter> LogWriter::open(const std::string& path, std::string* warning)
   w.last_checksum_ = scan->last_checksum;
   w.last_ts_ = scan->last_ts;
   return w;
+}
+
+Status LogWriter::check_still_named() const {
+  struct stat mine {}, named {};
+  if (fd_ < 0 || ::fstat(fd_, &mine) != 0) return io_error("cannot stat", fd_ < 0 ? EBADF : errno);
+  if (::stat(path_.c_str(), &named) == 0 && same_file(mine, named)) return {};
+  return make_file_error(ErrorKind::io, path_,
+                         "was replaced or removed while being appended to, by a program that does not take the "
+                         "log's lock: the records written went to the file it replaced, not to this one; nothing "
+                         "is acknowledged");
 }
 
 Status LogWriter::failed(Error e) {
@@ -342,6 +424,49 @@ Status DurableFile::close() {
 
 // ---- whole-file operations ----
 
+namespace {
+
+// rename(FROM, TO) that fails with EEXIST instead of replacing an existing
+// TO. Through the fault seam like sys_rename (counted as a rename).
+int rename_noreplace(const char* from, const char* to) {
+  if (io_faults::detail::decide(io_faults::Op::rename) == 1) {
+    errno = io_faults::detail::state().err;
+    return -1;
+  }
+  if (::renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP && errno != EOPNOTSUPP) return -1;
+  // A file system without RENAME_NOREPLACE: link(2) refuses an existing name too.
+  if (::link(from, to) == 0) {
+    (void)::unlink(from);
+    return 0;
+  }
+  if (errno == EEXIST) return -1;
+  // Nor hard links (FAT, some FUSE file systems): a plain rename, without that guarantee.
+  return ::rename(from, to);
+}
+
+// Renames TMP to OUT under the log's lock. HELD_FD is the locked OUT (-1 if
+// OUT did not exist when the conversion began); if OUT was created since (an
+// append creating the log), it is locked now — refused if its writer still
+// holds it — and then replaced. Never replaces a log whose lock another holds.
+Status install_locked(const std::string& tmp, const std::string& out, int& held_fd) {
+  for (int attempt = 0; attempt < logfmt::kLockAttempts; ++attempt) {
+    hook("replacing", out);
+    if (held_fd >= 0) {
+      if (sys_rename(tmp.c_str(), out.c_str()) != 0) return os_error(out, "cannot rename " + tmp + " to it", errno);
+      return {};
+    }
+    if (rename_noreplace(tmp.c_str(), out.c_str()) == 0) return {};
+    if (errno != EEXIST) return os_error(out, "cannot rename " + tmp + " to it", errno);
+    auto created = open_locked(out, O_RDONLY, /*create=*/false);
+    if (!created) return created.error();
+    held_fd = created->fd;
+  }
+  return make_file_error(ErrorKind::io, out, "was created and removed again and again while being replaced");
+}
+
+}  // namespace
+
 Result<ConvertSummary> convert_event_log(const std::string& in, const std::string& out_path) {
   // OUT is replaced atomically: never a device or pipe (which a rename would
   // clobber); a symbolic link keeps pointing at the new file.
@@ -356,15 +481,22 @@ Result<ConvertSummary> convert_event_log(const std::string& in, const std::strin
   }
   const std::string out = target->path;
   // The format is told by the first byte and the file is then read from its
-  // start: a pipe would lose that byte.
+  // start: a pipe would lose that byte (and a FIFO would be waited on).
   struct stat info {};
   if (::stat(in.c_str(), &info) != 0) return os_error(in, "cannot open for reading", errno);
-  if (!S_ISREG(info.st_mode)) {
-    Error e = make_error(ErrorKind::usage, "not a regular file (convert reads a file, not a pipe or device)");
-    e.file = in;
-    return e;
-  }
+  if (Status st = require_regular_input(in, "input of a conversion"); !st) return st.error();
   if (Status st = check_replaceable(out_path, out); !st) return st.error();
+  // The log's lock on an existing OUT, from now until after the rename: an
+  // append to OUT in progress refuses the conversion, and no append can
+  // start on the file about to be replaced.
+  auto held = open_locked(out, O_RDONLY, /*create=*/false);
+  if (!held) return held.error();
+  struct HeldCloser {
+    int& fd;
+    ~HeldCloser() {
+      if (fd >= 0) ::close(fd);
+    }
+  } held_closer{held->fd};
   // A temporary name of our own (never a file the user keeps as OUT.tmp, nor
   // the input itself).
   const std::string tmp = temporary_name(out);
@@ -432,7 +564,7 @@ Result<ConvertSummary> convert_event_log(const std::string& in, const std::strin
     struct stat old {};  // a replaced OUT keeps its permission bits
     if (::stat(out.c_str(), &old) == 0 && S_ISREG(old.st_mode)) (void)::chmod(tmp.c_str(), old.st_mode & 0777);
   }
-  if (sys_rename(tmp.c_str(), out.c_str()) != 0) return give_up(os_error(out, "cannot rename " + tmp + " to it", errno));
+  if (Status st = install_locked(tmp, out, held->fd); !st) return give_up(st.error());
   Status st = fsync_parent_directory(out);
   if (!st) {
     // OUT is complete and in place; only the durability of its rename is unknown.
@@ -444,22 +576,36 @@ Result<ConvertSummary> convert_event_log(const std::string& in, const std::strin
 }
 
 Result<RepairSummary> repair_log(const std::string& path) {
-  if (!is_binary_log(path)) {
-    Error e = make_error(ErrorKind::input, "not a binary event log (repair works on binary logs only)");
-    e.file = path;
-    return e;
-  }
-  int fd = sys_open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return os_error(path, "cannot open for writing", errno);
+  auto locked = open_locked(path, O_RDWR, /*create=*/false);
+  if (!locked) return locked.error();
+  if (locked->fd < 0) return os_error(path, "cannot open for writing", ENOENT);
+  const int fd = locked->fd;
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  Status st = lock_exclusive(fd, path);
-  if (!st) return st.error();
-  auto scan = scan_log(path);
-  if (!scan) return scan.error();
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return os_error(path, "cannot stat", errno);
   RepairSummary r;
+  r.size_before = info.st_size;
+  Status st;
+  if (info.st_size == 0) {
+    // What a crash right after the log's creation leaves (before its header
+    // was written): an empty binary log once it has its header.
+    st = write_header(fd, path);
+    if (st) st = fsync_parent_directory(path);
+    if (!st) return st.error();
+    r.was_torn = true;
+    r.valid_end = static_cast<std::int64_t>(logfmt::kFileHeaderBytes);
+    return r;
+  }
+  if (!detail::is_binary_fd(fd)) {
+    Error e = make_error(ErrorKind::input, "not a binary event log (repair works on binary logs only)");
+    e.file = path;
+    return e;
+  }
+  auto scan = scan_log_descriptor(fd, path);
+  if (!scan) return scan.error();
   r.records = scan->records;
   r.valid_end = scan->valid_end;
   if (!scan->torn) return r;
