@@ -12,10 +12,10 @@ using namespace liqsim::import;
 
 namespace {
 
-const std::string kData = std::string(LIQSIM_SOURCE_ROOT) + "/../shared/data";
+const std::string kData = std::string(LIQSIM_SOURCE_ROOT) + "/data";
 
 std::string data_file(const std::string& rel) {
-  // The crisis data lives in /work/shared/data; LIQSIM_SOURCE_ROOT is /work/main.
+  // The raw crisis data is committed under data/ (data/README.md).
   return kData + "/" + rel;
 }
 

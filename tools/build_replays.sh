@@ -2,7 +2,7 @@
 # build_replays.sh [DATA_DIR]
 #
 # Rebuilds the committed price logs of the three crisis replays from the raw
-# data (default DATA_DIR: /work/shared/data) with `liqsim import`, strictly
+# data (default DATA_DIR: data/, committed with its sources' READMEs) with `liqsim import`, strictly
 # (no --repair: the files are gap-free and clean), and prints their SHA-256 so
 # a reader can check that the committed logs match:
 #   replays/eth-2020-03-12/prices.jsonl      ETH, CoinAPI 10-minute candles
@@ -11,7 +11,7 @@
 # Run from the repository root. LIQSIM names the binary (default: build/liqsim).
 # Candles become 4 ticks a bar (see include/liqsim/import.hpp for the path rule).
 set -eu
-data=${1:-/work/shared/data}
+data=${1:-data}
 export LIQSIM="${LIQSIM:-build/liqsim}"
 here=$(dirname "$0")
 eth=$data/eth_crisis_days_2020-03-12_2021-05-19
