@@ -51,6 +51,12 @@
 //            kept; an impossible high/low is widened to max/min(open, close);
 //            a row off the grid is dropped; a gap is filled by carrying the
 //            previous close forward (flat bars, which emit no tick).
+//            A gap of more than kMaxGapFillBars (1,000,000) bars is an error,
+//            and so is the gap that would bring the bars filled in all above
+//            kMaxGapFillBars plus one per data row of the file
+//            (fill_limit_bars): a typo in a timestamp, or a small file of far
+//            apart rows, must not turn into millions of invented bars. The
+//            error names the line of the row after that gap.
 //   trades:  malformed rows, non-positive prices or quantities and rows whose
 //            time goes backwards are dropped (trade files are streamed, not
 //            sorted: a late print is usually a correction, not a lost trade).
@@ -72,8 +78,32 @@
 // naming --asset (check_price_asset), checked before any input is read.
 //
 // Prices are read exactly (parse_decimal_raw), never through double.
+//
+// Memory and passes. Candles are streamed. The input is read up to four
+// times — a scan that checks and reports every row and finds the bar length;
+// with repair, an ordering pass that reports duplicates and, when the bar is
+// known by then, checks the gaps; a pass that checks the gaps if not yet; and
+// the pass that emits — keeping O(1) state (the previous bar, counters) and
+// no row, bar or event in memory. Every check has passed before the first
+// bar is emitted, so an input that fails emits nothing, with one exception:
+// each later pass checks that it reads the very rows of the first (count and
+// fingerprint), and an input that changed in between is an io Error, found at
+// the latest at the end of the pass that emits. The one thing held per row is
+// a row that comes after a later bar (repair mode moves it into time order:
+// a stable sort cannot be streamed): about 64 bytes per such row, so memory
+// grows with the rows out of order, not with the file (2,000,000 rows in
+// reverse order: 136 MB). Because it is read more than once, the input must
+// be seekable (a regular file, a string stream): anything else is an io
+// Error before a row is read. Trades are read once.
+//
+// Lines. A line longer than kMaxLineBytes (1 MiB, without its newline) is
+// never held: it is skipped to its end and is a bad row (strict: an input
+// Error naming its line; repair: a malformed row, dropped and reported), or,
+// as the first line, an input Error. A read error is an io Error, never an
+// early end of file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <istream>
@@ -86,6 +116,13 @@
 #include "liqsim/events.hpp"
 
 namespace liqsim::import {
+
+// --repair fills one gap with at most this many bars, and all gaps together
+// with at most this many plus one per data row (fill_limit_bars).
+inline constexpr std::int64_t kMaxGapFillBars = 1'000'000;
+constexpr std::int64_t fill_limit_bars(std::int64_t data_rows) { return kMaxGapFillBars + data_rows; }
+// The longest CSV line read (without its newline).
+inline constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;
 
 enum class CandleLayout : std::uint8_t { auto_detect, coinapi, binanceus, kline };
 const char* candle_layout_name(CandleLayout layout);
@@ -145,13 +182,27 @@ struct ImportStats {
 std::vector<std::pair<std::int64_t, std::int64_t>> candle_ticks(const Candle& c, std::int64_t bar_ms,
                                                                 int ticks_per_bar);
 
-// Reads and checks a whole candle CSV (strict or repaired, filtered); the
-// returned bars are gap-free, in time order, with gap fills included.
+using BarFn = std::function<void(const Candle&)>;
+using EventFn = std::function<void(const InputEvent&)>;
+
+// Reads and checks a whole candle CSV (strict or repaired, filtered), then
+// calls `on_bar` for every bar, gap-free and in time order, gap fills
+// included — only once the whole input has passed (see "Memory and passes":
+// `in` is read more than once and must be seekable). stats.bar_ms and
+// stats.layout are set before the first bar.
+Status read_candles(std::istream& in, const std::string& file_name, const CandleOptions& options,
+                    const ReportFn& report, ImportStats& stats, const BarFn& on_bar);
+// The same, collecting the bars (for tests and small inputs).
 Result<std::vector<Candle>> read_candles(std::istream& in, const std::string& file_name,
                                          const CandleOptions& options, const ReportFn& report,
                                          ImportStats& stats);
 
-// read_candles, then candle_ticks for every bar, as price events of `asset`.
+// read_candles, then candle_ticks for every bar, as price events of `asset`,
+// streamed to `emit` in order (nothing is emitted for an input that fails).
+Status import_candles(std::istream& in, const std::string& file_name, const std::string& asset,
+                      const CandleOptions& options, Symbols& symbols, const EventFn& emit,
+                      const ReportFn& report, ImportStats& stats);
+// The same, collecting the events (for tests and small inputs).
 Result<std::vector<InputEvent>> import_candles(std::istream& in, const std::string& file_name,
                                                const std::string& asset, const CandleOptions& options,
                                                Symbols& symbols, const ReportFn& report,
@@ -159,9 +210,8 @@ Result<std::vector<InputEvent>> import_candles(std::istream& in, const std::stri
 
 // Streams a trade CSV; calls `emit` for every price event in order.
 Status import_trades(std::istream& in, const std::string& file_name, const std::string& asset,
-                     const TradeOptions& options, Symbols& symbols,
-                     const std::function<void(const InputEvent&)>& emit, const ReportFn& report,
-                     ImportStats& stats);
+                     const TradeOptions& options, Symbols& symbols, const EventFn& emit,
+                     const ReportFn& report, ImportStats& stats);
 
 // A name given on the command line for events (an asset, a market, an
 // account), checked by the very rules the event decoders apply to names

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -137,8 +138,21 @@ struct PopulationStats {
 // within [0, limits::kMaxTimestampMs], so every event generated is valid.
 Status validate(const PopulationParams& params);
 
-// The events, in order: [price], then per account its deposit(s) and trade.
-// `draws`, when given, receives one entry per account.
+// Receives one event and the table that names its symbols (valid for this
+// call only); an error stops the generation and is returned.
+using EventSinkFn = std::function<Status(const InputEvent&, const Symbols&)>;
+
+// The events, in order: [price], then per account its deposit(s) and trade,
+// each passed to `emit` as it is drawn. Memory does not grow with
+// params.accounts: no event is kept, and account names are interned in a
+// table of the generator's own that is started afresh every few thousand
+// accounts (so a Sym means something only inside the emit call it comes
+// with). `draws`, when given, receives one entry per account (it grows).
+Status stream_population(const PopulationParams& params, PopulationStats& stats, const EventSinkFn& emit,
+                         std::vector<AccountDraw>* draws = nullptr);
+
+// The same events collected, named in `symbols` (for tests and small
+// populations; the command line streams).
 Result<std::vector<InputEvent>> generate_population(const PopulationParams& params, Symbols& symbols,
                                                     PopulationStats& stats,
                                                     std::vector<AccountDraw>* draws = nullptr);

@@ -141,15 +141,36 @@ Result<population::PopulationParams> build_params(const Options& o) {
   return p;
 }
 
-// The whole file or nothing under its name (output_file.hpp), written out and
-// fsync'd but not yet renamed into place.
-Result<OutputFile> prepare_file(const std::string& path, const std::string& bytes) {
-  auto f = OutputFile::create(path);
-  if (!f) return f.error();
-  if (Status st = f->write(bytes); !st) return st.error();
-  if (Status st = f->prepare(); !st) return st.error();
-  return f;
-}
+// The events, encoded and hashed as they are generated, in chunks to an
+// output file (whole or nothing, output_file.hpp) or standard output.
+class PopulationWriter {
+ public:
+  explicit PopulationWriter(OutputFile* file) : file_(file) {}
+  Status write(const InputEvent& e, const Symbols& names) {
+    buf_ += encode_event(e, names);
+    buf_ += '\n';
+    if (buf_.size() >= kChunkBytes) return flush();
+    return {};
+  }
+  Status flush() {
+    if (buf_.empty()) return {};
+    hash_ = population::fnv1a64(buf_, hash_);
+    Status st;
+    if (file_)
+      st = file_->write(buf_);
+    else if (std::fwrite(buf_.data(), 1, buf_.size(), stdout) != buf_.size())
+      st = make_file_error(ErrorKind::io, "<stdout>", "write failed");
+    buf_.clear();
+    return st;
+  }
+  std::uint64_t hash() const { return hash_; }
+
+ private:
+  static constexpr std::size_t kChunkBytes = 1 << 20;
+  OutputFile* file_;
+  std::string buf_;
+  std::uint64_t hash_ = population::fnv1a64("");
+};
 
 int gen_population(const Args& args) {
   Options o;
@@ -176,38 +197,42 @@ int gen_population(const Args& args) {
   }
   auto params = build_params(o);
   if (!params) return report_error(params.error());
-  Symbols symbols;
-  population::PopulationStats stats;
-  auto events = population::generate_population(*params, symbols, stats);
-  if (!events) return report_error(events.error());
-  std::string bytes;
-  bytes.reserve(events->size() * 120);
-  for (const auto& e : *events) {
-    bytes += encode_event(e, symbols);
-    bytes += '\n';
-  }
-  const std::string meta = population::meta_json(*params, stats, population::fnv1a64(bytes));
   const std::string out = o.has("--out") ? o.values.at("--out") : "";
   std::string meta_path = o.has("--meta") ? o.values.at("--meta") : (out.empty() ? "" : out + ".meta.json");
   if (!out.empty() && !meta_path.empty() && same_file(out, meta_path))
     return usage_error("--out " + out + " and --meta " + meta_path + " name the same file");
-  // Both files are written out before either is renamed into place, so a
-  // full disk leaves neither.
+  // Both files are opened before the first event and written out before
+  // either is renamed into place, so a full disk leaves neither. The events
+  // are written as they are generated: memory does not grow with --accounts.
   std::optional<OutputFile> out_file, meta_file;
   if (!out.empty()) {
-    auto f = prepare_file(out, bytes);
+    auto f = OutputFile::create(out);
     if (!f) return report_error(f.error());
     out_file.emplace(std::move(*f));
   }
   if (!meta_path.empty()) {
-    auto f = prepare_file(meta_path, meta);
+    auto f = OutputFile::create(meta_path);
     if (!f) return report_error(f.error());
     meta_file.emplace(std::move(*f));
   }
+  population::PopulationStats stats;
+  PopulationWriter writer(out_file ? &*out_file : nullptr);
+  Status generated = population::stream_population(
+      *params, stats, [&](const InputEvent& e, const Symbols& names) { return writer.write(e, names); });
+  if (generated) generated = writer.flush();
+  if (!generated) return report_error(generated.error());
+  const std::string meta = population::meta_json(*params, stats, writer.hash());
+  if (out_file) {
+    if (Status s = out_file->prepare(); !s) return report_error(s.error());
+  } else if (std::fflush(stdout) != 0) {
+    return report_error(make_file_error(ErrorKind::io, "<stdout>", "write failed"));
+  }
+  if (meta_file) {
+    if (Status s = meta_file->write(meta); !s) return report_error(s.error());
+    if (Status s = meta_file->prepare(); !s) return report_error(s.error());
+  }
   if (out_file) {
     if (Status s = out_file->commit(); !s) return report_error(s.error());
-  } else if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0) {
-    return report_error(make_file_error(ErrorKind::io, "<stdout>", "write failed"));
   }
   if (meta_file) {
     if (Status s = meta_file->commit(); !s) return report_error(s.error());

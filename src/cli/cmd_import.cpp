@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "liqsim/fixed.hpp"
 #include "liqsim/import.hpp"
+#include "liqsim/input_file.hpp"
 #include "liqsim/jsonl.hpp"
 #include "liqsim/output_file.hpp"
 
@@ -31,7 +32,8 @@ const char* kImportHelp =
     "duplicate, out-of-order row, non-positive price, impossible high/low or\n"
     "malformed line is an error naming file:line and column. --repair fixes\n"
     "them (gaps carry the previous close, duplicates keep the first, high/low\n"
-    "are widened, bad rows dropped) and reports each repair on stderr.\n"
+    "are widened, bad rows dropped) and reports each repair on stderr; it fills\n"
+    "at most 1,000,000 bars per gap and 1,000,000 plus one per data row in all.\n"
     "--from/--to (RFC 3339 or ms) keep rows in [from, to). --max-move R clips a\n"
     "bar's high to max(open,close)*(1+R) and low to min(open,close)*(1-R).\n";
 
@@ -130,6 +132,15 @@ class EventSink {
   bool failed_ = false;
 };
 
+// --in: a regular file only (input_file.hpp): a named pipe would block the
+// open forever, and candles are read more than once.
+Status open_input(const std::string& path, std::ifstream& in) {
+  if (Status s = require_regular_input(path, "CSV"); !s) return s;
+  in.open(path, std::ios::binary);
+  if (!in) return make_file_error(ErrorKind::io, path, "cannot open for reading");
+  return Status::success();
+}
+
 void print_repair(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
 
 // --from and --to, shared by both importers' options.
@@ -176,17 +187,23 @@ int import_candles_cmd(const Args& args) {
     opt.max_move_raw = raw;
   }
   const std::string in_path = p.get("--in");
-  std::ifstream in(in_path, std::ios::binary);
-  if (!in) return report_error(make_file_error(ErrorKind::io, in_path, "cannot open for reading"));
-  Symbols symbols;
-  import::ImportStats stats;
-  auto events = import::import_candles(in, in_path, p.get("--asset"), opt, symbols, print_repair, stats);
-  if (!events) return report_error(events.error());
-  EventSink sink;
+  std::ifstream in;
+  if (Status s = open_input(in_path, in); !s) return report_error(s.error());
   if (p.has("--out") && same_file(p.get("--out"), in_path))
     return usage_error("--out " + p.get("--out") + " is the same file as --in " + in_path);
+  EventSink sink;
   if (Status s = sink.open(p.get("--out")); !s) return report_error(s.error());
-  for (const auto& e : *events) sink.write(e, symbols);
+  Symbols symbols;
+  import::ImportStats stats;
+  // Streamed: the CSV is checked whole before the first event is written;
+  // memory holds one bar's events and the sink's 1 MiB buffer.
+  Status st = import::import_candles(
+      in, in_path, p.get("--asset"), opt, symbols, [&](const InputEvent& e) { sink.write(e, symbols); },
+      print_repair, stats);
+  if (!st) {
+    sink.abandon();  // no half-written log
+    return report_error(st.error());
+  }
   if (Status s = sink.close(); !s) return report_error(s.error());
   std::fprintf(stderr,
                "liqsim import candles: %s: layout %s, bar %lld s, %lld rows, %lld bars, %lld price events, "
@@ -222,8 +239,8 @@ int import_trades_cmd(const Args& args) {
   opt.shift_ms = *shift;
   if (Status w = read_window(p, opt); !w) return report_error(w.error());
   const std::string in_path = p.get("--in");
-  std::ifstream in(in_path, std::ios::binary);
-  if (!in) return report_error(make_file_error(ErrorKind::io, in_path, "cannot open for reading"));
+  std::ifstream in;
+  if (Status s = open_input(in_path, in); !s) return report_error(s.error());
   EventSink sink;
   if (p.has("--out") && same_file(p.get("--out"), in_path))
     return usage_error("--out " + p.get("--out") + " is the same file as --in " + in_path);

@@ -37,22 +37,61 @@ void split_csv(std::string_view line, std::vector<std::string_view>& out) {
 
 // Reads lines with 1-based numbers; strips a trailing '\r', and a UTF-8 byte
 // order mark before the first line (spreadsheets write one when they export
-// CSV; left in place it would become part of the first column's name).
+// CSV; left in place it would become part of the first column's name). A line
+// is never longer than kMaxLineBytes: a longer one is refused as it is read,
+// not buffered. A read error is reported as such, never taken for the end.
 class LineReader {
  public:
-  explicit LineReader(std::istream& in) : in_(in) {}
-  bool next(std::string& line) {
-    if (!std::getline(in_, line)) return false;
+  enum class Got : std::uint8_t { line, end, too_long, read_error };
+  explicit LineReader(std::istream& in) : in_(in), buf_(kBlockBytes) {}
+  // A line longer than kMaxLineBytes is skipped to its end (never held) and
+  // reported as too_long, so that the caller may drop it and go on.
+  Got next(std::string& line) {
+    line.clear();
+    bool any = false, too_long = false;
+    for (;;) {
+      if (pos_ == end_ && !fill()) {
+        if (in_.bad()) return Got::read_error;
+        if (!any) return Got::end;
+        break;  // a last line without a newline
+      }
+      const char* start = buf_.data() + pos_;
+      const void* newline = std::memchr(start, '\n', end_ - pos_);
+      const std::size_t n =
+          newline ? static_cast<std::size_t>(static_cast<const char*>(newline) - start) : end_ - pos_;
+      if (!too_long && line.size() + n > kMaxLineBytes) {
+        too_long = true;
+        std::string().swap(line);
+      }
+      if (!too_long) line.append(start, n);
+      any = true;
+      pos_ += n;
+      if (newline) {
+        ++pos_;
+        break;
+      }
+    }
     ++number_;
+    if (too_long) return Got::too_long;
     if (number_ == 1 && line.compare(0, kBom.size(), kBom) == 0) line.erase(0, kBom.size());
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    return true;
+    return Got::line;
   }
   std::int64_t number() const { return number_; }
 
  private:
   static constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  static constexpr std::size_t kBlockBytes = 64 * 1024;
+  bool fill() {
+    pos_ = end_ = 0;
+    if (!in_.good()) return false;
+    in_.read(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+    end_ = static_cast<std::size_t>(in_.gcount());
+    return end_ > 0;
+  }
   std::istream& in_;
+  std::vector<char> buf_;
+  std::size_t pos_ = 0, end_ = 0;
   std::int64_t number_ = 0;
 };
 
@@ -69,6 +108,16 @@ Error row_error(const std::string& file, std::int64_t line, std::string field, s
   e.file = file;
   e.line = line;
   return e;
+}
+
+// What a line longer than kMaxLineBytes is (with repair, a dropped row).
+const char* const kTooLong = "line longer than 1 MiB (1048576 bytes): not a CSV row";
+static_assert(kMaxLineBytes == 1048576);
+
+// The error for a line the reader could not return.
+Error line_failure(const std::string& file, const LineReader& reader, LineReader::Got got) {
+  if (got == LineReader::Got::too_long) return row_error(file, reader.number(), "", kTooLong);
+  return make_file_error(ErrorKind::io, file, "read failed");
 }
 
 // A file with nothing to import is refused rather than turned into an empty
@@ -200,10 +249,6 @@ Columns kline_columns(const std::vector<std::string_view>* header) {
   return c;
 }
 
-// --repair fills a gap with at most this many bars; a longer one is an error
-// (a typo in a timestamp must not turn into millions of invented ticks).
-constexpr std::int64_t kMaxGapFillBars = 1'000'000;
-
 // The name of column i for messages; a header shorter than the layout's
 // column indexes (a malformed first line) must not be read out of bounds.
 std::string column_name(const Columns& cols, int i) {
@@ -307,128 +352,209 @@ std::string parse_time_arg(std::string_view text, std::int64_t& ms_out) {
   return parse_rfc3339_text(text, ms_out);
 }
 
-std::vector<std::pair<std::int64_t, std::int64_t>> candle_ticks(const Candle& c, std::int64_t bar_ms,
-                                                                int ticks_per_bar) {
+namespace {
+
+// Calls f(ts_ms, price_raw) for the ticks of one bar, in path order.
+template <class F>
+void for_each_tick(const Candle& c, std::int64_t bar_ms, int ticks_per_bar, F&& f) {
   LIQSIM_ASSERT(bar_ms > 0, "bar length must be positive");
   const std::int64_t step = bar_ms / ticks_per_bar;
-  std::vector<std::pair<std::int64_t, std::int64_t>> out;
   switch (ticks_per_bar) {
     case 1:
-      out.emplace_back(c.open_ms, c.close);
+      f(c.open_ms, c.close);
       break;
     case 2:
-      out.emplace_back(c.open_ms, c.open);
-      out.emplace_back(c.open_ms + step, c.close);
+      f(c.open_ms, c.open);
+      f(c.open_ms + step, c.close);
       break;
     case 4: {
       // close >= open: the bar dipped first, then rallied (low before high).
       const bool up = c.close >= c.open;
-      out.emplace_back(c.open_ms, c.open);
-      out.emplace_back(c.open_ms + step, up ? c.low : c.high);
-      out.emplace_back(c.open_ms + 2 * step, up ? c.high : c.low);
-      out.emplace_back(c.open_ms + 3 * step, c.close);
+      f(c.open_ms, c.open);
+      f(c.open_ms + step, up ? c.low : c.high);
+      f(c.open_ms + 2 * step, up ? c.high : c.low);
+      f(c.open_ms + 3 * step, c.close);
       break;
     }
     default:
       LIQSIM_ASSERT(false, "ticks per bar must be 1, 2 or 4");
   }
+}
+
+}  // namespace
+
+std::vector<std::pair<std::int64_t, std::int64_t>> candle_ticks(const Candle& c, std::int64_t bar_ms,
+                                                                int ticks_per_bar) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  for_each_tick(c, bar_ms, ticks_per_bar,
+                [&](std::int64_t ts, std::int64_t price) { out.emplace_back(ts, price); });
   return out;
 }
 
-Result<std::vector<Candle>> read_candles(std::istream& in, const std::string& file,
-                                         const CandleOptions& opt, const ReportFn& report,
-                                         ImportStats& stats) {
-  auto repaired = [&](std::int64_t line, const std::string& what) {
-    ++stats.repairs;
-    if (report) report(where(file, line) + ": repaired: " + what);
-  };
-  LineReader reader(in);
-  std::string line;
-  std::vector<std::string_view> fields;
-  CandleLayout layout = opt.layout;
-  Columns cols;
-  bool have_cols = false;
-  std::vector<Candle> rows;
-  std::int64_t coinapi_bar_ms = 0;
-  std::int64_t coinapi_bar_line = 0;
-  std::optional<Error> row_failure;  // strict mode: the first bad row (reading stops there)
+namespace {
 
-  while (reader.next(line)) {
-    if (is_blank(line)) continue;
-    split_csv(line, fields);
-    const std::int64_t ln = reader.number();
-    if (!have_cols) {
-      have_cols = true;
-      const bool numeric_first = all_digits(fields[0]);
-      if (layout == CandleLayout::auto_detect) {
-        if (fields[0] == "period_start_utc") layout = CandleLayout::coinapi;
-        else if (fields[0] == "open_time_unix_s") layout = CandleLayout::binanceus;
-        else layout = CandleLayout::kline;
-      }
-      if (layout == CandleLayout::kline) {
-        cols = kline_columns(numeric_first ? nullptr : &fields);
-        if (!numeric_first) continue;  // a header line
-      } else {
-        if (numeric_first)
-          return row_error(file, ln, "",
-                           std::string("the ") + candle_layout_name(layout) + " layout needs its header line");
-        auto c = columns_from_header(layout, fields, file, ln);
-        if (!c) return c.error();
-        cols = std::move(*c);
-        continue;
-      }
-    }
-    ++stats.rows;
-    std::int64_t bar_end_ms = 0;
-    auto candle = parse_candle_row(layout, cols, fields, file, ln, bar_end_ms);
-    if (!candle) {
-      if (!opt.repair) {
-        row_failure = candle.error();
+using RepairFn = std::function<void(std::int64_t line, const std::string& what)>;
+
+Error changed_while_read(const std::string& file) {
+  return make_file_error(ErrorKind::io, file,
+                         "changed while it was being read (the importer reads it more than once); "
+                         "import a copy that nothing writes to");
+}
+
+// One pass over a candle CSV: the rows that survive the checks of a single
+// row (parsed, inside [from, to), CoinAPI's bar length, impossible high/low
+// widened or refused, wicks clipped), in file order. The first pass reports
+// and counts; later passes are silent and check that they read the very rows
+// of the first (count and fingerprint), so a file that changed in between is
+// an error rather than a different import.
+class CandleRowReader {
+ public:
+  CandleRowReader(std::istream& in, const std::string& file, const CandleOptions& opt, const ReportFn* report,
+                  ImportStats& stats)
+      : reader_(in), file_(file), opt_(opt), report_(report), stats_(stats), layout_(opt.layout) {}
+
+  // Later passes: at most `rows` rows may be read.
+  void expect(std::int64_t rows) { expected_ = rows; }
+
+  // true: `out` is the next row. false: the end of the input, or (strict)
+  // the first bad row, whose error is then row_failure().
+  Result<bool> next(Candle& out) {
+    if (done_) return false;
+    for (;;) {
+      const LineReader::Got got = reader_.next(line_);
+      if (got == LineReader::Got::end) break;
+      if (got == LineReader::Got::too_long &&
+          have_cols_) {  // a data row (the first line says what the file is)
+        ++stats_.rows;
+        if (opt_.repair) {
+          repaired(reader_.number(), std::string("dropped malformed row (") + kTooLong + ")");
+          continue;
+        }
+        row_failure_ = line_failure(file_, reader_, got);
         break;
       }
-      repaired(ln, "dropped malformed row (" + candle.error().describe().substr(where(file, ln).size() + 2) + ")");
-      continue;
-    }
-    Candle c = *candle;
-    if ((opt.from_ms && c.open_ms < *opt.from_ms) || (opt.to_ms && c.open_ms >= *opt.to_ms)) {
-      ++stats.filtered;
-      continue;
-    }
-    if (layout == CandleLayout::coinapi) {
-      std::int64_t len = bar_end_ms - c.open_ms;
-      std::string msg;
-      if (len <= 0) msg = "period end is not after period start";
-      else if (coinapi_bar_ms != 0 && len != coinapi_bar_ms)
-        msg = "bar length " + std::to_string(len) + " ms differs from " + std::to_string(coinapi_bar_ms) +
-              " ms at line " + std::to_string(coinapi_bar_line);
-      else if (opt.bar_ms != 0 && len != opt.bar_ms)
-        msg = "bar length " + std::to_string(len) + " ms differs from --bar-seconds";
-      if (!msg.empty()) {
-        Error e = row_error(file, ln, column_name(cols, cols.time_end), msg);
-        if (!opt.repair) {
-          row_failure = e;
-          break;
-        }
-        repaired(ln, "dropped row (" + msg + ")");
+      if (got != LineReader::Got::line) return line_failure(file_, reader_, got);
+      auto row = take(out);
+      if (!row) return row.error();
+      if (!*row) {
+        if (done_) return false;  // strict: the first bad row ends the rows
         continue;
       }
-      if (coinapi_bar_ms == 0) {
-        coinapi_bar_ms = len;
-        coinapi_bar_line = ln;
+      ++accepted_;
+      if (expected_ >= 0 && accepted_ > expected_) return changed_while_read(file_);
+      for (std::int64_t v : {out.open_ms, out.open, out.high, out.low, out.close, out.line}) {
+        fingerprint_ = (fingerprint_ ^ static_cast<std::uint64_t>(v)) * 0x9E3779B97F4A7C15ull;
+        fingerprint_ ^= fingerprint_ >> 31;
+      }
+      return true;
+    }
+    done_ = true;
+    return false;
+  }
+
+  // Whether this pass read the same rows as `first` (call at the end).
+  bool same_rows_as(const CandleRowReader& first) const {
+    return accepted_ == first.accepted_ && fingerprint_ == first.fingerprint_ &&
+           row_failure_.has_value() == first.row_failure_.has_value();
+  }
+  const std::optional<Error>& row_failure() const { return row_failure_; }
+  bool have_header_line() const { return have_cols_; }
+  std::int64_t accepted() const { return accepted_; }
+  CandleLayout layout() const { return layout_; }
+  std::int64_t coinapi_bar_ms() const { return coinapi_bar_ms_; }
+  std::string time_field() const {
+    return cols_.names.empty() ? std::string("time") : column_name(cols_, cols_.time);
+  }
+
+ private:
+  void repaired(std::int64_t line, const std::string& what) {
+    ++stats_.repairs;
+    if (report_ && *report_) (*report_)(where(file_, line) + ": repaired: " + what);
+  }
+  void clipped(std::int64_t line, const std::string& what) {
+    ++stats_.clipped;
+    if (report_ && *report_) (*report_)(where(file_, line) + ": clipped: " + what + " (--max-move)");
+  }
+
+  // One line: ok(true) with a row in `c`, ok(false) to skip it, or an error
+  // that stops the import. Sets done_ at a strict-mode row failure.
+  Result<bool> take(Candle& c) {
+    if (is_blank(line_)) return false;
+    split_csv(line_, fields_);
+    const std::int64_t ln = reader_.number();
+    if (!have_cols_) {
+      have_cols_ = true;
+      const bool numeric_first = all_digits(fields_[0]);
+      if (layout_ == CandleLayout::auto_detect) {
+        if (fields_[0] == "period_start_utc")
+          layout_ = CandleLayout::coinapi;
+        else if (fields_[0] == "open_time_unix_s")
+          layout_ = CandleLayout::binanceus;
+        else
+          layout_ = CandleLayout::kline;
+      }
+      if (layout_ == CandleLayout::kline) {
+        cols_ = kline_columns(numeric_first ? nullptr : &fields_);
+        if (!numeric_first) return false;  // a header line
+      } else {
+        if (numeric_first)
+          return row_error(
+              file_, ln, "",
+              std::string("the ") + candle_layout_name(layout_) + " layout needs its header line");
+        auto columns = columns_from_header(layout_, fields_, file_, ln);
+        if (!columns) return columns.error();
+        cols_ = std::move(*columns);
+        return false;
+      }
+    }
+    ++stats_.rows;
+    auto fail = [&](Error e) -> Result<bool> {
+      row_failure_ = std::move(e);
+      done_ = true;
+      return false;
+    };
+    std::int64_t bar_end_ms = 0;
+    auto candle = parse_candle_row(layout_, cols_, fields_, file_, ln, bar_end_ms);
+    if (!candle) {
+      if (!opt_.repair) return fail(candle.error());
+      repaired(ln, "dropped malformed row (" + candle.error().describe().substr(where(file_, ln).size() + 2) +
+                       ")");
+      return false;
+    }
+    c = *candle;
+    if ((opt_.from_ms && c.open_ms < *opt_.from_ms) || (opt_.to_ms && c.open_ms >= *opt_.to_ms)) {
+      ++stats_.filtered;
+      return false;
+    }
+    if (layout_ == CandleLayout::coinapi) {
+      const std::int64_t len = bar_end_ms - c.open_ms;
+      std::string msg;
+      if (len <= 0) msg = "period end is not after period start";
+      else if (coinapi_bar_ms_ != 0 && len != coinapi_bar_ms_)
+        msg = "bar length " + std::to_string(len) + " ms differs from " + std::to_string(coinapi_bar_ms_) +
+              " ms at line " + std::to_string(coinapi_bar_line_);
+      else if (opt_.bar_ms != 0 && len != opt_.bar_ms)
+        msg = "bar length " + std::to_string(len) + " ms differs from --bar-seconds";
+      if (!msg.empty()) {
+        if (!opt_.repair) return fail(row_error(file_, ln, column_name(cols_, cols_.time_end), msg));
+        repaired(ln, "dropped row (" + msg + ")");
+        return false;
+      }
+      if (coinapi_bar_ms_ == 0) {
+        coinapi_bar_ms_ = len;
+        coinapi_bar_line_ = ln;
       }
     }
     // Impossible high / low.
     const std::int64_t hi_min = std::max(c.open, c.close), lo_max = std::min(c.open, c.close);
     if (c.high < hi_min || c.low > lo_max) {
-      const bool bad_high = c.high < hi_min;
-      const std::string field = column_name(cols, bad_high ? cols.high : cols.low);
-      const std::string msg = bad_high ? "high " + format_decimal_raw(c.high) + " is below max(open, close) " +
-                                             format_decimal_raw(hi_min)
+      if (!opt_.repair) {
+        const bool bad_high = c.high < hi_min;
+        return fail(row_error(file_, ln, column_name(cols_, bad_high ? cols_.high : cols_.low),
+                              bad_high ? "high " + format_decimal_raw(c.high) +
+                                             " is below max(open, close) " + format_decimal_raw(hi_min)
                                        : "low " + format_decimal_raw(c.low) + " is above min(open, close) " +
-                                             format_decimal_raw(lo_max);
-      if (!opt.repair) {
-        row_failure = row_error(file, ln, field, msg);
-        break;
+                                             format_decimal_raw(lo_max)));
       }
       if (c.high < hi_min) {
         repaired(ln, "widened high " + format_decimal_raw(c.high) + " to " + format_decimal_raw(hi_min));
@@ -440,143 +566,467 @@ Result<std::vector<Candle>> read_candles(std::istream& in, const std::string& fi
       }
     }
     // Wick filter.
-    if (opt.max_move_raw) {
-      const i128 m = *opt.max_move_raw;
+    if (opt_.max_move_raw) {
+      const i128 m = *opt_.max_move_raw;
       const std::int64_t hi_cap = static_cast<std::int64_t>(i128(hi_min) * (kScale + m) / kScale);
-      const std::int64_t lo_floor_raw = static_cast<std::int64_t>((i128(lo_max) * (kScale - m) + kScale - 1) / kScale);
+      const std::int64_t lo_floor_raw =
+          static_cast<std::int64_t>((i128(lo_max) * (kScale - m) + kScale - 1) / kScale);
       const std::int64_t lo_floor = std::max<std::int64_t>(lo_floor_raw, 1);
       if (c.high > hi_cap) {
-        ++stats.clipped;
-        if (report)
-          report(where(file, ln) + ": clipped: high " + format_decimal_raw(c.high) + " to " + format_decimal_raw(hi_cap) +
-                 " (--max-move)");
+        clipped(ln, "high " + format_decimal_raw(c.high) + " to " + format_decimal_raw(hi_cap));
         c.high = hi_cap;
       }
       if (c.low < lo_floor) {
-        ++stats.clipped;
-        if (report)
-          report(where(file, ln) + ": clipped: low " + format_decimal_raw(c.low) + " to " + format_decimal_raw(lo_floor) +
-                 " (--max-move)");
+        clipped(ln, "low " + format_decimal_raw(c.low) + " to " + format_decimal_raw(lo_floor));
         c.low = lo_floor;
       }
     }
-    rows.push_back(c);
+    return true;
   }
-  if (stats.rows == 0) return no_data_rows(file, have_cols);
 
-  // Time order, duplicates and the bar grid.
-  std::optional<Error> order_failure;
-  auto time_field = [&]() { return cols.names.empty() ? std::string("time") : column_name(cols, cols.time); };
-  if (opt.repair) {
-    for (std::size_t i = 1; i < rows.size(); ++i)
-      if (rows[i].open_ms < rows[i - 1].open_ms)
-        repaired(rows[i].line, "moved row into time order (" + fmt_time(rows[i].open_ms) + " after " +
-                                   fmt_time(rows[i - 1].open_ms) + ")");
-    std::stable_sort(rows.begin(), rows.end(),
-                     [](const Candle& a, const Candle& b) { return a.open_ms < b.open_ms; });
-    std::vector<Candle> unique;
-    unique.reserve(rows.size());
-    for (const Candle& c : rows) {
-      if (!unique.empty() && unique.back().open_ms == c.open_ms) {
-        repaired(c.line, "dropped duplicate of line " + std::to_string(unique.back().line) + " (kept the first)");
-        continue;
+  LineReader reader_;
+  const std::string& file_;
+  const CandleOptions& opt_;
+  const ReportFn* report_;
+  ImportStats& stats_;
+  std::string line_;
+  std::vector<std::string_view> fields_;
+  CandleLayout layout_;
+  Columns cols_;
+  bool have_cols_ = false;
+  std::int64_t coinapi_bar_ms_ = 0, coinapi_bar_line_ = 0;
+  std::optional<Error> row_failure_;
+  bool done_ = false;
+  std::int64_t accepted_ = 0, expected_ = -1;
+  std::uint64_t fingerprint_ = 0xcbf29ce484222325ull;
+};
+
+// A row that came after a later bar (repair mode): held until its place in
+// time order comes. prev_open_ms is the open time of the row before it in the
+// file, for the report when it is lower than that one's.
+struct LateRow {
+  Candle candle;
+  std::int64_t prev_open_ms = 0;
+  bool descent = false;
+};
+
+bool time_order(const Candle& a, const Candle& b) {
+  return a.open_ms != b.open_ms ? a.open_ms < b.open_ms : a.line < b.line;
+}
+
+// The rows of a pass in time order, as a stable sort of the whole file would
+// give them: the rows that are not late (a non-decreasing run, read from the
+// file) merged with the late ones (held in memory, sorted by open time, then
+// line). Duplicates are passed on (the caller keeps the first).
+class TimeOrderedRows {
+ public:
+  TimeOrderedRows(CandleRowReader& rows, const std::vector<LateRow>& late) : rows_(rows), late_(late) {}
+  Result<bool> next(Candle& out) {
+    if (!pending_ && !rows_done_) {
+      Candle c;
+      for (;;) {
+        auto got = rows_.next(c);
+        if (!got) return got.error();
+        if (!*got) {
+          rows_done_ = true;
+          break;
+        }
+        if (c.open_ms < running_max_) continue;  // a late row: it comes from late_
+        running_max_ = c.open_ms;
+        pending_ = c;
+        break;
       }
-      unique.push_back(c);
     }
-    rows = std::move(unique);
-  } else {
-    for (std::size_t i = 1; i < rows.size() && !order_failure; ++i) {
-      if (rows[i].open_ms == rows[i - 1].open_ms)
-        order_failure = row_error(file, rows[i].line, time_field(),
-                                  "duplicate bar: same open time as line " + std::to_string(rows[i - 1].line));
-      else if (rows[i].open_ms < rows[i - 1].open_ms)
-        order_failure = row_error(file, rows[i].line, time_field(),
-                                  "out of order: " + fmt_time(rows[i].open_ms) + " is before line " +
-                                      std::to_string(rows[i - 1].line) + "'s " + fmt_time(rows[i - 1].open_ms));
+    const bool take_late = k_ < late_.size() && (!pending_ || time_order(late_[k_].candle, *pending_));
+    if (take_late) {
+      out = late_[k_++].candle;
+      return true;
     }
+    if (!pending_) return false;
+    out = *pending_;
+    pending_.reset();
+    return true;
   }
-  if (order_failure) return *order_failure;
 
-  std::int64_t bar = opt.bar_ms != 0 ? opt.bar_ms : coinapi_bar_ms;
-  if (bar == 0) {
-    for (std::size_t i = 1; i < rows.size(); ++i) {
-      std::int64_t d = rows[i].open_ms - rows[i - 1].open_ms;
-      if (d > 0 && (bar == 0 || d < bar)) bar = d;
-    }
-  }
-  if (bar == 0 && !rows.empty()) {
-    if (row_failure) return *row_failure;
-    return row_error(file, rows[0].line, time_field(),
-                     "cannot infer the bar length from a single row; give --bar-seconds");
-  }
-  stats.bar_ms = bar;
-  stats.layout = layout;
+ private:
+  CandleRowReader& rows_;
+  const std::vector<LateRow>& late_;
+  std::size_t k_ = 0;
+  std::optional<Candle> pending_;
+  bool rows_done_ = false;
+  std::int64_t running_max_ = INT64_MIN;
+};
 
-  std::vector<Candle> out;
-  out.reserve(rows.size());
-  for (const Candle& c : rows) {
-    if (!out.empty()) {
-      const Candle prev = out.back();  // a copy: filling a gap below grows `out`
+// Gaps and the bar grid, one bar at a time in time order (no duplicates):
+// strict, a row off the grid or after a gap is an error; with repair the row
+// is dropped or the gap filled with flat bars at the previous close, within
+// kMaxGapFillBars per gap and `fill_limit` in all. Reports only when given a
+// repair callback; emits bars only when given `on_bar`.
+class BarGrid {
+ public:
+  BarGrid(const std::string& file, std::string time_field, bool repair, std::int64_t bar_ms,
+          std::int64_t fill_limit)
+      : file_(file),
+        time_field_(std::move(time_field)),
+        repair_(repair),
+        bar_(bar_ms),
+        fill_limit_(fill_limit) {}
+
+  std::optional<Error> add(const Candle& c, const RepairFn* repaired, const BarFn* on_bar) {
+    if (bar_ <= 0) return changed_while_read(file_);  // rows where the first pass saw too few to know the bar
+    if (prev_) {
+      const Candle prev = *prev_;
       const std::int64_t d = c.open_ms - prev.open_ms;
-      if (d % bar != 0) {
-        std::string msg = "open time " + fmt_time(c.open_ms) + " is not on the " + std::to_string(bar) +
+      if (d <= 0) return changed_while_read(file_);  // the first pass put these rows in order
+      if (d % bar_ != 0) {
+        std::string msg = "open time " + fmt_time(c.open_ms) + " is not on the " + std::to_string(bar_) +
                           " ms grid of line " + std::to_string(prev.line);
-        if (!opt.repair) {
-          order_failure = row_error(file, c.line, time_field(), msg);
-          break;
-        }
-        repaired(c.line, "dropped row off the bar grid (" + msg + ")");
-        continue;
+        if (!repair_) return row_error(file_, c.line, time_field_, msg);
+        if (repaired) (*repaired)(c.line, "dropped row off the bar grid (" + msg + ")");
+        return std::nullopt;
       }
-      if (d > bar) {
-        const std::int64_t missing = d / bar - 1;
-        std::string msg = std::to_string(missing) + " missing bar" + (missing == 1 ? "" : "s") + " from " +
-                          fmt_time(prev.open_ms + bar) + " to " + fmt_time(c.open_ms - bar);
-        if (!opt.repair || missing > kMaxGapFillBars) {
-          order_failure = row_error(file, c.line, time_field(),
-                                    std::string(opt.repair ? "gap too long to fill (more than 1,000,000 bars): "
-                                                           : "gap: ") +
-                                        msg + " (after line " + std::to_string(prev.line) + ")");
-          break;
-        }
-        repaired(c.line, "filled gap of " + msg + " with the previous close " + format_decimal_raw(prev.close));
-        Candle fill;
-        fill.open = fill.high = fill.low = fill.close = prev.close;
-        for (std::int64_t k = 1; k <= missing; ++k) {
-          fill.open_ms = prev.open_ms + k * bar;
-          out.push_back(fill);
+      if (d > bar_) {
+        const std::int64_t missing = d / bar_ - 1;
+        const std::string msg = std::to_string(missing) + " missing bar" + (missing == 1 ? "" : "s") +
+                                " from " + fmt_time(prev.open_ms + bar_) + " to " +
+                                fmt_time(c.open_ms - bar_);
+        const std::string after = " (after line " + std::to_string(prev.line) + ")";
+        if (!repair_ || missing > kMaxGapFillBars)
+          return row_error(
+              file_, c.line, time_field_,
+              std::string(repair_ ? "gap too long to fill (more than 1,000,000 bars): " : "gap: ") + msg +
+                  after);
+        if (filled_ + missing > fill_limit_)
+          return row_error(file_, c.line, time_field_,
+                           "gap fills over --repair's limit: filling " + msg + after + " would make " +
+                               std::to_string(filled_ + missing) + " filled bars in all, more than " +
+                               std::to_string(fill_limit_) +
+                               " (1,000,000 plus one per data row of the file)");
+        if (repaired)
+          (*repaired)(c.line,
+                      "filled gap of " + msg + " with the previous close " + format_decimal_raw(prev.close));
+        filled_ += missing;
+        if (on_bar) {
+          Candle fill;
+          fill.open = fill.high = fill.low = fill.close = prev.close;
+          for (std::int64_t k = 1; k <= missing; ++k) {
+            fill.open_ms = prev.open_ms + k * bar_;
+            (*on_bar)(fill);
+          }
         }
       }
     }
-    out.push_back(c);
+    prev_ = c;
+    if (on_bar) (*on_bar)(c);
+    return std::nullopt;
   }
-  if (order_failure) return *order_failure;
-  if (row_failure) return *row_failure;
-  stats.bars = static_cast<std::int64_t>(out.size());
-  return out;
+
+ private:
+  const std::string& file_;
+  std::string time_field_;
+  bool repair_;
+  std::int64_t bar_, fill_limit_, filled_ = 0;
+  std::optional<Candle> prev_;
+};
+
+// Strict mode: what BarGrid will say, known from the first pass. The rows are
+// strictly increasing; with a known bar (given, or CoinAPI's) the first pair
+// whose step differs from it fails. With an inferred bar (the smallest step)
+// the first step fails when the bar turns out smaller than it, else the first
+// pair whose step differs from the first step does.
+struct StrictGridForecast {
+  std::optional<std::pair<Candle, Candle>> first_pair, first_off_known, first_off_first;
+  void add(const Candle& prev, const Candle& c, std::int64_t known_bar) {
+    const std::int64_t d = c.open_ms - prev.open_ms;
+    if (!first_pair) first_pair = {prev, c};
+    if (known_bar != 0 && d != known_bar && !first_off_known) first_off_known = {prev, c};
+    if (d != first_pair->second.open_ms - first_pair->first.open_ms && !first_off_first)
+      first_off_first = {prev, c};
+  }
+  const std::optional<std::pair<Candle, Candle>>& failing(bool bar_known, std::int64_t bar) const {
+    if (bar_known) return first_off_known;
+    if (first_pair && bar < first_pair->second.open_ms - first_pair->first.open_ms) return first_pair;
+    return first_off_first;
+  }
+};
+
+// The passes of one candle import (import.hpp, "Memory and passes").
+class CandleImport {
+ public:
+  CandleImport(std::istream& in, const std::string& file, const CandleOptions& opt, const ReportFn& report,
+               ImportStats& stats)
+      : in_(in),
+        file_(file),
+        opt_(opt),
+        report_(report),
+        stats_(stats),
+        first_(in, file, opt, &report, stats) {
+    repaired_ = [this](std::int64_t line, const std::string& what) {
+      ++stats_.repairs;
+      if (report_) report_(where(file_, line) + ": repaired: " + what);
+    };
+  }
+
+  Status run(const BarFn& on_bar) {
+    start_ = in_.tellg();
+    if (start_ == std::streampos(-1))
+      return make_file_error(ErrorKind::io, file_, "cannot be read more than once (give a regular file)");
+    if (Status st = scan(); !st) return st;
+    if (opt_.repair) {
+      report_moved_rows();
+      if (Status st = order_pass(); !st) return st;
+    }
+    if (bar_ == 0 && any_) {
+      if (first_.row_failure()) return *first_.row_failure();
+      return row_error(file_, first_row_line_, time_field_,
+                       "cannot infer the bar length from a single row; give --bar-seconds");
+    }
+    stats_.bar_ms = bar_;
+    stats_.layout = first_.layout();
+    if (!opt_.repair) {
+      if (std::optional<Error> e = strict_grid_failure()) return *e;
+      if (first_.row_failure()) return *first_.row_failure();
+    } else if (!grid_checked_) {
+      if (Status st = check_pass(); !st) return st;
+    }
+    if (!any_) {
+      stats_.bars = 0;
+      return Status::success();
+    }
+    return emit_pass(on_bar);
+  }
+
+ private:
+  // Pass 1: every row checked and reported (CandleRowReader); strict: the
+  // order; repair: the late rows; the smallest step between in-order rows.
+  Status scan() {
+    Candle c, prev, s_last;
+    bool have_s = false;
+    std::int64_t running_max = INT64_MIN;
+    std::optional<Error> order_failure;
+    for (;;) {
+      auto got = first_.next(c);
+      if (!got) return got.error();
+      if (!*got) break;
+      if (opt_.repair) {
+        if (c.open_ms < running_max) {
+          late_.push_back(LateRow{c, prev.open_ms, c.open_ms < prev.open_ms});
+        } else {
+          if (have_s && c.open_ms != s_last.open_ms) note_step(c.open_ms - s_last.open_ms);
+          s_last = c;
+          have_s = true;
+          running_max = c.open_ms;
+        }
+      } else if (any_ && !order_failure) {
+        order_failure = strict_order(prev, c);
+        if (!order_failure) {
+          note_step(c.open_ms - prev.open_ms);
+          forecast_.add(prev, c, opt_.bar_ms != 0 ? opt_.bar_ms : first_.coinapi_bar_ms());
+        }
+      }
+      if (!any_) first_row_line_ = c.line;
+      any_ = true;
+      prev = c;
+    }
+    if (stats_.rows == 0) return no_data_rows(file_, first_.have_header_line());
+    if (order_failure) return *order_failure;
+    time_field_ = first_.time_field();
+    fill_limit_ = fill_limit_bars(stats_.rows);
+    bar_ = opt_.bar_ms != 0 ? opt_.bar_ms : first_.coinapi_bar_ms();
+    bar_given_ = bar_ != 0;
+    if (bar_ == 0 && late_.empty()) bar_ = min_step_;  // else the order pass finds it
+    return Status::success();
+  }
+
+  void note_step(std::int64_t d) {
+    if (min_step_ == 0 || d < min_step_) min_step_ = d;
+  }
+
+  std::optional<Error> strict_order(const Candle& prev, const Candle& c) const {
+    if (c.open_ms == prev.open_ms)
+      return row_error(file_, c.line, first_.time_field(),
+                       "duplicate bar: same open time as line " + std::to_string(prev.line));
+    if (c.open_ms < prev.open_ms)
+      return row_error(file_, c.line, first_.time_field(),
+                       "out of order: " + fmt_time(c.open_ms) + " is before line " +
+                           std::to_string(prev.line) + "'s " + fmt_time(prev.open_ms));
+    return std::nullopt;
+  }
+
+  // Repair: "moved" for every row below the one before it, in file order;
+  // then the late rows in time order for the merges of later passes.
+  void report_moved_rows() {
+    for (const LateRow& r : late_)
+      if (r.descent)
+        repaired_(r.candle.line, "moved row into time order (" + fmt_time(r.candle.open_ms) + " after " +
+                                     fmt_time(r.prev_open_ms) + ")");
+    std::sort(late_.begin(), late_.end(),
+              [](const LateRow& a, const LateRow& b) { return time_order(a.candle, b.candle); });
+  }
+
+  // Repair, pass 2: duplicates reported; the bar when late rows hid it; the
+  // gaps checked when the bar is already known.
+  Status order_pass() {
+    const bool check_now = bar_ != 0;
+    BarGrid check(file_, time_field_, true, bar_, fill_limit_);
+    std::int64_t ordered_min_step = 0;
+    Status st = each_in_time_order([&](const Candle& c, const Candle* kept) {
+      if (kept && kept->open_ms == c.open_ms) {
+        repaired_(c.line, "dropped duplicate of line " + std::to_string(kept->line) + " (kept the first)");
+        return false;
+      }
+      if (kept && (ordered_min_step == 0 || c.open_ms - kept->open_ms < ordered_min_step))
+        ordered_min_step = c.open_ms - kept->open_ms;
+      if (check_now && !grid_failure_) grid_failure_ = check.add(c, nullptr, nullptr);
+      return true;
+    });
+    if (!st) return st;
+    if (bar_ == 0) bar_ = ordered_min_step;
+    grid_checked_ = check_now;
+    return Status::success();
+  }
+
+  // Repair, pass 3 (when pass 2 did not know the bar): the gaps checked.
+  Status check_pass() {
+    BarGrid check(file_, time_field_, true, bar_, fill_limit_);
+    return each_in_time_order([&](const Candle& c, const Candle* kept) {
+      if (kept && kept->open_ms == c.open_ms) return false;
+      if (!grid_failure_) grid_failure_ = check.add(c, nullptr, nullptr);
+      return true;
+    });
+  }
+
+  // Strict: the gap or grid error the rows will meet, known from pass 1.
+  std::optional<Error> strict_grid_failure() const {
+    if (!any_) return std::nullopt;
+    const auto& pair = forecast_.failing(bar_given_, bar_);
+    if (!pair) return std::nullopt;
+    BarGrid grid(file_, time_field_, false, bar_, fill_limit_);
+    (void)grid.add(pair->first, nullptr, nullptr);
+    std::optional<Error> e = grid.add(pair->second, nullptr, nullptr);
+    LIQSIM_ASSERT(e.has_value(), "the forecast pair fails the bar grid");
+    return e;
+  }
+
+  // The last pass: the bars, gap fills included, with the gap and grid
+  // reports; when a check pass found a failing gap, only the reports up to it.
+  Status emit_pass(const BarFn& on_bar) {
+    BarGrid grid(file_, time_field_, opt_.repair, bar_, fill_limit_);
+    std::int64_t bars = 0;
+    const BarFn count_and_emit = [&](const Candle& b) {
+      ++bars;
+      on_bar(b);
+    };
+    const RepairFn* report_repairs = opt_.repair ? &repaired_ : nullptr;
+    const BarFn* emit = grid_failure_ ? nullptr : &count_and_emit;
+    std::optional<Error> failure;
+    Status st = each_in_time_order(
+        [&](const Candle& c, const Candle* kept) {
+          if (kept && kept->open_ms == c.open_ms) return false;
+          failure = grid.add(c, report_repairs, emit);
+          return true;
+        },
+        &failure);
+    if (failure) return *failure;
+    if (!st) return st;
+    if (grid_failure_) return *grid_failure_;  // (the pass above stops at it)
+    stats_.bars = bars;
+    return Status::success();
+  }
+
+  // One silent pass from the start: f(row, kept) for every row in time order
+  // (strict: file order), `kept` the last row f kept (returned true for), or
+  // null. Stops when *stop gets a value. Checks that it read the rows of pass 1.
+  template <class F>
+  Status each_in_time_order(F&& f, const std::optional<Error>* stop = nullptr) {
+    in_.clear();
+    in_.seekg(start_);
+    if (!in_) return make_file_error(ErrorKind::io, file_, "cannot be read more than once (seek failed)");
+    ImportStats scratch;  // what a later pass counts (again)
+    CandleRowReader rows(in_, file_, opt_, nullptr, scratch);
+    rows.expect(first_.accepted());
+    TimeOrderedRows ordered(rows, late_);
+    std::optional<Candle> kept;
+    Candle c;
+    for (;;) {
+      auto got = opt_.repair ? ordered.next(c) : rows.next(c);
+      if (!got) return got.error();
+      if (!*got) break;
+      if (f(c, kept ? &*kept : nullptr)) kept = c;
+      if (stop && stop->has_value()) return Status::success();
+    }
+    if (!rows.same_rows_as(first_)) return changed_while_read(file_);
+    return Status::success();
+  }
+
+  std::istream& in_;
+  const std::string& file_;
+  const CandleOptions& opt_;
+  const ReportFn& report_;
+  ImportStats& stats_;
+  RepairFn repaired_;
+  CandleRowReader first_;  // pass 1, which reports and counts
+  std::streampos start_;
+  bool any_ = false;  // any row survived the single-row checks
+  std::int64_t first_row_line_ = 0;
+  std::int64_t min_step_ = 0;    // the smallest step between consecutive in-order rows
+  std::vector<LateRow> late_;    // repair: rows after a later bar (file order, then time order)
+  StrictGridForecast forecast_;  // strict
+  std::string time_field_;
+  std::int64_t fill_limit_ = 0;
+  std::int64_t bar_ = 0;
+  bool bar_given_ = false;  // --bar-seconds or CoinAPI's bar length
+  bool grid_checked_ = false;
+  std::optional<Error> grid_failure_;  // repair: what a check pass found
+};
+
+}  // namespace
+
+Status read_candles(std::istream& in, const std::string& file, const CandleOptions& opt,
+                    const ReportFn& report, ImportStats& stats, const BarFn& on_bar) {
+  CandleImport import(in, file, opt, report, stats);
+  return import.run(on_bar);
+}
+
+Result<std::vector<Candle>> read_candles(std::istream& in, const std::string& file_name,
+                                         const CandleOptions& options, const ReportFn& report,
+                                         ImportStats& stats) {
+  std::vector<Candle> bars;
+  Status st =
+      read_candles(in, file_name, options, report, stats, [&](const Candle& c) { bars.push_back(c); });
+  if (!st) return st.error();
+  return bars;
+}
+
+Status import_candles(std::istream& in, const std::string& file_name, const std::string& asset,
+                      const CandleOptions& options, Symbols& symbols, const EventFn& emit,
+                      const ReportFn& report, ImportStats& stats) {
+  if (options.ticks_per_bar != 1 && options.ticks_per_bar != 2 && options.ticks_per_bar != 4)
+    return make_error(ErrorKind::usage, "ticks per bar must be 1, 2 or 4", "--ticks-per-bar");
+  if (Status st = check_price_asset(asset); !st) return st;
+  const Sym sym = symbols.intern(asset);
+  std::int64_t last_price = 0, events = 0;
+  Status st = read_candles(in, file_name, options, report, stats, [&](const Candle& c) {
+    for_each_tick(c, stats.bar_ms, options.ticks_per_bar, [&](std::int64_t ts, std::int64_t price) {
+      if (!options.keep_repeats && price == last_price) return;
+      last_price = price;
+      ++events;
+      emit(InputEvent{ts, PriceEvent{sym, Price::from_raw(price)}});
+    });
+  });
+  if (!st) return st;
+  stats.events = events;
+  return Status::success();
 }
 
 Result<std::vector<InputEvent>> import_candles(std::istream& in, const std::string& file_name,
                                                const std::string& asset, const CandleOptions& options,
-                                               Symbols& symbols, const ReportFn& report,
-                                               ImportStats& stats) {
-  if (options.ticks_per_bar != 1 && options.ticks_per_bar != 2 && options.ticks_per_bar != 4)
-    return make_error(ErrorKind::usage, "ticks per bar must be 1, 2 or 4", "--ticks-per-bar");
-  if (Status st = check_price_asset(asset); !st) return st.error();
-  auto bars = read_candles(in, file_name, options, report, stats);
-  if (!bars) return bars.error();
-  const Sym sym = symbols.intern(asset);
+                                               Symbols& symbols, const ReportFn& report, ImportStats& stats) {
   std::vector<InputEvent> events;
-  events.reserve(bars->size() * static_cast<std::size_t>(options.ticks_per_bar));
-  std::int64_t last_price = 0;
-  for (const Candle& c : *bars) {
-    for (auto [ts, price] : candle_ticks(c, stats.bar_ms, options.ticks_per_bar)) {
-      if (!options.keep_repeats && price == last_price) continue;
-      last_price = price;
-      events.push_back(InputEvent{ts, PriceEvent{sym, Price::from_raw(price)}});
-    }
-  }
-  stats.events = static_cast<std::int64_t>(events.size());
+  Status st = import_candles(
+      in, file_name, asset, options, symbols, [&](const InputEvent& e) { events.push_back(e); }, report,
+      stats);
+  if (!st) return st.error();
   return events;
 }
 
@@ -626,8 +1076,7 @@ std::string parse_trade_time(std::string_view t, TimeUnit& unit, std::int64_t& m
 }  // namespace
 
 Status import_trades(std::istream& in, const std::string& file, const std::string& asset,
-                     const TradeOptions& opt, Symbols& symbols,
-                     const std::function<void(const InputEvent&)>& emit, const ReportFn& report,
+                     const TradeOptions& opt, Symbols& symbols, const EventFn& emit, const ReportFn& report,
                      ImportStats& stats) {
   if (Status st = check_price_asset(asset); !st) return st;
   LineReader reader(in);
@@ -641,7 +1090,17 @@ Status import_trades(std::istream& in, const std::string& file, const std::strin
   const Sym sym = symbols.intern(asset);
   const bool named = !opt.time_column.empty() || !opt.price_column.empty() || !opt.qty_column.empty();
 
-  while (reader.next(line)) {
+  for (;;) {
+    const LineReader::Got got = reader.next(line);
+    if (got == LineReader::Got::end) break;
+    if (got == LineReader::Got::too_long && started) {  // a data row
+      ++stats.rows;
+      if (!opt.repair) return line_failure(file, reader, got);
+      ++stats.repairs;
+      if (report) report(where(file, reader.number()) + ": repaired: dropped row (" + kTooLong + ")");
+      continue;
+    }
+    if (got != LineReader::Got::line) return line_failure(file, reader, got);
     if (is_blank(line)) continue;
     split_csv(line, fields);
     const std::int64_t ln = reader.number();

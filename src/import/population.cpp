@@ -2,6 +2,8 @@
 #include "liqsim/population.hpp"
 
 #include <cstdio>
+#include <type_traits>
+#include <variant>
 
 #include "liqsim/import.hpp"
 #include "liqsim/json.hpp"
@@ -156,32 +158,49 @@ std::vector<CollateralShare> effective_collateral(const PopulationParams& p) {
 
 }  // namespace
 
-Result<std::vector<InputEvent>> generate_population(const PopulationParams& p, Symbols& symbols,
-                                                    PopulationStats& stats, std::vector<AccountDraw>* draws) {
+Status stream_population(const PopulationParams& p, PopulationStats& stats, const EventSinkFn& emit,
+                         std::vector<AccountDraw>* draws) {
   if (Status s = validate(p); !s) return s.error();
   const auto collateral = effective_collateral(p);
   std::vector<std::int64_t> weights;
-  std::vector<Sym> collateral_syms;
   i128 weight_total = 0;
   for (const auto& c : collateral) {
     weights.push_back(c.weight_raw);
     weight_total += c.weight_raw;
-    collateral_syms.push_back(symbols.intern(c.asset));
   }
-  const Sym usd = symbols.intern("USD");
-  const Sym market = symbols.intern(p.market);
-  const Sym asset = symbols.intern(p.asset);
+  // Names are interned in a table of this function's own, started afresh every
+  // kAccountsPerTable accounts, so it never holds more than that many account
+  // names: memory does not grow with the number of accounts.
+  constexpr std::int64_t kAccountsPerTable = 4096;
+  Symbols table;
+  std::vector<Sym> collateral_syms;
+  Sym usd = kNoSym, market = kNoSym, asset = kNoSym;
+  auto new_table = [&]() {
+    table = Symbols();
+    collateral_syms.clear();
+    for (const auto& c : collateral) collateral_syms.push_back(table.intern(c.asset));
+    usd = table.intern("USD");
+    market = table.intern(p.market);
+    asset = table.intern(p.asset);
+  };
+  new_table();
   const Price price = Price::from_raw(p.price_raw);
   const std::int64_t lev_shape_mean = leverage_shape().mean_raw();
   const std::int64_t eq_shape_median = equity_shape().sample(0x80000000u);
 
-  std::vector<InputEvent> out;
-  out.reserve(static_cast<std::size_t>(p.accounts) * 3 + 1);
-  if (p.with_price) out.push_back(InputEvent{p.ts_ms, PriceEvent{asset, price}});
+  std::int64_t events = 0;
+  Status sink_status;
+  auto put = [&](const InputEvent& e) {
+    if (!sink_status) return;
+    sink_status = emit(e, table);
+    ++events;
+  };
+  if (p.with_price) put(InputEvent{p.ts_ms, PriceEvent{asset, price}});
   if (draws) draws->clear();
 
   SplitMix64 rng(p.seed);
-  for (std::int64_t i = 1; i <= p.accounts; ++i) {
+  for (std::int64_t i = 1; i <= p.accounts && sink_status; ++i) {
+    if (i > 1 && (i - 1) % kAccountsPerTable == 0) new_table();
     const std::uint32_t u_lev = rng.next_u32(), u_eq = rng.next_u32(), u_side = rng.next_u32(),
                         u_iso = rng.next_u32(), u_coll = rng.next_u32();
     AccountDraw d;
@@ -199,10 +218,10 @@ Result<std::vector<InputEvent>> generate_population(const PopulationParams& p, S
     d.isolated = bernoulli(u_iso, p.isolated_share_raw);
     d.collateral = weighted_pick(u_coll, weights);
 
-    const Sym account = symbols.intern(account_name(p, i));
+    const Sym account = table.intern(account_name(p, i));
     Usd equity_value = Usd::zero();  // what the deposits are worth at their prices, floored
     auto deposit = [&](Sym a, std::int64_t amount_raw) {
-      out.push_back(InputEvent{p.ts_ms, DepositEvent{account, a, Amount::from_raw(amount_raw)}});
+      put(InputEvent{p.ts_ms, DepositEvent{account, a, Amount::from_raw(amount_raw)}});
     };
     auto deposit_value = [&](std::size_t k, std::int64_t value_raw) {
       const auto& c = collateral[k];
@@ -246,7 +265,7 @@ Result<std::vector<InputEvent>> generate_population(const PopulationParams& p, S
         t.has_isolated_margin = true;
         t.isolated_margin = Usd::from_raw(eq);
       }
-      out.push_back(InputEvent{p.ts_ms, t});
+      put(InputEvent{p.ts_ms, t});
     } else {
       ++stats.zero_positions;
     }
@@ -257,7 +276,48 @@ Result<std::vector<InputEvent>> generate_population(const PopulationParams& p, S
     stats.equity_sum_raw += eq;
     if (draws) draws->push_back(d);
   }
-  stats.events = static_cast<std::int64_t>(out.size());
+  if (!sink_status) return sink_status;
+  stats.events = events;
+  return Status::success();
+}
+
+Result<std::vector<InputEvent>> generate_population(const PopulationParams& p, Symbols& symbols,
+                                                    PopulationStats& stats, std::vector<AccountDraw>* draws) {
+  if (Status s = validate(p); !s) return s.error();
+  // The caller's table gets the names in the order they always had: the
+  // collateral, USD, the market and its asset, then the accounts.
+  for (const auto& c : effective_collateral(p)) symbols.intern(c.asset);
+  symbols.intern("USD");
+  symbols.intern(p.market);
+  symbols.intern(p.asset);
+  std::vector<InputEvent> out;
+  out.reserve(static_cast<std::size_t>(p.accounts) * 3 + 1);
+  Status st = stream_population(
+      p, stats,
+      [&](const InputEvent& e, const Symbols& names) {
+        InputEvent copy = e;
+        auto move = [&](Sym& s) { s = symbols.intern(names.name(s)); };
+        std::visit(
+            [&](auto& body) {
+              using T = std::decay_t<decltype(body)>;
+              if constexpr (std::is_same_v<T, PriceEvent>) {
+                move(body.asset);
+              } else if constexpr (std::is_same_v<T, DepositEvent>) {
+                move(body.account);
+                move(body.asset);
+              } else if constexpr (std::is_same_v<T, TradeEvent>) {
+                move(body.account);
+                move(body.market);
+              } else {
+                LIQSIM_ASSERT(false, "a population holds prices, deposits and trades only");
+              }
+            },
+            copy.body);
+        out.push_back(std::move(copy));
+        return Status::success();
+      },
+      draws);
+  if (!st) return st.error();
   return out;
 }
 
