@@ -247,5 +247,34 @@ PY
 check "a metric of 400 assets is printed whole in the text summary" \
   bash -c "grep -q '\"A399\":' '$TMP/many.txt' && grep -qE '^  state hash         [0-9a-f]{64}$' '$TMP/many.txt'"
 
+# --- issue 10, finding 6: the input's checksum is of the bytes replayed ---
+n=$(grep -c . "$EX/cascade/events.jsonl")
+"$LIQSIM" log convert "$EX/cascade/events.jsonl" "$TMP/full.evlog" >/dev/null
+head -n $((n - 1)) "$EX/cascade/events.jsonl" >"$TMP/prefix.jsonl"
+"$LIQSIM" log convert "$TMP/prefix.jsonl" "$TMP/prefix.evlog" >/dev/null
+cp "$TMP/full.evlog" "$TMP/torn.evlog"
+truncate -s -5 "$TMP/torn.evlog"  # the last record cut short: a torn tail, not replayed
+rm -f "$TMP/sha.sqlite"
+"$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/torn.evlog" --out "$TMP/sha.sqlite" --quiet \
+  >/dev/null 2>&1
+check "runs.events_sha256 of a log with a torn tail is the checksum of the records replayed" \
+  test "$(sqlite3 "$TMP/sha.sqlite" 'SELECT events_sha256 FROM runs')" = "$(sha256sum <"$TMP/prefix.evlog" | cut -d' ' -f1)"
+"$LIQSIM" replay --config "$EX/cascade/config.json" --events "$EX/cascade/events.jsonl" --out "$TMP/sha.sqlite" \
+  --quiet >/dev/null
+check "runs.events_sha256 of a JSONL log is the checksum of its bytes" \
+  test "$(sqlite3 "$TMP/sha.sqlite" 'SELECT events_sha256 FROM runs WHERE id = 2')" = "$(sha256sum <"$EX/cascade/events.jsonl" | cut -d' ' -f1)"
+
+# An output is never renamed over a file another process holds locked (a log
+# being appended to, a results database being written).
+echo "held" >"$TMP/held.jsonl"
+flock "$TMP/held.jsonl" -c "touch '$TMP/held.ready'; sleep 60" &
+holder=$!
+for _ in $(seq 1 2000); do [[ -e $TMP/held.ready ]] && break; sleep 0.01; done
+expect_error "a journal over a file another process holds locked is refused" 2 "in use by another process" \
+  "$LIQSIM" replay "$EX/cascade" --journal "$TMP/held.jsonl"
+check "... and the file is left as it was" test "$(cat "$TMP/held.jsonl")" = held
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(meson ninja-build g++ pkg-config git ca-certificates
           libboost-container-dev libboost-program-options-dev
-          libsqlite3-dev sqlite3 nlohmann-json3-dev catch2 python3)
+          libsqlite3-dev sqlite3 nlohmann-json3-dev catch2 python3 util-linux)
 if [[ ${1:-} == --ci ]]; then
   packages+=(clang libclang-rt-14-dev chromium)
 fi

@@ -23,6 +23,7 @@
 
 #include "liqsim/config.hpp"
 #include "liqsim/error.hpp"
+#include "liqsim/sha256.hpp"
 #include "liqsim/events.hpp"
 
 namespace liqsim {
@@ -116,21 +117,5 @@ class Engine {
 // only after its underlying has a price, every param valid in sequence.
 // On error, Error::seq names the event.
 Status validate_events(const Config& config, const Symbols& symbols, const std::vector<InputEvent>& events);
-
-std::string sha256_hex(const std::string& data);
-
-// Streaming SHA-256 (FIPS 180-4).
-class Sha256 {
- public:
-  Sha256();
-  void update(const void* data, std::size_t n);
-  std::string hex();  // finishes the hash; call once
-
- private:
-  std::uint32_t h_[8];
-  unsigned char block_[64] = {};
-  std::size_t used_ = 0;
-  std::uint64_t total_ = 0;
-};
 
 }  // namespace liqsim

@@ -62,6 +62,10 @@ class JsonlEventReader {
   std::int64_t last_ts_ = INT64_MIN;
 };
 
-Result<std::vector<InputEvent>> read_jsonl_file(const std::string& path, Symbols& symbols);
+// Reads a whole JSONL event file. With `sha256_hex`, also the SHA-256 of the
+// bytes exactly as they were read (one pass: a file that grows meanwhile is
+// hashed as far as it was read, never re-read).
+Result<std::vector<InputEvent>> read_jsonl_file(const std::string& path, Symbols& symbols,
+                                                std::string* sha256_hex = nullptr);
 
 }  // namespace liqsim

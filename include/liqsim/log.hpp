@@ -51,6 +51,7 @@
 
 #include "liqsim/error.hpp"
 #include "liqsim/events.hpp"
+#include "liqsim/sha256.hpp"
 #include "liqsim/jsonl.hpp"
 
 namespace liqsim {
@@ -191,8 +192,12 @@ bool is_binary_log(const std::string& path);
 // All events of a JSONL or binary log (told apart by the first bytes). A torn
 // tail of a binary log is end of file: `*warning` (if given) is set to a
 // message naming the offset where the valid data ends; otherwise cleared.
+// `*sha256_hex` (if given) is set to the SHA-256 of the bytes decoded, taken
+// as they were read — a JSONL file as far as it was read, a binary log's
+// header and valid records (not a torn tail) — so a log appended to during
+// the read is hashed as replayed, never re-read.
 Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols,
-                                               std::string* warning = nullptr);
+                                               std::string* warning = nullptr, std::string* sha256_hex = nullptr);
 
 // ---- streaming reader ----
 
@@ -215,6 +220,9 @@ class LogReader {
   // Error{kind=corrupt, file, offset, seq}. After false or an error, keeps
   // returning the same answer.
   Result<bool> next(InputEvent& out);
+  // From now on, feeds the file header and every record next() accepts (its
+  // header and payload bytes, as read) to HASH, which must outlive the reader.
+  void hash_into(Sha256* hash);
 
   std::uint64_t records() const { return next_seq_; }  // valid records so far = seq of the next
   std::int64_t valid_end() const { return valid_end_; }  // offset just after the last valid record
@@ -276,6 +284,7 @@ class LogReader {
   std::uint32_t last_checksum_ = logfmt::kFirstPrevChecksum;
   std::int64_t first_ts_ = INT64_MIN;
   std::int64_t last_ts_ = INT64_MIN;
+  Sha256* hash_ = nullptr;  // hash_into
   bool done_ = false;
   bool torn_ = false;
   const char* torn_reason_ = "";

@@ -181,7 +181,8 @@ int cmd_replay(const Args& args) {
 
   Symbols symbols;
   std::string warning;
-  auto events = read_event_log(o.events, symbols, &warning);
+  std::string events_sha256;
+  auto events = read_event_log(o.events, symbols, &warning, &events_sha256);
   if (!events) return report_error(events.error());
   if (!warning.empty()) std::fprintf(stderr, "liqsim: warning: %s\n", printable(warning).c_str());
 
@@ -198,7 +199,7 @@ int cmd_replay(const Args& args) {
   info.label = o.label;
   info.config_json = config->document.dump();
   info.events_path = o.events;
-  info.events_sha256 = file_sha256(o.events);
+  info.events_sha256 = events_sha256;  // of the bytes replayed, hashed as they were read
   info.engine_version = "liqsim 0.1.0";
   info.started_unix_ms = wall_clock_ms();
 

@@ -20,7 +20,6 @@ namespace liqsim::cli {
 
 // Adds the file and, for JSON Lines, the line number of the event named by e.seq.
 Error locate_event_error(Error e, const std::string& events_path);
-std::string file_sha256(const std::string& path);
 std::int64_t wall_clock_ms();
 
 using ExtraFields = std::vector<std::pair<std::string, std::string>>;

@@ -1,6 +1,8 @@
 #include "liqsim/jsonl.hpp"
+#include "liqsim/sha256.hpp"
 
 #include <fstream>
+#include <streambuf>
 
 #include "liqsim/json.hpp"
 
@@ -460,11 +462,40 @@ Result<bool> JsonlEventReader::next(InputEvent& out) {
   }
 }
 
-Result<std::vector<InputEvent>> read_jsonl_file(const std::string& path, Symbols& symbols) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+namespace {
+
+// A read-only stream buffer over a file that hashes every byte it hands out,
+// so the checksum is of the bytes decoded, taken in the same pass.
+class HashingFileBuf final : public std::streambuf {
+ public:
+  HashingFileBuf(std::filebuf& file, Sha256* hash) : file_(file), hash_(hash) {}
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    std::streamsize n = file_.sgetn(buf_, sizeof buf_);
+    if (n <= 0) return traits_type::eof();
+    if (hash_) hash_->update(buf_, static_cast<std::size_t>(n));
+    setg(buf_, buf_, buf_ + n);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  std::filebuf& file_;
+  Sha256* hash_;
+  char buf_[1 << 16];
+};
+
+}  // namespace
+
+Result<std::vector<InputEvent>> read_jsonl_file(const std::string& path, Symbols& symbols, std::string* sha256_hex) {
+  std::filebuf file;
+  if (!file.open(path, std::ios::in | std::ios::binary)) {
     return make_file_error(ErrorKind::io, path, "cannot open for reading");
   }
+  Sha256 hash;
+  HashingFileBuf hashing(file, sha256_hex ? &hash : nullptr);
+  std::istream in(&hashing);
   JsonlEventReader reader(in, path, symbols);
   std::vector<InputEvent> events;
   InputEvent ev;
@@ -474,6 +505,8 @@ Result<std::vector<InputEvent>> read_jsonl_file(const std::string& path, Symbols
     if (!*more) break;
     events.push_back(std::move(ev));
   }
+  if (in.bad()) return make_file_error(ErrorKind::io, path, "read failed");
+  if (sha256_hex) *sha256_hex = hash.hex();
   return events;
 }
 

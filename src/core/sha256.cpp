@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "liqsim/engine.hpp"
+#include "liqsim/sha256.hpp"
 
 namespace liqsim {
 

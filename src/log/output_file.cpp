@@ -2,6 +2,7 @@
 #include "liqsim/output_file.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -234,8 +235,27 @@ Status OutputFile::commit() {
     return error_;
   }
   if (!target_.stream) {
-    if (sys_rename(tmp_.c_str(), target_.path.c_str()) != 0) {
-      (void)fail(os_error(requested_, "cannot rename " + tmp_ + " to " + target_.path, errno));
+    // An existing target is replaced only under its exclusive flock, the lock
+    // every log writer and results-database writer holds (events/FORMAT.md,
+    // "Locking"): a file another liqsim is appending to or writing a run
+    // into is refused, not replaced under it. Held across the rename.
+    int lock_fd = ::open(target_.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (lock_fd >= 0 && ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(lock_fd);
+      (void)fail(err == EWOULDBLOCK
+                     ? make_file_error(ErrorKind::io, requested_,
+                                       "in use by another process (a log being appended to or a results database "
+                                       "being written): not replaced")
+                     : os_error(requested_, "cannot lock", err));
+      abandon();
+      return error_;
+    }
+    const int rename_rc = sys_rename(tmp_.c_str(), target_.path.c_str());
+    const int rename_errno = errno;
+    if (lock_fd >= 0) ::close(lock_fd);
+    if (rename_rc != 0) {
+      (void)fail(os_error(requested_, "cannot rename " + tmp_ + " to " + target_.path, rename_errno));
       abandon();
       return error_;
     }

@@ -78,6 +78,7 @@ LogReader& LogReader::operator=(LogReader&& o) noexcept {
   last_checksum_ = o.last_checksum_;
   first_ts_ = o.first_ts_;
   last_ts_ = o.last_ts_;
+  hash_ = o.hash_;
   done_ = o.done_;
   torn_ = o.torn_;
   torn_reason_ = o.torn_reason_;
@@ -442,9 +443,19 @@ Result<bool> LogReader::next(InputEvent& out) {
   last_ts_ = out.ts_ms;
   last_checksum_ = stored_crc;
   ++next_seq_;
+  if (hash_) hash_->update(h, total);
   begin_ += total;
   valid_end_ += static_cast<std::int64_t>(total);
   return true;
+}
+
+void LogReader::hash_into(Sha256* hash) {
+  hash_ = hash;
+  // The header was checked byte for byte against the one this format writes.
+  if (hash_ && valid_end_ >= static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) {
+    const std::string header = detail::file_header();
+    hash_->update(header.data(), header.size());
+  }
 }
 
 std::string LogReader::torn_warning() const {
@@ -573,7 +584,8 @@ Result<LogScan> verify_log(const std::string& path) {
   return make_file_error(ErrorKind::io, path, "was replaced again and again while being verified");
 }
 
-Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols, std::string* warning) {
+Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols, std::string* warning,
+                                               std::string* sha256_hex) {
   if (warning) warning->clear();
   // The log is read more than once (its format sniffed, then decoded; a
   // replay also checksums it): a pipe would be consumed by the first read.
@@ -584,9 +596,11 @@ Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols&
     return make_file_error(ErrorKind::usage, path,
                            "not a regular file: an event log is read more than once, so save a stream to a file "
                            "first");
-  if (!is_binary_log(path)) return read_jsonl_file(path, symbols);
+  if (!is_binary_log(path)) return read_jsonl_file(path, symbols, sha256_hex);
   auto reader = LogReader::open(path, symbols);
   if (!reader) return reader.error();
+  Sha256 hash;
+  if (sha256_hex) reader->hash_into(&hash);
   std::vector<InputEvent> events;
   InputEvent ev;
   for (;;) {
@@ -596,6 +610,7 @@ Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols&
     events.push_back(std::move(ev));
   }
   if (reader->torn() && warning) *warning = reader->torn_warning();
+  if (sha256_hex) *sha256_hex = hash.hex();
   return events;
 }
 
