@@ -81,10 +81,27 @@ inline constexpr std::int64_t kMinStepRatioRaw = 100'000;  // 0.001
 Result<Config> parse_config(const JsonValue& doc, const std::string& file);
 Result<Config> load_config(const std::string& path);
 
-// A new valid Config with `path` set to `value_json`, or an Error naming the
-// path. Paths: markets.<M>.<key>, assets.<A>.collateral_weight,
-// liquidation.<key>. A param may change values, not add or remove assets or
-// markets.
+// What a param changed: the section of the configuration its key lives in.
+struct ParamScope {
+  enum class Section : std::uint8_t { market, asset, liquidation };
+  Section section = Section::liquidation;
+  std::uint32_t index = 0;  // the market (Section::market) or asset (Section::asset; USD is 0)
+  std::string key;          // the path's last component: "tiers", "collateral_weight", "insurance_fund"
+};
+
+// Sets `path` to `value_json` in `config` (its document and typed values), or
+// returns an Error naming the path or value and leaves `config` unchanged.
+// Paths: markets.<M>.<key>, assets.<A>.collateral_weight, liquidation.<key>.
+// A param may change values, not add or remove assets or markets. The result
+// and every error are those of parsing the whole changed document, but the
+// document is changed in place (an error undoes the change) and only the
+// changed section (one market, one asset, the liquidation block) is validated
+// again: the cost is that section's, not the whole configuration's.
+Result<ParamScope> apply_param_in_place(Config& config, const std::string& path,
+                                        const std::string& value_json);
+
+// The same on a copy: a new valid Config, or the Error. Copies the whole
+// configuration; the engine uses apply_param_in_place.
 Result<Config> apply_param(const Config& current, const std::string& path, const std::string& value_json);
 
 // Requirements for one position of the given notional (already rounded up).

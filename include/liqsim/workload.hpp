@@ -59,6 +59,7 @@ struct WorkloadSpec {
   bool multi_collateral = true;      // ETH/SOL/USDC collateral besides USD
   bool impact = true;                // markets have depth
   bool params = true;                // occasional param and liquidity changes
+  std::uint32_t param_every = 0;     // > 0: also a param of any key every N ticks (own seeded stream)
   std::uint32_t max_leverage = 20;
   std::int64_t insurance_fund = -1;  // USD units at the start; -1: 50 per account
   bool liquidation_fees = true;      // false: no fee refills the fund (bankruptcies reach ADL)

@@ -9,17 +9,25 @@
 //   ref      the same quiet ticks with --reference-scan (every account after
 //            every tick), on a bounded number of ticks at large sizes
 //   day      (with --day) one day of 1-second ticks with a crash, end to end
+//   params   governance params on one market of three (accounts spread over
+//            the three): a risk key (maintenance_margin_ratio), which re-rates
+//            that market's holders, and a key that re-rates no one
+//            (liquidation_fee_ratio); beside them, what re-rating one of those
+//            units costs when a price tick reaches it. Measured after the peak
+//            RSS is taken, so the table above is unchanged by it
 #include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "commands.hpp"
 #include "liqsim/engine.hpp"
@@ -64,6 +72,15 @@ struct Row {
   double day_seconds = 0;
   std::int64_t day_events = 0;
   std::int64_t day_liquidations = 0;
+  std::uint32_t params = 0;      // param events of the fee key
+  std::uint32_t mmr_params = 0;  // param events of the mmr key (fewer at 1e6 accounts)
+  double mmr_params_ps = 0;      // markets.SOL-PERP.maintenance_margin_ratio
+  double mmr_param_us = 0;
+  double evals_per_param = 0;  // units re-rated by one mmr param (the market's holders)
+  double ns_per_eval = 0;
+  double fee_params_ps = 0;  // markets.SOL-PERP.liquidation_fee_ratio
+  double fee_param_us = 0;
+  double tick_ns_per_eval = 0;  // SOL ticks of ±4 %: the index re-rating the holders they reach
 };
 
 // Replays events [from, to) and returns the seconds taken.
@@ -77,7 +94,71 @@ double run(Engine& e, const std::vector<InputEvent>& ev, std::size_t from, std::
   return now_s() - t0;
 }
 
-Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day) {
+// `n` params on `path`, alternating between two values, after the last event.
+std::vector<InputEvent> param_events(std::int64_t after_ts, std::uint32_t n, const std::string& path,
+                                     const char* a, const char* b) {
+  std::vector<InputEvent> v;
+  v.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    ParamEvent p;
+    p.path = path;
+    p.value_json = i % 2 == 0 ? a : b;
+    v.push_back(InputEvent{after_ts + 1 + i, std::move(p)});
+  }
+  return v;
+}
+
+// The params phase: set-up of three markets, then the params of each key.
+void measure_params(std::uint32_t accounts, std::uint32_t n, Row& r) {
+  r.params = n;
+  if (n == 0) return;
+  WorkloadSpec spec;
+  spec.seed = 42;
+  spec.accounts = accounts;
+  spec.markets = 3;
+  spec.params = false;
+  spec.activity_ppm = 0;
+  spec.ticks = 0;
+  Symbols symbols;
+  Workload w = make_workload(spec, symbols);
+  Engine e(w.config, symbols);
+  std::vector<DerivedEvent> out;
+  run(e, w.events, 0, w.events.size(), out);
+  const std::int64_t last_ts = w.events.empty() ? 0 : w.events.back().ts_ms;
+  // Each mmr param re-rates a third of the accounts: at 1e6 accounts a
+  // twentieth as many keeps that row near 20 s.
+  const std::uint32_t n_mmr = accounts >= 1'000'000 ? std::max<std::uint32_t>(1, n / 20) : n;
+  r.mmr_params = n_mmr;
+  auto mmr =
+      param_events(last_ts, n_mmr, "markets.SOL-PERP.maintenance_margin_ratio", "\"0.04\"", "\"0.05\"");
+  std::int64_t evals0 = e.totals().evaluations;
+  double t = run(e, mmr, 0, mmr.size(), out);
+  std::int64_t evals = e.totals().evaluations - evals0;
+  r.mmr_params_ps = n_mmr / t;
+  r.mmr_param_us = t * 1e6 / n_mmr;
+  r.evals_per_param = static_cast<double>(evals) / n_mmr;
+  r.ns_per_eval = evals > 0 ? t * 1e9 / static_cast<double>(evals) : 0;
+  auto fee =
+      param_events(last_ts + n_mmr, n, "markets.SOL-PERP.liquidation_fee_ratio", "\"0.02\"", "\"0.01\"");
+  t = run(e, fee, 0, fee.size(), out);
+  r.fee_params_ps = n / t;
+  r.fee_param_us = t * 1e6 / n;
+  // For comparison, the same market's units re-rated by the index on price
+  // ticks: SOL moving 4 % and back crosses the bands of part of its holders.
+  const std::uint32_t n_ticks =
+      std::min<std::uint32_t>(200, std::max<std::uint32_t>(20, 20'000'000 / accounts));
+  const Sym sol = symbols.intern("SOL");
+  std::vector<InputEvent> ticks;
+  for (std::uint32_t i = 0; i < n_ticks; ++i)
+    ticks.push_back(
+        InputEvent{last_ts + n_mmr + n + 1 + i, PriceEvent{sol, Price::from_units(i % 2 == 0 ? 144 : 150)}});
+  evals0 = e.totals().evaluations;
+  t = run(e, ticks, 0, ticks.size(), out);
+  evals = e.totals().evaluations - evals0;
+  r.tick_ns_per_eval = evals > 0 ? t * 1e9 / static_cast<double>(evals) : 0;
+}
+
+Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day, std::uint32_t params) {
   Row r;
   r.accounts = accounts;
   WorkloadSpec spec;
@@ -162,10 +243,12 @@ Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day) {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   r.peak_rss_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  measure_params(accounts, params, r);
   return r;
 }
 
-bool measure_in_child(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day, Row& row) {
+bool measure_in_child(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day, std::uint32_t params,
+                      Row& row) {
   int fds[2];
   if (pipe(fds) != 0) return false;
   std::fflush(nullptr);
@@ -173,7 +256,7 @@ bool measure_in_child(std::uint32_t accounts, std::uint32_t quiet_ticks, bool da
   if (pid < 0) return false;
   if (pid == 0) {
     close(fds[0]);
-    Row r = measure(accounts, quiet_ticks, day);
+    Row r = measure(accounts, quiet_ticks, day, params);
     ssize_t n = write(fds[1], &r, sizeof r);
     _exit(n == static_cast<ssize_t>(sizeof r) ? 0 : 1);
   }
@@ -190,16 +273,20 @@ bool measure_in_child(std::uint32_t accounts, std::uint32_t quiet_ticks, bool da
 int cmd_bench(const Args& args) {
   bool quick = false, day = true;
   std::uint32_t ticks = 2'000'000;
+  std::uint32_t params = 2'000;
   for (std::size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--quick") quick = true;
     else if (args[i] == "--no-day") day = false;
     else if (args[i] == "--ticks" && i + 1 < args.size()) ticks = static_cast<std::uint32_t>(std::stoul(args[++i]));
+    else if (args[i] == "--params" && i + 1 < args.size()) params = static_cast<std::uint32_t>(std::stoul(args[++i]));
     else if (args[i] == "--help" || args[i] == "-h") {
       std::puts(
-          "usage: liqsim bench [--quick] [--no-day] [--ticks N]\n"
-          "  --quick    sizes 1e3..1e5 only, no one-day replay\n"
-          "  --no-day   skip the one-day 1e6-account crash replay\n"
-          "  --ticks N  quiet ticks per size (default 2000000)");
+          "usage: liqsim bench [--quick] [--no-day] [--ticks N] [--params N]\n"
+          "  --quick     sizes 1e3..1e5 only, no one-day replay\n"
+          "  --no-day    skip the one-day 1e6-account crash replay\n"
+          "  --ticks N   quiet ticks per size (default 2000000)\n"
+          "  --params N  param events per key and size (default 2000, a twentieth of it for\n"
+          "             maintenance_margin_ratio at 1e6 accounts; 0 skips the params table)");
       return 0;
     } else return usage_error("unknown bench option '" + args[i] + "'");
   }
@@ -210,10 +297,11 @@ int cmd_bench(const Args& args) {
   std::printf("%9s %12s %12s %8s %12s %7s %12s %9s %9s %9s %8s\n", "accounts", "setup ev/s", "quiet tick/s",
               "ns/tick", "crash ev/s", "liqs", "ref tick/s", "speedup", "B/account", "peak MB", "log MB");
   Row last;
+  std::vector<Row> rows;
   for (std::uint32_t n : sizes) {
     Row r;
     bool with_day = day && !quick && n == sizes.back();
-    if (!measure_in_child(n, ticks, with_day, r)) {
+    if (!measure_in_child(n, ticks, with_day, params, r)) {
       std::fprintf(stderr, "liqsim: bench at %u accounts failed\n", n);
       return 2;
     }
@@ -222,11 +310,23 @@ int cmd_bench(const Args& args) {
                 r.speedup, r.bytes_per_account, r.peak_rss_mb, r.log_mb);
     std::fflush(stdout);
     last = r;
+    rows.push_back(r);
   }
   if (last.day_events > 0)
     std::printf("one day of 1-second ticks with a crash at %u accounts: %lld events in %.2f s (%lld liquidations)\n",
                 last.accounts, static_cast<long long>(last.day_events), last.day_seconds,
                 static_cast<long long>(last.day_liquidations));
+  if (params > 0) {
+    std::printf(
+        "params on one market of three (accounts spread over BTC/ETH/SOL-PERP): maintenance_margin_ratio\n"
+        "re-rates the market's holders, liquidation_fee_ratio no one; tick ns/eval: SOL ticks of 4 %%\n");
+    std::printf("%9s %8s %12s %10s %11s %9s %8s %12s %10s %13s\n", "accounts", "params", "mmr param/s",
+                "us/param", "evals/param", "ns/eval", "params", "fee param/s", "us/param", "tick ns/eval");
+    for (const Row& r : rows)
+      std::printf("%9u %8u %12.0f %10.2f %11.0f %9.1f %8u %12.0f %10.2f %13.1f\n", r.accounts, r.mmr_params,
+                  r.mmr_params_ps, r.mmr_param_us, r.evals_per_param, r.ns_per_eval, r.params,
+                  r.fee_params_ps, r.fee_param_us, r.tick_ns_per_eval);
+  }
   return 0;
 }
 

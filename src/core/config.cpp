@@ -168,6 +168,53 @@ Result<MarketConfig> parse_market(const std::string& name, const JsonValue& v, c
   return m;
 }
 
+// One asset's block (USD included: it may appear, with weight 1).
+Result<AssetConfig> parse_asset(const std::string& name, const JsonValue& v, const std::string& file) {
+  std::string path = "assets." + name;
+  CFG_TRY(check_name(file, path, name));
+  if (!v.is_object()) return config_error(file, path, "expected an object");
+  ObjectReader r(v, path, file);
+  AssetConfig a;
+  a.name = name;
+  CFG_TRY(r.number("collateral_weight", false, a.collateral_weight, true));
+  CFG_TRY(r.no_unknown());
+  if (name == "USD" && a.collateral_weight != Ratio::one())
+    return config_error(file, path + ".collateral_weight", "USD is the numeraire and always has weight 1");
+  return a;
+}
+
+// The liquidation block, from the defaults.
+Result<LiquidationConfig> parse_liquidation(const JsonValue& liq, const std::string& file) {
+  if (!liq.is_object()) return config_error(file, "liquidation", "expected an object");
+  ObjectReader r(liq, "liquidation", file);
+  LiquidationConfig l;
+  CFG_TRY(r.number("insurance_fund", false, l.insurance_fund));
+  CFG_TRY(r.boolean("adl", l.adl));
+  if (const JsonValue* mode = r.get("mode")) {
+    if (mode->is_string() && mode->text == "full") l.mode = LiquidationMode::full;
+    else if (mode->is_string() && mode->text == "partial") l.mode = LiquidationMode::partial;
+    else return config_error(file, "liquidation.mode", "expected \"full\" or \"partial\"");
+  }
+  if (r.get("step_ratio")) {
+    CFG_TRY(r.number("step_ratio", true, l.step_ratio, true, true));
+    if (l.step_ratio.raw() < limits::kMinStepRatioRaw)
+      return config_error(file, "liquidation.step_ratio",
+                          "must be at least 0.001 (at most 1000 partial-liquidation steps of a position per event)");
+  }
+  if (r.get("margin_call_threshold")) {
+    CFG_TRY(r.number("margin_call_threshold", true, l.margin_call_threshold, true, true));
+  }
+  if (const JsonValue* rounds = r.get("max_cascade_rounds")) {
+    std::int64_t raw = 0;
+    if (!rounds->is_number() || !parse_decimal_raw(rounds->text, raw).empty() || raw % kScale != 0 ||
+        raw < kScale || raw > 100000 * kScale)
+      return config_error(file, "liquidation.max_cascade_rounds", "expected a whole number from 1 to 100000");
+    l.max_cascade_rounds = static_cast<std::uint32_t>(raw / kScale);
+  }
+  CFG_TRY(r.no_unknown());
+  return l;
+}
+
 }  // namespace
 
 int Config::asset_index(std::string_view name) const {
@@ -192,20 +239,10 @@ Result<Config> parse_config(const JsonValue& doc, const std::string& file) {
     if (!assets->is_object()) return config_error(file, "assets", "expected an object");
     if (assets->members.size() > limits::kMaxAssets) return config_error(file, "assets", "more than 1024 assets");
     for (const auto& [name, v] : assets->members) {
-      std::string path = "assets." + name;
-      CFG_TRY(check_name(file, path, name));
-      if (!v.is_object()) return config_error(file, path, "expected an object");
-      ObjectReader r(v, path, file);
-      AssetConfig a;
-      a.name = name;
-      CFG_TRY(r.number("collateral_weight", false, a.collateral_weight, true));
-      CFG_TRY(r.no_unknown());
-      if (name == "USD") {
-        if (a.collateral_weight != Ratio::one())
-          return config_error(file, path + ".collateral_weight", "USD is the numeraire and always has weight 1");
-        continue;
-      }
-      c.assets.push_back(a);
+      auto a = parse_asset(name, v, file);
+      if (!a) return a.error();
+      if (name == "USD") continue;
+      c.assets.push_back(std::move(*a));
     }
   }
   const JsonValue* markets = top.get("markets");
@@ -218,33 +255,9 @@ Result<Config> parse_config(const JsonValue& doc, const std::string& file) {
     c.markets.push_back(std::move(*m));
   }
   if (const JsonValue* liq = top.get("liquidation")) {
-    if (!liq->is_object()) return config_error(file, "liquidation", "expected an object");
-    ObjectReader r(*liq, "liquidation", file);
-    LiquidationConfig& l = c.liquidation;
-    CFG_TRY(r.number("insurance_fund", false, l.insurance_fund));
-    CFG_TRY(r.boolean("adl", l.adl));
-    if (const JsonValue* mode = r.get("mode")) {
-      if (mode->is_string() && mode->text == "full") l.mode = LiquidationMode::full;
-      else if (mode->is_string() && mode->text == "partial") l.mode = LiquidationMode::partial;
-      else return config_error(file, "liquidation.mode", "expected \"full\" or \"partial\"");
-    }
-    if (r.get("step_ratio")) {
-      CFG_TRY(r.number("step_ratio", true, l.step_ratio, true, true));
-      if (l.step_ratio.raw() < limits::kMinStepRatioRaw)
-        return config_error(file, "liquidation.step_ratio",
-                            "must be at least 0.001 (at most 1000 partial-liquidation steps of a position per event)");
-    }
-    if (r.get("margin_call_threshold")) {
-      CFG_TRY(r.number("margin_call_threshold", true, l.margin_call_threshold, true, true));
-    }
-    if (const JsonValue* rounds = r.get("max_cascade_rounds")) {
-      std::int64_t raw = 0;
-      if (!rounds->is_number() || !parse_decimal_raw(rounds->text, raw).empty() || raw % kScale != 0 ||
-          raw < kScale || raw > 100000 * kScale)
-        return config_error(file, "liquidation.max_cascade_rounds", "expected a whole number from 1 to 100000");
-      l.max_cascade_rounds = static_cast<std::uint32_t>(raw / kScale);
-    }
-    CFG_TRY(r.no_unknown());
+    auto l = parse_liquidation(*liq, file);
+    if (!l) return l.error();
+    c.liquidation = *l;
   }
   CFG_TRY(top.no_unknown());
   return c;
@@ -294,8 +307,9 @@ Result<Config> load_config(const std::string& path) {
   return parse_config(*doc, path);
 }
 
-Result<Config> apply_param(const Config& current, const std::string& path, const std::string& value_json) {
-  auto bad = [&](const std::string& msg) { return make_error(ErrorKind::input, msg, "path"); };
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
   std::size_t start = 0;
   for (;;) {
@@ -304,61 +318,142 @@ Result<Config> apply_param(const Config& current, const std::string& path, const
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
+  return parts;
+}
+
+// The last member named `name` (a parsed document has at most one), or null.
+JsonValue* member_of(JsonValue& obj, const std::string& name) {
+  JsonValue* found = nullptr;
+  for (auto& m : obj.members)
+    if (m.first == name) found = &m.second;
+  return found;
+}
+
+// A section's validation error, as the param's: kind input, no file, the
+// value's fault unless the key itself is unknown.
+Error param_value_error(Error e, const std::string& path, const std::string& value_json) {
+  e.kind = ErrorKind::input;
+  e.file.clear();
+  // A key the configuration does not have is the path's fault, not the value's.
+  const bool unknown_key = e.field == path && e.message.find("unknown key") != std::string::npos;
+  e.message = "'" + path + "' = " + value_json + " is not a valid configuration value: " +
+              (e.field.empty() ? "" : e.field + ": ") + e.message;
+  e.field = unknown_key ? "path" : "value";
+  return e;
+}
+
+}  // namespace
+
+// The document is changed in place and only the section holding the key is
+// validated again: a market's block (against the assets, which a param cannot
+// add or remove), one asset's block (and the asset count, for an `assets.USD`
+// block created by the param), or the liquidation block. The other sections
+// are unchanged and were valid, and no section's validity depends on another's
+// values, so this accepts and refuses exactly what parsing the whole changed
+// document would, with the same first error (parse_config reads the assets,
+// then the markets, then the liquidation block; only the changed section can
+// fail). On an error every change is undone.
+Result<ParamScope> apply_param_in_place(Config& config, const std::string& path,
+                                        const std::string& value_json) {
+  auto bad = [&](const std::string& msg) { return make_error(ErrorKind::input, msg, "path"); };
+  const std::vector<std::string> parts = split_path(path);
   for (const auto& p : parts)
     if (p.empty()) return bad("'" + path + "' has an empty component");
   std::size_t want = parts[0] == "liquidation" ? 2 : 3;
   if ((parts[0] != "liquidation" && parts[0] != "markets" && parts[0] != "assets") || parts.size() != want)
     return bad("'" + path +
                "' is not a configuration value (expected markets.<M>.<key>, assets.<A>.<key> or liquidation.<key>)");
-  if (parts[0] == "markets" && current.market_index(parts[1]) < 0)
-    return bad("market '" + parts[1] + "' is not defined in the configuration");
-  if (parts[0] == "assets" && parts[1] != "USD" && current.asset_index(parts[1]) < 0)
-    return bad("asset '" + parts[1] + "' is not defined in the configuration");
+  ParamScope scope;
+  scope.key = parts.back();
+  if (parts[0] == "markets") {
+    const int m = config.market_index(parts[1]);
+    if (m < 0) return bad("market '" + parts[1] + "' is not defined in the configuration");
+    scope.section = ParamScope::Section::market;
+    scope.index = static_cast<std::uint32_t>(m);
+  } else if (parts[0] == "assets") {
+    const int a = parts[1] == "USD" ? 0 : config.asset_index(parts[1]);
+    if (a < 0) return bad("asset '" + parts[1] + "' is not defined in the configuration");
+    scope.section = ParamScope::Section::asset;
+    scope.index = static_cast<std::uint32_t>(a);
+  }
   if (parts[0] == "markets" && parts[2] == "underlying") return bad("a market's underlying cannot change");
   // With tiers the flat ratios are not used (CONTRACT §3): changing one would
   // silently do nothing.
   if (parts[0] == "markets" && (parts[2] == "initial_margin_ratio" || parts[2] == "maintenance_margin_ratio") &&
-      !current.markets[static_cast<std::size_t>(current.market_index(parts[1]))].tiers.empty())
+      !config.markets[scope.index].tiers.empty())
     return bad("market '" + parts[1] + "' has tiers, which replace its flat ratios: change markets." + parts[1] +
                ".tiers instead");
   auto value = parse_json(value_json);
   if (!value) return make_error(ErrorKind::input, "malformed JSON: " + value.error().message, "value");
 
-  JsonValue doc = current.document;
-  JsonValue* node = &doc;
+  // Walk to the object that holds the key, creating the objects a file may
+  // leave out ("liquidation", "assets", "assets.USD") as its last members.
+  JsonValue* node = &config.document;
+  JsonValue* created_in[2] = {nullptr, nullptr};  // parents an object was appended to, outermost first
+  std::size_t created = 0;
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-    JsonValue* child = nullptr;
-    for (auto& m : node->members)
-      if (m.first == parts[i]) child = &m.second;
+    JsonValue* child = member_of(*node, parts[i]);
     if (!child) {
-      // e.g. "liquidation" or "assets.<A>" absent from the file: create the object.
       JsonValue obj;
       obj.kind = JsonValue::Kind::object;
       node->members.emplace_back(parts[i], std::move(obj));
+      created_in[created++] = node;
       child = &node->members.back().second;
     }
-    if (!child->is_object()) return bad("'" + path + "' does not name a value inside an object");
+    if (!child->is_object()) {
+      for (std::size_t k = created; k-- > 0;) created_in[k]->members.pop_back();
+      return bad("'" + path + "' does not name a value inside an object");
+    }
     node = child;
   }
-  bool replaced = false;
-  for (auto& m : node->members)
-    if (m.first == parts.back()) {
-      m.second = *value;
-      replaced = true;
-    }
-  if (!replaced) node->members.emplace_back(parts.back(), *value);
-  auto next = parse_config(doc, "param");
-  if (!next) {
-    Error e = next.error();
-    e.kind = ErrorKind::input;
-    e.file.clear();
-    // A key the configuration does not have is the path's fault, not the value's.
-    const bool unknown_key = e.field == path && e.message.find("unknown key") != std::string::npos;
-    e.message = "'" + path + "' = " + value_json + " is not a valid configuration value: " +
-                (e.field.empty() ? "" : e.field + ": ") + e.message;
-    e.field = unknown_key ? "path" : "value";
-    return e;
+  JsonValue* slot = member_of(*node, parts.back());
+  const bool replaced = slot != nullptr;
+  JsonValue previous;
+  if (replaced) {
+    previous = std::move(*slot);
+    *slot = std::move(*value);
+  } else {
+    node->members.emplace_back(parts.back(), std::move(*value));
   }
+  auto refuse = [&](const Error& e) {
+    if (replaced)
+      *slot = std::move(previous);
+    else
+      node->members.pop_back();
+    for (std::size_t k = created; k-- > 0;) created_in[k]->members.pop_back();
+    return param_value_error(e, path, value_json);
+  };
+
+  switch (scope.section) {
+    case ParamScope::Section::market: {
+      auto m = parse_market(parts[1], *node, "param", config.assets);
+      if (!m) return refuse(m.error());
+      config.markets[scope.index] = std::move(*m);
+      break;
+    }
+    case ParamScope::Section::asset: {
+      const JsonValue* assets = member_of(config.document, "assets");
+      if (assets->members.size() > limits::kMaxAssets)
+        return refuse(config_error("param", "assets", "more than 1024 assets"));
+      auto a = parse_asset(parts[1], *node, "param");
+      if (!a) return refuse(a.error());
+      if (scope.index != 0) config.assets[scope.index].collateral_weight = a->collateral_weight;
+      break;
+    }
+    case ParamScope::Section::liquidation: {
+      auto l = parse_liquidation(*node, "param");
+      if (!l) return refuse(l.error());
+      config.liquidation = *l;
+      break;
+    }
+  }
+  return scope;
+}
+
+Result<Config> apply_param(const Config& current, const std::string& path, const std::string& value_json) {
+  Config next = current;
+  auto scope = apply_param_in_place(next, path, value_json);
+  if (!scope) return scope.error();
   return next;
 }
 

@@ -34,8 +34,9 @@ namespace liqsim::engine {
 class BandIndex {
  public:
   void add_account() { version_.push_back(0); }
-  void invalidate(std::uint32_t) {}  // an account that changes is re-evaluated and refreshed anyway
-  void invalidate_all() {}
+  // An account that changes is re-evaluated and refreshed anyway; so is every
+  // unit a param can affect (Engine::Impl::add_param_candidates).
+  void invalidate(std::uint32_t) {}
 
   void resize_keys(std::size_t markets, std::size_t assets) {
     markets_ = markets;

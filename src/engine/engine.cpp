@@ -67,6 +67,49 @@ bool worse(const Risk& a, const Risk& b) {
   return i128(a.mm.raw()) * b.equity.raw() > i128(b.mm.raw()) * a.equity.raw();
 }
 
+// The ADL ranking score, PnL % × effective leverage (BitMEX): each factor
+// rounded down to 8 digits as a Ratio would be, then multiplied exactly. It is
+// a rank, not an amount, so it is never narrowed to 64 bits: a position opened
+// far off the mark (PnL % of 1e12) or a unit with an equity of a few 1e-8
+// (leverage of 1e12) would overflow a Ratio. Each factor is below 2^90
+// (a 64-bit raw × 1e8), so the product fits in 256 bits. Where both factors fit
+// in a Ratio the score is exactly the one of the 64-bit computation, so the
+// ranking is unchanged there; ties go to the lower account index.
+struct AdlScore {
+  unsigned __int128 hi = 0, lo = 0;
+  friend bool operator==(const AdlScore&, const AdlScore&) = default;
+  friend bool operator>(const AdlScore& a, const AdlScore& b) {
+    return a.hi != b.hi ? a.hi > b.hi : a.lo > b.lo;
+  }
+};
+
+AdlScore mul_wide(unsigned __int128 a, unsigned __int128 b) {
+  using u128 = unsigned __int128;
+  const u128 mask = (u128(1) << 64) - 1;
+  const u128 a0 = a & mask, a1 = a >> 64, b0 = b & mask, b1 = b >> 64;
+  const u128 p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const u128 mid = (p00 >> 64) + (p01 & mask) + (p10 & mask);  // < 3 · 2^64: no carry lost
+  AdlScore s;
+  s.lo = (mid << 64) | (p00 & mask);
+  s.hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+  return s;
+}
+
+// The cost of a position, |qty| × entry rounded up, in 128 bits: a valid
+// position's cost can exceed a 64-bit Usd (|qty| × mark and the PnL fit; their
+// sum need not).
+__int128 position_cost(Qty qty_abs, Price entry) {
+  return detail::div_round(__int128(qty_abs.raw()) * entry.raw(), kScale, Round::up);
+}
+
+// pnl, cost, notional and equity are positive.
+AdlScore adl_score(Usd pnl, __int128 cost, Usd notional, Usd equity) {
+  using i128 = __int128;
+  const i128 pnl_pct = i128(pnl.raw()) * kScale / cost;  // floor: both positive
+  const i128 leverage = i128(notional.raw()) * kScale / equity.raw();
+  return mul_wide(static_cast<unsigned __int128>(pnl_pct), static_cast<unsigned __int128>(leverage));
+}
+
 struct ClosedLeg {
   std::uint32_t market;
   Side side;  // side of the closing fill
@@ -574,9 +617,8 @@ struct Engine::Impl {
   }
 
   void on(const ParamEvent& e) {
-    auto next = apply_param(config, e.path, e.value_json);
-    LIQSIM_ASSERT(next.ok(), "param was validated before the replay");
-    config = std::move(*next);
+    auto scope = apply_param_in_place(config, e.path, e.value_json);
+    LIQSIM_ASSERT(scope.ok(), "param was validated before the replay");
     if (e.path == "liquidation.insurance_fund" && config.liquidation.insurance_fund != insurance) {
       // Governance sets the fund's balance to the value (whatever it has
       // collected or paid since): the difference comes from, or goes, outside.
@@ -585,18 +627,51 @@ struct Engine::Impl {
       insurance += change;
       insurance_move(change);
     }
-    add_all_candidates();
-    index.invalidate_all();
+    if (options.reference_scan) {
+      add_all_candidates();  // the reference: every unit, whatever the key
+      return;
+    }
+    add_param_candidates(*scope);
+  }
+
+  // The units a param can move across a state boundary (maintenance, margin
+  // call) become candidates: they are evaluated with the new configuration and
+  // banded again in the index (their old bands assumed the old one). A unit's
+  // state and its bands (BandIndex::refresh, unit_slack) depend on the
+  // configuration only through its maintenance requirement (a market's
+  // maintenance_margin_ratio or tiers), its collateral weights and the
+  // margin-call threshold. A market's initial_margin_ratio acts only when a
+  // trade or withdrawal is checked; its liquidation_fee_ratio, depth and
+  // impact_permanent_share, and the liquidation block's insurance_fund, adl,
+  // mode, step_ratio and max_cascade_rounds, only inside a liquidation or its
+  // resolution (units left over by max_cascade_rounds are candidates of the
+  // next event anyway). Any other market key is treated as a requirement.
+  void add_param_candidates(const ParamScope& s) {
+    switch (s.section) {
+      case ParamScope::Section::market:
+        if (s.key == "initial_margin_ratio" || s.key == "liquidation_fee_ratio" || s.key == "depth" ||
+            s.key == "impact_permanent_share")
+          return;
+        for (std::uint32_t acct : markets[s.index].holders) add_candidate(acct);  // cross and isolated
+        return;
+      case ParamScope::Section::asset:
+        if (s.index == 0) return;  // USD's weight is always 1
+        for (std::uint32_t acct : assets[s.index].holders) add_candidate(acct);
+        return;
+      case ParamScope::Section::liquidation:
+        if (s.key == "margin_call_threshold") add_all_candidates();
+        return;
+    }
   }
 
   // New depth, written into the configuration document like a param, so a
-  // later param (which rebuilds the configuration from the document) keeps it
-  // and the state hash covers it.
+  // later param keeps it and the state hash covers it. Depth changes no
+  // unit's state: no candidates.
   void on(const LiquidityEvent& e) {
     std::uint32_t m = static_cast<std::uint32_t>(market_index(e.market));
-    auto next = apply_param(config, "markets." + config.markets[m].name + ".depth", "\"" + e.depth.str() + "\"");
-    LIQSIM_ASSERT(next.ok(), "a positive depth is a valid configuration value");
-    config = std::move(*next);
+    auto scope = apply_param_in_place(config, "markets." + config.markets[m].name + ".depth",
+                                      "\"" + e.depth.str() + "\"");
+    LIQSIM_ASSERT(scope.ok(), "a positive depth is a valid configuration value");
   }
 
   void touch(std::uint32_t acct) {
@@ -838,7 +913,7 @@ struct Engine::Impl {
       // Counterparties hold the side the bankrupt position was closed into.
       bool want_short = leg.side == Side::sell;
       struct Candidate {
-        __int128 score;
+        AdlScore score;
         std::uint32_t acct;
       };
       std::vector<Candidate> ranked;
@@ -850,11 +925,9 @@ struct Engine::Impl {
         if (!pnl.is_positive()) continue;
         Usd equity = p.mode == MarginMode::cross ? cross_risk(accounts[acct]).equity : iso_risk(p).equity;
         if (!equity.is_positive()) continue;
-        Usd cost = mul<Usd>(p.qty.abs(), p.entry, Round::up);
-        if (!cost.is_positive()) continue;
-        Ratio pnl_pct = div<Ratio>(pnl, cost, Round::down);
-        Ratio leverage = div<Ratio>(notional(p), equity, Round::down);
-        ranked.push_back({__int128(pnl_pct.raw()) * leverage.raw(), acct});
+        const __int128 cost = position_cost(p.qty.abs(), p.entry);
+        if (cost <= 0) continue;
+        ranked.push_back({adl_score(pnl, cost, notional(p), equity), acct});
       }
       std::sort(ranked.begin(), ranked.end(), [](const Candidate& x, const Candidate& y) {
         return x.score != y.score ? x.score > y.score : x.acct < y.acct;
@@ -996,8 +1069,14 @@ struct Engine::Impl {
         in_call = true;
         ratio = Ratio::max();
       } else {
-        ratio = div<Ratio>(r.mm, r.equity, Round::up);
-        in_call = ratio >= threshold;
+        // maintenance ÷ equity rounded up to 8 digits, in 128 bits: a unit
+        // left liquidatable (max_cascade_rounds) can have an equity of a few
+        // 1e-8 and a ratio beyond any Ratio. The comparison is exact; the
+        // reported ratio saturates at Ratio::max(), the value equity ≤ 0 gives.
+        using i128 = __int128;
+        const i128 q = detail::div_round(i128(r.mm.raw()) * kScale, r.equity.raw(), Round::up);
+        in_call = q >= threshold.raw();
+        ratio = q > INT64_MAX ? Ratio::max() : Ratio::from_raw(static_cast<std::int64_t>(q));
       }
     }
     if (st == RiskState::healthy && in_call) {
@@ -1201,13 +1280,12 @@ Status validate_events(const Config& config, const Symbols& symbols, const std::
         return fail(seq, "market", "funding in '" + symbols.name(f->market) + "' before its underlying has a price");
       if (f->rate.abs() > Ratio::one()) return fail(seq, "rate", "a funding rate beyond ±1 per interval");
     } else if (const auto* pa = std::get_if<ParamEvent>(&body)) {
-      auto next = apply_param(current, pa->path, pa->value_json);
-      if (!next) {
-        Error e = next.error();
+      auto scope = apply_param_in_place(current, pa->path, pa->value_json);
+      if (!scope) {
+        Error e = scope.error();
         e.seq = seq;
         return e;
       }
-      current = std::move(*next);
     } else if (const auto* l = std::get_if<LiquidityEvent>(&body)) {
       if (market_of(l->market) < 0)
         return fail(seq, "market", "market '" + symbols.name(l->market) + "' is not defined in the configuration");

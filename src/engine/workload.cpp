@@ -1,5 +1,6 @@
 #include "liqsim/workload.hpp"
 
+#include <initializer_list>
 #include <string>
 
 #include "liqsim/error.hpp"
@@ -50,7 +51,11 @@ std::string config_text(const WorkloadSpec& s) {
 class Builder {
  public:
   Builder(const WorkloadSpec& spec, Symbols& symbols, std::vector<InputEvent>& out)
-      : spec_(spec), sym_(symbols), out_(out), rng_(spec.seed) {
+      : spec_(spec),
+        sym_(symbols),
+        out_(out),
+        rng_(spec.seed),
+        param_rng_(spec.seed ^ 0x5eed'9a7a'0000'0000ull) {
     n_markets_ = std::min<std::uint32_t>(std::max<std::uint32_t>(spec.markets, 1), 3);
     for (std::uint32_t m = 0; m < n_markets_; ++m) {
       market_sym_[m] = sym_.intern(kMarkets[m].market);
@@ -167,16 +172,101 @@ class Builder {
       }
       emit(p);
     }
+    if (spec_.param_every > 0 && t % spec_.param_every == spec_.param_every / 2) any_param();
     if (spec_.params && spec_.impact && t % 300 == 150) {
       std::uint32_t m = static_cast<std::uint32_t>(rng_.below(n_markets_));
       emit(LiquidityEvent{market_sym_[m], Usd::from_units(rng_.between(100'000, 10'000'000))});
     }
   }
 
+  // A param of any configuration key, valid whatever came before: the
+  // values keep maintenance ≤ initial in every market (ETH-PERP's initial
+  // ratio stays ≥ 0.05 ≥ its maintenance, SOL-PERP's ≥ 0.1), BTC-PERP's tiers
+  // are the workload's scaled by ½, 1 or 2 (still continuous, still below the
+  // tiers' initial ratios). Drawn from its own stream, so the other events
+  // are those of the same spec without it.
+  void any_param() {
+    SplitMix64& r = param_rng_;
+    auto pick = [&](std::initializer_list<const char*> values) {
+      return std::string(values.begin()[r.below(values.size())]);
+    };
+    auto quoted = [](const std::string& v) { return "\"" + v + "\""; };
+    ParamEvent p;
+    const std::uint64_t kind = r.below(100);
+    if (kind < 45) {  // a market key
+      const std::uint32_t m = static_cast<std::uint32_t>(r.below(n_markets_));
+      const std::string base = std::string("markets.") + kMarkets[m].market + ".";
+      const std::uint64_t key = r.below(6);
+      if (key <= 1) {
+        if (m == 0) {
+          const std::int64_t num = std::int64_t(1) << r.below(3), den = 2;  // ½, 1, 2
+          auto scaled = [&](const char* mmr) {
+            std::int64_t raw = 0;
+            (void)parse_decimal_raw(mmr, raw);
+            return format_decimal_raw(raw * num / den);
+          };
+          p.path = base + "tiers";
+          p.value_json =
+              R"([{"max_notional":"50000","initial_margin_ratio":"0.01","maintenance_margin_ratio":")" +
+              scaled("0.004") + R"(","maintenance_amount":"0"},)" +
+              R"({"max_notional":"250000","initial_margin_ratio":"0.02","maintenance_margin_ratio":")" +
+              scaled("0.005") + R"(","maintenance_amount":")" + scaled("50") + R"("},)" +
+              R"({"max_notional":"1000000","initial_margin_ratio":"0.05","maintenance_margin_ratio":")" +
+              scaled("0.01") + R"(","maintenance_amount":")" + scaled("1300") + R"("},)" +
+              R"({"max_notional":"10000000","initial_margin_ratio":"0.1","maintenance_margin_ratio":")" +
+              scaled("0.025") + R"(","maintenance_amount":")" + scaled("16300") + R"("}])";
+        } else if (key == 0) {
+          p.path = base + "maintenance_margin_ratio";
+          p.value_json = quoted(m == 1 ? pick({"0.01", "0.02", "0.025", "0.04", "0.05"})
+                                       : pick({"0.03", "0.05", "0.07", "0.1"}));
+        } else {
+          p.path = base + "initial_margin_ratio";
+          p.value_json = quoted(m == 1 ? pick({"0.05", "0.06", "0.08"}) : pick({"0.1", "0.12", "0.15"}));
+        }
+      } else if (key == 2) {
+        p.path = base + "liquidation_fee_ratio";
+        p.value_json = quoted(pick({"0", "0.005", "0.01", "0.02"}));
+      } else if (key == 3) {
+        p.path = base + "depth";
+        p.value_json = quoted(pick({"200000", "1000000", "5000000", "20000000"}));
+      } else {
+        p.path = base + "impact_permanent_share";
+        p.value_json = quoted(pick({"0", "0.2", "0.5", "0.9", "1"}));
+      }
+    } else if (kind < 65) {  // a collateral weight
+      p.path = "assets." + pick({"BTC", "ETH", "SOL", "USDC", "USD"}) + ".collateral_weight";
+      p.value_json =
+          p.path == "assets.USD.collateral_weight" ? "\"1\"" : quoted(pick({"0", "0.5", "0.8", "0.9", "1"}));
+    } else {  // the liquidation block
+      const std::uint64_t key = r.below(6);
+      if (key == 0) {
+        p.path = "liquidation.margin_call_threshold";
+        p.value_json = quoted(pick({"0.5", "0.7", "0.8", "0.95", "1"}));
+      } else if (key == 1) {
+        p.path = "liquidation.insurance_fund";
+        p.value_json = quoted(pick({"0", "1000", "100000", "10000000"}));
+      } else if (key == 2) {
+        p.path = "liquidation.adl";
+        p.value_json = pick({"true", "false"});
+      } else if (key == 3) {
+        p.path = "liquidation.mode";
+        p.value_json = quoted(pick({"full", "partial"}));
+      } else if (key == 4) {
+        p.path = "liquidation.step_ratio";
+        p.value_json = quoted(pick({"0.1", "0.25", "0.5", "1"}));
+      } else {
+        p.path = "liquidation.max_cascade_rounds";
+        p.value_json = pick({"1", "2", "5", "1000"});
+      }
+    }
+    emit(p);
+  }
+
   const WorkloadSpec& spec_;
   Symbols& sym_;
   std::vector<InputEvent>& out_;
   SplitMix64 rng_;
+  SplitMix64 param_rng_;
   std::uint32_t n_markets_ = 1;
   Sym market_sym_[3] = {kNoSym, kNoSym, kNoSym};
   Sym asset_sym_[3] = {kNoSym, kNoSym, kNoSym};
