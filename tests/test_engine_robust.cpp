@@ -611,3 +611,24 @@ TEST_CASE("a param that adds an assets.USD block to 1024 assets is refused like 
   REQUIRE(apply_param_in_place(copy, "assets.A7.collateral_weight", "\"0.5\"").ok());
   CHECK(copy.assets[8].collateral_weight.str() == "0.5");
 }
+
+// Found by fuzz/fuzz_small.cpp: a cross account left in USD debt sells its
+// collateral for it; with the collateral priced at 1e-8 the quantity that
+// would cover the debt (debt / price) is beyond the range, though the sale
+// itself (everything the account holds) is an ordinary amount.
+TEST_CASE("a debt is covered by selling collateral priced at 1e-8 without overflowing the quantity needed",
+          "[engine][robust]") {
+  Both b(R"({"assets":{"BTC":{},"ETH":{}},
+    "markets":{"ETH-PERP":{"underlying":"ETH","initial_margin_ratio":"0.1","maintenance_margin_ratio":"0.05"}},
+    "liquidation":{"insurance_fund":"1000","adl":false}})");
+  b.apply_all({price(1, "ETH", "100"), price(1, "BTC", "100"), deposit(2, "alice", "BTC", "100"),
+               trade(3, "alice", "ETH-PERP", "buy", "500", "100"), price(4, "ETH", "97"),
+               price(5, "BTC", "0.00000001")});
+  auto sales = b.indexed.of_type<CollateralSaleEvent>();
+  REQUIRE(sales.size() == 1);
+  // All of it, for 1e-6 USD against a 1500 USD debt (covering it would take 1.5e11 BTC).
+  CHECK(sales[0].amount.str() == "100");
+  CHECK(sales[0].proceeds.str() == "0.000001");
+  CHECK(b.indexed.of_type<BankruptcyEvent>().size() == 1);
+  CHECK(b.indexed.summary().state_hash == b.reference.summary().state_hash);
+}

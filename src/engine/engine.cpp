@@ -853,8 +853,11 @@ struct Engine::Impl {
       if (!holds.is_positive()) continue;
       Price px = mul<Price>(assets[asset].price, config.assets[asset].collateral_weight, Round::down);
       if (!px.is_positive()) continue;
-      Amount need = div<Amount>(-usd, px, Round::up);
-      Amount sell = min_of(need, holds);
+      // Sell what covers the debt, or all of it. Compared exactly in 128 bits
+      // first: at a price of a few 1e-8 the quantity that would cover the
+      // debt is beyond the range, though the sale (at most `holds`) is not.
+      const bool sell_all = static_cast<__int128>(-usd.raw()) * kScale > static_cast<__int128>(holds.raw()) * px.raw();
+      Amount sell = sell_all ? holds : div<Amount>(-usd, px, Round::up);
       Usd proceeds = mul<Usd>(sell, px, Round::down);
       external_to_balance(acct, asset, -sell);
       external_to_usd(acct, proceeds);
