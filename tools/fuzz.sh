@@ -17,7 +17,7 @@ set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here" || exit 2
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
-TARGETS="jsonl log config import replay"
+TARGETS="jsonl log config import replay differential small"
 FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-10}
 FUZZ_RSS_MB=${FUZZ_RSS_MB:-2048}
 
