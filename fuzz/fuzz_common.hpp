@@ -13,8 +13,24 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "liqsim/jsonl.hpp"
+#include "liqsim/replay.hpp"
 
 namespace liqsim::fuzz {
+
+// A sink that keeps the journal lines of a run.
+struct JournalLines final : ReplaySink {
+  explicit JournalLines(const Symbols& s) : symbols(s) {}
+  Status on_event(const InputEvent&, std::int64_t, const std::vector<DerivedEvent>& derived,
+                  const Engine&) override {
+    for (const auto& d : derived) lines.push_back(encode_derived(d, symbols));
+    return {};
+  }
+  const Symbols& symbols;
+  std::vector<std::string> lines;
+};
 
 [[noreturn]] inline void property_failed(const char* what, const std::string& detail) {
   std::fprintf(stderr, "liqsim fuzz: property violated: %s\n%s\n", what, detail.c_str());

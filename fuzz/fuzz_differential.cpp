@@ -36,25 +36,22 @@ struct Outcome {
 };
 
 Outcome replay(const Config& config, Symbols& symbols, const std::vector<InputEvent>& events, bool reference) {
-  EngineOptions options;
-  options.reference_scan = reference;
-  options.check_ledger = true;
-  Engine engine(config, symbols, options);
+  ReplayOptions options;
+  options.engine.reference_scan = reference;
+  options.engine.check_ledger = true;
+  Replay replay(config, symbols, options);
+  fuzz::JournalLines journal(symbols);
+  replay.add_sink(journal);
   Outcome out;
-  std::vector<DerivedEvent> derived;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    derived.clear();
-    try {
-      engine.apply(events[i], static_cast<std::int64_t>(i), derived);
-    } catch (const OverflowError&) {
-      out.overflow_at = static_cast<std::int64_t>(i);
-      return out;
-    }
-    for (const DerivedEvent& d : derived) out.journal.push_back(encode_derived(d, symbols));
+  Status ran = replay.run(events);
+  out.journal = std::move(journal.lines);
+  if (!ran) {
+    out.overflow_at = ran.error().seq;
+    return out;
   }
-  Status ledger = engine.check_ledger();
+  Status ledger = replay.engine().check_ledger();
   fuzz::property(ledger.ok(), "the ledger does not sum to zero", ledger.ok() ? "" : ledger.error().describe());
-  out.hash = engine.state_hash();
+  out.hash = replay.engine().state_hash();
   return out;
 }
 

@@ -9,7 +9,7 @@
 // Engine::apply (which the CLI reports as an input error naming the event).
 // Properties: the ledger sums to zero after the replay; replaying the same
 // events again gives the same state hash and the same derived events
-// (determinism inside one process).
+// (determinism inside one process). Through the replay pipeline (replay.hpp).
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -43,24 +43,23 @@ struct Outcome {
 };
 
 bool replay(const Config& config, Symbols& symbols, const std::vector<InputEvent>& events, Outcome& out) {
-  EngineOptions options;
-  options.check_ledger = true;
-  Engine engine(config, symbols, options);
-  std::vector<DerivedEvent> derived;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    derived.clear();
-    try {
-      engine.apply(events[i], static_cast<std::int64_t>(i), derived);
-    } catch (const OverflowError&) {
-      return false;  // an input error naming seq i, in the CLI
-    }
-    for (const DerivedEvent& d : derived) out.journal.push_back(encode_derived(d, symbols));
+  ReplayOptions options;
+  options.engine.check_ledger = true;
+  Replay replay(config, symbols, options);
+  fuzz::JournalLines journal(symbols);
+  replay.add_sink(journal);
+  Status ran = replay.run(events);
+  out.journal = std::move(journal.lines);
+  if (!ran) {
+    fuzz::property(ran.error().seq >= 0, "an overflow names no event", ran.error().describe());
+    return false;  // an input error naming the event, in the CLI
   }
-  Status ledger = engine.check_ledger();
+  Status ledger = replay.engine().check_ledger();
   fuzz::property(ledger.ok(), "the ledger does not sum to zero after the replay",
                  ledger.ok() ? "" : ledger.error().describe());
-  (void)engine.summary();
-  out.hash = engine.state_hash();
+  auto result = replay.finish();
+  if (!result) return false;
+  out.hash = result->summary.state_hash;
   return true;
 }
 

@@ -20,7 +20,7 @@
 #include "liqsim/config.hpp"
 #include "liqsim/engine.hpp"
 #include "liqsim/jsonl.hpp"
-#include "liqsim/metrics.hpp"
+#include "liqsim/replay.hpp"
 
 using namespace liqsim;
 
@@ -132,24 +132,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     log += line + "\n";
   }
-  EngineOptions options;
-  options.check_ledger = true;
-  Engine engine(*config, symbols, options);
-  MetricsCollector metrics(engine.config(), symbols);
-  std::vector<DerivedEvent> derived;
-  std::size_t i = 0;
-  try {
-    for (; i < events.size(); ++i) {
-      derived.clear();
-      engine.apply(events[i], static_cast<std::int64_t>(i), derived);
-      metrics.observe(events[i], static_cast<std::int64_t>(i), derived, engine);
-    }
-    (void)engine.summary();
-    (void)metrics.summary_fields(engine);
-  } catch (const OverflowError& ex) {
-    fuzz::property_failed("a log of small numbers overflowed",
-                          std::string(ex.what()) + " at seq " + std::to_string(i) + " of\n" + log);
-  }
+  ReplayOptions options;
+  options.engine.check_ledger = true;
+  Replay replay(*config, symbols, options);
+  Status ran = replay.run(events);
+  if (!ran) fuzz::property_failed("a log of small numbers overflowed", ran.error().describe() + " of\n" + log);
+  auto result = replay.finish();
+  if (!result) fuzz::property_failed("the totals of a log of small numbers overflowed", result.error().describe());
+  const Engine& engine = replay.engine();
   Status ledger = engine.check_ledger();
   fuzz::property(ledger.ok(), "the ledger does not sum to zero", ledger.ok() ? "" : ledger.error().describe());
   return 0;

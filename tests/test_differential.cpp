@@ -3,6 +3,8 @@
 // the double-entry ledger sums to zero after every event.
 #include <catch2/catch.hpp>
 
+#include "engine_harness.hpp"
+
 #include "liqsim/engine.hpp"
 #include "liqsim/jsonl.hpp"
 #include "liqsim/workload.hpp"
@@ -21,18 +23,8 @@ Outcome replay(const Workload& w, Symbols& symbols, bool reference) {
   EngineOptions o;
   o.reference_scan = reference;
   o.check_ledger = true;  // asserts after every event
-  Engine engine(w.config, symbols, o);
-  Outcome out;
-  std::vector<DerivedEvent> derived;
-  for (std::size_t i = 0; i < w.events.size(); ++i) {
-    derived.clear();
-    engine.apply(w.events[i], static_cast<std::int64_t>(i), derived);
-    for (const auto& d : derived) out.journal.push_back(encode_derived(d, symbols));
-  }
-  REQUIRE(engine.check_ledger().ok());
-  out.summary = engine.summary();
-  out.hash = out.summary.state_hash;
-  return out;
+  test::Replayed r = test::replay_all(w.config, symbols, w.events, o);
+  return {std::move(r.journal), r.summary.state_hash, r.summary};
 }
 
 void compare(const WorkloadSpec& spec) {
@@ -73,10 +65,7 @@ TEST_CASE("differential: the band index and the reference scan agree on random w
     compare(s);
     Symbols sym;
     Workload w = make_workload(s, sym);
-    Engine e(w.config, sym);
-    std::vector<DerivedEvent> d;
-    for (std::size_t i = 0; i < w.events.size(); ++i) e.apply(w.events[i], static_cast<std::int64_t>(i), d);
-    Summary sum = e.summary();
+    Summary sum = test::replay_all(w.config, sym, w.events).summary;
     liquidations += static_cast<std::uint64_t>(sum.liquidations);
     margin_calls += static_cast<std::uint64_t>(sum.margin_calls);
     adl += static_cast<std::uint64_t>(sum.adl_events);

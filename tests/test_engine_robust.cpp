@@ -361,14 +361,9 @@ TEST_CASE("differential: many params of every key on random workloads, index aga
       EngineOptions o;
       o.reference_scan = ref == 1;
       o.check_ledger = true;
-      Engine e(w.config, symbols, o);
-      std::vector<DerivedEvent> d;
-      for (std::size_t i = 0; i < w.events.size(); ++i) {
-        d.clear();
-        e.apply(w.events[i], static_cast<std::int64_t>(i), d);
-        for (const auto& x : d) journal[ref].push_back(encode_derived(x, symbols));
-      }
-      Summary sum = e.summary();
+      Replayed r = replay_all(w.config, symbols, w.events, o);
+      journal[ref] = std::move(r.journal);
+      Summary sum = r.summary;
       hash[ref] = sum.state_hash;
       evaluations[ref] = sum.evaluations;
       if (ref == 0) {

@@ -27,6 +27,7 @@
 #include "liqsim/log.hpp"
 #include "liqsim/metrics.hpp"
 #include "liqsim/output_file.hpp"
+#include "liqsim/replay_sinks.hpp"
 #include "liqsim/results.hpp"
 
 using namespace liqsim;
@@ -617,27 +618,15 @@ Status write_whole_run(const std::string& path, const std::string& label, const 
   auto events = decode_all(run_events(), symbols);
   auto db = ResultsDb::open(path, options);
   if (!db.ok()) return db.error();
-  Engine engine(*config, symbols);
-  MetricsCollector metrics(engine.config(), symbols);
   RunInfo info;
   info.label = label;
   info.config_json = doc->dump();
   info.events_path = "events.jsonl";
   info.events_sha256 = std::string(64, '0');
   info.engine_version = "liqsim test";
-  if (Status st = (*db)->begin_run(info, symbols); !st.ok()) return st;
-  std::vector<DerivedEvent> derived;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    derived.clear();
-    engine.apply(events[i], static_cast<std::int64_t>(i), derived);
-    metrics.observe(events[i], static_cast<std::int64_t>(i), derived, engine);
-    if (Status st = (*db)->observe(events[i], static_cast<std::int64_t>(i), derived, engine); !st.ok()) {
-      (*db)->abort_run();
-      return st;
-    }
-  }
-  auto id = (*db)->finish_run(engine.summary(), metrics, engine, 0);
-  if (!id.ok()) return id.error();
+  ResultsSink sink(std::move(*db), info, symbols, [] { return std::int64_t{0}; });
+  auto result = replay_events(*config, symbols, events, {&sink});
+  if (!result.ok()) return result.error();
   return {};
 }
 

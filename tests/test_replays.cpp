@@ -14,6 +14,7 @@
 #include "liqsim/events.hpp"
 #include "liqsim/log.hpp"
 #include "liqsim/metrics.hpp"
+#include "liqsim/replay.hpp"
 
 using namespace liqsim;
 
@@ -29,64 +30,43 @@ nlohmann::json read_json(const std::string& path) {
   return nlohmann::json::parse(ss.str());
 }
 
-// The --json summary of CONTRACT §5 plus the engine and metrics extensions,
-// in the order `liqsim replay --json` prints them, as a JSON object.
-nlohmann::json replay_summary(const std::string& dir) {
+// The --json summary exactly as `liqsim replay --json` prints it (the replay
+// module builds those bytes: replay.hpp), through the whole pipeline.
+std::string replay_summary_bytes(const std::string& dir) {
   auto config = load_config(dir + "/config.json");
   REQUIRE(config.ok());
   Symbols symbols;
   auto events = read_event_log(dir + "/events.jsonl", symbols);
   REQUIRE(events.ok());
   REQUIRE(validate_events(*config, symbols, *events).ok());
-
-  Engine engine(*config, symbols);
-  MetricsCollector metrics(engine.config(), symbols);
-  std::vector<DerivedEvent> derived;
-  for (std::size_t i = 0; i < events->size(); ++i) {
-    derived.clear();
-    engine.apply((*events)[i], static_cast<std::int64_t>(i), derived);
-    metrics.observe((*events)[i], static_cast<std::int64_t>(i), derived, engine);
-  }
-  REQUIRE(engine.check_ledger().ok());
-
-  const Summary s = engine.summary();
-  nlohmann::json j;
-  j["events"] = s.events;
-  j["rejected"] = s.rejected;
-  j["margin_calls"] = s.margin_calls;
-  j["liquidations"] = s.liquidations;
-  j["liquidated_notional"] = s.liquidated_notional.str();
-  j["liquidation_fees"] = s.liquidation_fees.str();
-  j["bad_debt"] = s.bad_debt.str();
-  j["insurance_fund"] = s.insurance_fund.str();
-  j["adl_events"] = s.adl_events;
-  j["socialized_loss"] = s.socialized_loss.str();
-  j["state_hash"] = s.state_hash;
-  j["accounts"] = s.accounts;
-  j["bankruptcies"] = s.bankruptcies;
-  j["insurance_paid"] = s.insurance_paid.str();
-  j["adl_amount"] = s.adl_amount.str();
-  j["cascade_rounds_max"] = s.cascade_rounds_max;
-  j["impact_liquidations"] = s.impact_liquidations;
-  for (const auto& [key, value_json] : metrics.summary_fields(engine)) j[key] = nlohmann::json::parse(value_json);
-  return j;
+  ReplayOptions options;
+  options.engine.check_ledger = false;
+  auto result = replay_events(*config, symbols, *events, {}, options);
+  if (!result) FAIL(result.error().describe());
+  return result->json();
 }
 
 void check_golden(const std::string& name) {
   const std::string dir = kReplays + name;
   const nlohmann::json expected = read_json(dir + "/expected.json");
-  const nlohmann::json actual = replay_summary(dir);
+  const std::string bytes = replay_summary_bytes(dir);
+  const nlohmann::json actual = nlohmann::json::parse(bytes);
   // Every recorded field is reproduced exactly ...
   for (const auto& [key, value] : expected.items()) {
     INFO(name << ": field " << key);
     REQUIRE(actual.contains(key));
     CHECK(actual.at(key).dump() == value.dump());
   }
-  // ... and the replay reports no field the golden file lacks.
+  // ... and the replay reports no field the golden file lacks ...
   for (const auto& [key, value] : actual.items()) {
     INFO(name << ": field " << key << " is not in expected.json");
     CHECK(expected.contains(key));
   }
+  // ... in the order and bytes the user sees (expected.json is that line, indented).
+  std::ifstream in(dir + "/expected.json", std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK(nlohmann::ordered_json::parse(text.str()).dump() == bytes);
 }
 
 }  // namespace

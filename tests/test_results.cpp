@@ -16,6 +16,7 @@
 #include "liqsim/jsonl.hpp"
 #include "liqsim/metrics.hpp"
 #include "liqsim/population.hpp"
+#include "liqsim/replay.hpp"
 #include "liqsim/results.hpp"
 
 using namespace liqsim;
@@ -63,15 +64,32 @@ std::vector<std::string> cascade_events() {
   return lines;
 }
 
-struct Replay {
+// Forwards every event of a run to a results database, as `replay --out`
+// does, but leaves begin_run and finish_run to the test.
+struct DbObserver final : ReplaySink {
+  ResultsDb* db = nullptr;
+  Status* status = nullptr;
+  Status on_event(const InputEvent& ev, std::int64_t seq, const std::vector<DerivedEvent>& d,
+                  const Engine& engine) override {
+    if (!db) return {};
+    Status st = db->observe(ev, seq, d, engine);
+    if (!st.ok() && status) *status = st;
+    return st;
+  }
+};
+
+// A run of the replay pipeline (replay.hpp) over JSONL lines, one event at a time.
+struct Fixture {
   Symbols symbols;
   Config config;
   std::vector<InputEvent> events;
   std::vector<std::vector<DerivedEvent>> derived;  // per input event
-  std::unique_ptr<Engine> engine;
-  std::unique_ptr<MetricsCollector> metrics;
+  DbObserver observer;
+  std::unique_ptr<Replay> replay;
+  const Engine* engine = nullptr;
+  const MetricsCollector* metrics = nullptr;
 
-  Replay(const std::string& config_text, const std::vector<std::string>& lines) {
+  Fixture(const std::string& config_text, const std::vector<std::string>& lines) {
     auto doc = parse_json(config_text);
     REQUIRE(doc.ok());
     auto cfg = parse_config(*doc, "config.json");
@@ -82,25 +100,25 @@ struct Replay {
       if (!ev.ok()) FAIL(l + ": " + ev.error().describe());
       events.push_back(*ev);
     }
-    engine = std::make_unique<Engine>(config, symbols);
-    metrics = std::make_unique<MetricsCollector>(engine->config(), symbols);
+    replay = std::make_unique<Replay>(config, symbols);
+    replay->add_sink(observer);
+    engine = &replay->engine();
+    metrics = &replay->metrics();
   }
 
-  // Applies events [from, to), observing each with the metrics and, if given, the database.
+  // Applies events [from, to), observed by the metrics and, if given, the database.
   void run(std::size_t from, std::size_t to, ResultsDb* db = nullptr, Status* db_status = nullptr) {
+    observer.db = db;
+    observer.status = db_status;
     for (std::size_t i = from; i < to && i < events.size(); ++i) {
-      std::vector<DerivedEvent> out;
-      engine->apply(events[i], static_cast<std::int64_t>(i), out);
-      metrics->observe(events[i], static_cast<std::int64_t>(i), out, *engine);
-      if (db) {
-        Status st = db->observe(events[i], static_cast<std::int64_t>(i), out, *engine);
-        if (!st.ok()) {
-          if (db_status) *db_status = st;
-          return;
-        }
+      Status st = replay->apply(events[i]);
+      if (!st.ok()) {
+        if (db_status && st.error().kind == ErrorKind::io) return;  // the database's failure, kept in *db_status
+        FAIL(st.error().describe());
       }
-      derived.push_back(std::move(out));
+      derived.push_back(replay->derived());
     }
+    observer.db = nullptr;
   }
   void run_all(ResultsDb* db = nullptr) { run(0, events.size(), db); }
 
@@ -135,7 +153,7 @@ std::unique_ptr<ResultsDb> open_db(const std::string& path, ResultsOptions optio
 }
 
 // Writes a whole replay as one run; returns its id.
-std::int64_t write_run(ResultsDb& db, Replay& r, const std::string& label) {
+std::int64_t write_run(ResultsDb& db, Fixture& r, const std::string& label) {
   REQUIRE(db.begin_run(run_info(label), r.symbols).ok());
   r.run_all(&db);
   auto id = db.finish_run(r.engine->summary(), *r.metrics, *r.engine, 1'700'000'100'000);
@@ -176,7 +194,7 @@ struct Sql {
 // ----------------------------------------------------------------------------- metrics
 
 TEST_CASE("a tick that liquidates one account cascades through the others by its own impact", "[metrics]") {
-  Replay r(cascade_config("500"), cascade_events());
+  Fixture r(cascade_config("500"), cascade_events());
   r.run_all();
   auto f = r.fields();
   Summary s = r.engine->summary();
@@ -211,7 +229,7 @@ TEST_CASE("a tick that liquidates one account cascades through the others by its
 }
 
 TEST_CASE("without depth the same tick liquidates only the account below its own price", "[metrics]") {
-  Replay r(cascade_config(""), cascade_events());
+  Fixture r(cascade_config(""), cascade_events());
   r.run_all();
   auto f = r.fields();
   CHECK(f["liquidations_outside_move"] == "1");
@@ -231,7 +249,7 @@ TEST_CASE("time to neutralize runs from the first margin call to the liquidation
       R"({"type":"price","ts":10000,"asset":"BTC","price":"94.5"})",
       R"({"type":"price","ts":70000,"asset":"BTC","price":"93"})",
   };
-  Replay r(cascade_config(""), lines);
+  Fixture r(cascade_config(""), lines);
   r.run_all();
   auto counts = r.count_by_type();
   REQUIRE(counts["margin_call"] >= 1);
@@ -268,7 +286,7 @@ TEST_CASE("effective leverage counts isolated positions against their wallets", 
                                "liquidation_fee_ratio": "0.01" } },
     "liquidation": { "insurance_fund": "0" } })";
   lines.insert(lines.begin() + 1, R"({"type":"price","ts":0,"asset":"ETH","price":"100"})");
-  Replay r(config, lines);
+  Fixture r(config, lines);
   r.run_all();
   auto views = r.engine->account_views();
   std::map<std::string, Engine::AccountView> by_name;
@@ -293,8 +311,8 @@ TEST_CASE("effective leverage counts isolated positions against their wallets", 
 }
 
 TEST_CASE("summary fields are in a fixed order and identical across replays", "[metrics]") {
-  Replay a(cascade_config("500"), cascade_events());
-  Replay b(cascade_config("500"), cascade_events());
+  Fixture a(cascade_config("500"), cascade_events());
+  Fixture b(cascade_config("500"), cascade_events());
   a.run_all();
   b.run_all();
   auto fa = a.metrics->summary_fields(*a.engine);
@@ -328,7 +346,7 @@ TEST_CASE("a new results database has the schema and its version", "[results]") 
   std::string path = dir + "/r.sqlite";
   {
     auto db = open_db(path);
-    Replay r(cascade_config("500"), cascade_events());
+    Fixture r(cascade_config("500"), cascade_events());
     write_run(*db, r, "first");
   }
   Sql q(path);
@@ -362,7 +380,7 @@ TEST_CASE("a first run that is aborted leaves no database file behind", "[result
   std::string path = temp_dir("first-abort") + "/r.sqlite";
   {
     auto db = open_db(path);
-    Replay r(cascade_config("500"), cascade_events());
+    Fixture r(cascade_config("500"), cascade_events());
     REQUIRE(db->begin_run(run_info("doomed"), r.symbols).ok());
     r.run_all(db.get());
     db->abort_run();
@@ -376,7 +394,7 @@ TEST_CASE("an aborted first run into a file that existed, empty, keeps the file 
   { std::ofstream touch(path); }
   {
     auto db = open_db(path);
-    Replay r(cascade_config("500"), cascade_events());
+    Fixture r(cascade_config("500"), cascade_events());
     REQUIRE(db->begin_run(run_info("doomed"), r.symbols).ok());
     db->abort_run();
   }
@@ -394,9 +412,9 @@ TEST_CASE("a writer that created the database and timed out on another's lock le
   auto creator = open_db(path, quick);  // creates the file
   REQUIRE(fs::exists(path));
   auto other = open_db(path);  // opens the file the creator made
-  Replay second(cascade_config("500"), cascade_events());
+  Fixture second(cascade_config("500"), cascade_events());
   REQUIRE(other->begin_run(run_info("other"), second.symbols).ok());
-  Replay first(cascade_config("500"), cascade_events());
+  Fixture first(cascade_config("500"), cascade_events());
   Status st = creator->begin_run(run_info("creator"), first.symbols);
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().message.find("locked") != std::string::npos);
@@ -420,7 +438,7 @@ TEST_CASE("a writer that opens a name its creator removed meanwhile starts again
   }  // created, committed nothing, nobody else had it: removed
   REQUIRE_FALSE(fs::exists(path));
   auto db = open_db(path);
-  Replay r(cascade_config("500"), cascade_events());
+  Fixture r(cascade_config("500"), cascade_events());
   CHECK(write_run(*db, r, "after") == 1);
   db.reset();
   Sql q(path);
@@ -431,7 +449,7 @@ TEST_CASE("a run whose database file was removed while it was written is not rep
   std::string dir = temp_dir("removed-midway");
   std::string path = dir + "/r.sqlite";
   auto db = open_db(path);
-  Replay r(cascade_config("500"), cascade_events());
+  Fixture r(cascade_config("500"), cascade_events());
   REQUIRE(db->begin_run(run_info("lost"), r.symbols).ok());
   r.run_all(db.get());
   fs::rename(path, dir + "/elsewhere.sqlite");  // not a liqsim: it does not wait for the lock
@@ -471,7 +489,7 @@ TEST_CASE("a database of another schema version is refused with a message", "[re
 TEST_CASE("a version-1 database is migrated with its next run, and only if that run commits", "[results]") {
   std::string path = temp_dir("migrate") + "/r.sqlite";
   {
-    Replay r(cascade_config("500"), cascade_events());
+    Fixture r(cascade_config("500"), cascade_events());
     auto db = open_db(path);
     write_run(*db, r, "old");
   }
@@ -483,7 +501,7 @@ TEST_CASE("a version-1 database is migrated with its next run, and only if that 
                          nullptr, nullptr, nullptr) == SQLITE_OK);
   }
   {
-    Replay r(cascade_config("500"), cascade_events());
+    Fixture r(cascade_config("500"), cascade_events());
     auto db = open_db(path);
     REQUIRE(db->begin_run(run_info("aborted"), r.symbols).ok());
     r.run_all(db.get());
@@ -495,7 +513,7 @@ TEST_CASE("a version-1 database is migrated with its next run, and only if that 
     CHECK(q.count("SELECT COUNT(*) FROM pragma_table_info('accounts') WHERE name = 'isolated_equity'") == 0);
   }
   {
-    Replay r(cascade_config("500"), cascade_events());
+    Fixture r(cascade_config("500"), cascade_events());
     auto db = open_db(path);
     CHECK(write_run(*db, r, "new") == 2);
   }
@@ -510,7 +528,7 @@ TEST_CASE("a version-1 database is migrated with its next run, and only if that 
 
 TEST_CASE("a run written and read back has one row per derived event of each type", "[results]") {
   std::string path = temp_dir("roundtrip") + "/r.sqlite";
-  Replay r(cascade_config("500"), cascade_events());
+  Fixture r(cascade_config("500"), cascade_events());
   auto db = open_db(path);
   std::int64_t id = write_run(*db, r, "cascade");
   CHECK(id == 1);
@@ -553,8 +571,8 @@ TEST_CASE("a run written and read back has one row per derived event of each typ
 
 TEST_CASE("two runs in one database are both complete and comparable with plain SQL", "[results]") {
   std::string path = temp_dir("tworuns") + "/r.sqlite";
-  Replay thin(cascade_config("500"), cascade_events());
-  Replay deep(cascade_config(""), cascade_events());
+  Fixture thin(cascade_config("500"), cascade_events());
+  Fixture deep(cascade_config(""), cascade_events());
   {
     auto db = open_db(path);
     CHECK(write_run(*db, thin, "thin book") == 1);
@@ -577,9 +595,9 @@ TEST_CASE("two runs in one database are both complete and comparable with plain 
 TEST_CASE("an aborted run leaves no trace and earlier runs remain", "[results]") {
   std::string path = temp_dir("abort") + "/r.sqlite";
   auto db = open_db(path);
-  Replay first(cascade_config("500"), cascade_events());
+  Fixture first(cascade_config("500"), cascade_events());
   write_run(*db, first, "kept");
-  Replay second(cascade_config("500"), cascade_events());
+  Fixture second(cascade_config("500"), cascade_events());
   REQUIRE(db->begin_run(run_info("aborted"), second.symbols).ok());
   second.run(0, 13, db.get());  // through the cascade
   db->abort_run();
@@ -589,7 +607,7 @@ TEST_CASE("an aborted run leaves no trace and earlier runs remain", "[results]")
   CHECK(q.count("SELECT COUNT(*) FROM events WHERE run_id <> 1") == 0);
   CHECK(q.count("SELECT COUNT(*) FROM insurance_fund WHERE run_id <> 1") == 0);
   // The connection is usable for the next run.
-  Replay third(cascade_config(""), cascade_events());
+  Fixture third(cascade_config(""), cascade_events());
   CHECK(write_run(*db, third, "after") >= 2);
 }
 
@@ -597,9 +615,9 @@ TEST_CASE("a run dropped without finish_run is rolled back", "[results]") {
   std::string path = temp_dir("drop") + "/r.sqlite";
   {
     auto db = open_db(path);
-    Replay r(cascade_config("500"), cascade_events());
+    Fixture r(cascade_config("500"), cascade_events());
     write_run(*db, r, "kept");
-    Replay r2(cascade_config("500"), cascade_events());
+    Fixture r2(cascade_config("500"), cascade_events());
     REQUIRE(db->begin_run(run_info("dropped"), r2.symbols).ok());
     r2.run(0, 13, db.get());
   }
@@ -613,7 +631,7 @@ TEST_CASE("another writer holding the lock makes begin_run fail as busy and leav
   std::string path = temp_dir("busy") + "/r.sqlite";
   {
     auto db = open_db(path);
-    Replay first(cascade_config("500"), cascade_events());
+    Fixture first(cascade_config("500"), cascade_events());
     write_run(*db, first, "kept");
   }
   Sql holder(path);
@@ -621,7 +639,7 @@ TEST_CASE("another writer holding the lock makes begin_run fail as busy and leav
   ResultsOptions options;
   options.busy_timeout_ms = 50;
   auto db = open_db(path, options);
-  Replay second(cascade_config("500"), cascade_events());
+  Fixture second(cascade_config("500"), cascade_events());
   Status st = db->begin_run(run_info("blocked"), second.symbols);
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().kind == ErrorKind::io);
@@ -639,7 +657,7 @@ TEST_CASE("a database that fills up midway rolls the run back and keeps earlier 
   std::int64_t pages = 0;
   {
     auto db = open_db(path);
-    Replay first(cascade_config("500"), cascade_events());
+    Fixture first(cascade_config("500"), cascade_events());
     write_run(*db, first, "kept");
   }
   {
@@ -655,7 +673,7 @@ TEST_CASE("a database that fills up midway rolls the run back and keeps earlier 
   ResultsOptions options;
   options.max_page_count = pages + 4;
   auto db = open_db(path, options);
-  Replay big(cascade_config("500"), lines);
+  Fixture big(cascade_config("500"), lines);
   REQUIRE(db->begin_run(run_info("too big"), big.symbols).ok());
   Status failure;
   big.run(0, big.events.size(), db.get(), &failure);
@@ -681,14 +699,14 @@ TEST_CASE("a read-only database file is an error, not a crash, and is left as it
   std::string path = temp_dir("readonly") + "/r.sqlite";
   {
     auto db = open_db(path);
-    Replay first(cascade_config("500"), cascade_events());
+    Fixture first(cascade_config("500"), cascade_events());
     write_run(*db, first, "kept");
   }
   fs::permissions(path, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   auto db = ResultsDb::open(path);
   bool failed = !db.ok();
   if (!failed) {
-    Replay r(cascade_config("500"), cascade_events());
+    Fixture r(cascade_config("500"), cascade_events());
     failed = !(*db)->begin_run(run_info("ro"), r.symbols).ok();
   }
   CHECK(failed);
@@ -703,7 +721,7 @@ TEST_CASE("a report is one HTML page with the charts as inline svg and their tit
   std::string path = dir + "/r.sqlite";
   {
     auto db = open_db(path);
-    Replay r(cascade_config("500"), cascade_events());
+    Fixture r(cascade_config("500"), cascade_events());
     write_run(*db, r, "cascade");
   }
   auto html = render_report(path, {});
@@ -738,9 +756,9 @@ TEST_CASE("a report of several runs compares them side by side and overlays thei
   std::string path = temp_dir("report2") + "/r.sqlite";
   {
     auto db = open_db(path);
-    Replay a(cascade_config("500"), cascade_events());
+    Fixture a(cascade_config("500"), cascade_events());
     write_run(*db, a, "thin book");
-    Replay b(cascade_config(""), cascade_events());
+    Fixture b(cascade_config(""), cascade_events());
     write_run(*db, b, "no impact");
   }
   auto html = render_report(path, {});
@@ -759,7 +777,7 @@ TEST_CASE("a report of a missing run or a file that is no results database is an
   std::string path = dir + "/r.sqlite";
   {
     auto db = open_db(path);
-    Replay a(cascade_config("500"), cascade_events());
+    Fixture a(cascade_config("500"), cascade_events());
     write_run(*db, a, "only");
   }
   auto missing = render_report(path, ReportOptions{7});
@@ -784,7 +802,7 @@ TEST_CASE("a report of a hand-edited database with values out of range is an err
   std::string path = temp_dir("edited") + "/r.sqlite";
   {
     auto db = open_db(path);
-    Replay r(cascade_config("500"), cascade_events());
+    Fixture r(cascade_config("500"), cascade_events());
     write_run(*db, r, "cascade");
   }
   struct Edit {
@@ -815,64 +833,3 @@ TEST_CASE("a report of a hand-edited database with values out of range is an err
   }
 }
 
-TEST_CASE("results writing cost relative to replay", "[.bench]") {
-  std::int64_t accounts = 20000;
-  if (const char* e = std::getenv("LIQSIM_BENCH_ACCOUNTS")) accounts = std::atoll(e);
-  population::SplitMix64 rng(42);
-  std::vector<std::string> lines = {
-      R"({"type":"price","ts":0,"asset":"BTC","price":"100"})",
-      R"({"type":"deposit","ts":0,"account":"mm","asset":"USD","amount":"10000000000"})",
-  };
-  for (std::int64_t i = 0; i < accounts; ++i) {
-    std::string a = "acct-" + std::to_string(i);
-    int deposit = 100 + static_cast<int>(rng.next_u32() % 900);
-    int lev = 2 + static_cast<int>(rng.next_u32() % 8);
-    const char* side = rng.next_u32() % 2 ? "buy" : "sell";
-    lines.push_back(R"({"type":"deposit","ts":1000,"account":")" + a + R"(","asset":"USD","amount":")" +
-                    std::to_string(deposit) + "\"}");
-    lines.push_back(R"({"type":"trade","ts":1000,"account":")" + a + R"(","market":"BTC-PERP","side":")" + side +
-                    R"(","qty":")" + std::to_string(deposit * lev / 100) +
-                    R"(","price":"100","counterparty":"mm"})");
-  }
-  // A day of 1-second ticks: a random walk with a crash and a squeeze.
-  std::int64_t price_cents = 10000;
-  for (int t = 1; t <= 86400; ++t) {
-    std::int64_t step = static_cast<std::int64_t>(rng.next_u32() % 21) - 10;
-    if (t > 30000 && t < 33000) step -= 6;
-    if (t > 60000 && t < 63000) step += 6;
-    price_cents = std::max<std::int64_t>(1000, price_cents + step);
-    lines.push_back(R"({"type":"price","ts":)" + std::to_string(2000 + t * 1000LL) + R"(,"asset":"BTC","price":")" +
-                    Price::from_raw(price_cents * 1'000'000).str() + "\"}");
-  }
-  std::string cfg = cascade_config("2000000");
-  auto time_replay = [&](bool with_metrics, ResultsDb* db, Replay& r) {
-    auto t0 = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < r.events.size(); ++i) {
-      std::vector<DerivedEvent> out;
-      r.engine->apply(r.events[i], static_cast<std::int64_t>(i), out);
-      if (with_metrics) r.metrics->observe(r.events[i], static_cast<std::int64_t>(i), out, *r.engine);
-      if (db) REQUIRE(db->observe(r.events[i], static_cast<std::int64_t>(i), out, *r.engine).ok());
-    }
-    if (db) REQUIRE(db->finish_run(r.engine->summary(), *r.metrics, *r.engine, 0).ok());
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  Replay plain(cfg, lines);
-  double t_replay = time_replay(false, nullptr, plain);
-  Replay with_metrics(cfg, lines);
-  double t_metrics = time_replay(true, nullptr, with_metrics);
-  std::string path = temp_dir("bench") + "/r.sqlite";
-  auto db = open_db(path);
-  Replay with_db(cfg, lines);
-  REQUIRE(db->begin_run(run_info("bench"), with_db.symbols).ok());
-  double t_db = time_replay(true, db.get(), with_db);
-  Summary s = with_db.engine->summary();
-  Sql q(path);
-  std::int64_t rows = q.count("SELECT COUNT(*) FROM events");
-  std::printf("bench: %zu events, %lld accounts, %lld liquidations, %lld derived rows, db %lld bytes\n",
-              with_db.events.size(), static_cast<long long>(accounts), static_cast<long long>(s.liquidations),
-              static_cast<long long>(rows), static_cast<long long>(fs::file_size(path)));
-  std::printf("bench: replay %.3f s, +metrics %.3f s, +metrics+sqlite %.3f s\n", t_replay, t_metrics, t_db);
-  std::printf("bench: metrics/replay = %.3f, sqlite writing/replay = %.3f\n", (t_metrics - t_replay) / t_replay,
-              (t_db - t_metrics) / t_replay);
-  CHECK(rows > 0);
-}

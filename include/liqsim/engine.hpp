@@ -62,13 +62,22 @@ class Engine {
  public:
   Engine(Config config, Symbols& symbols, EngineOptions options = {});
   ~Engine();
-  Engine(const Engine&) = delete;
+  // A fork: an independent copy of the whole state (accounts, marks, fund,
+  // index, counters) that shares only the symbol table, which neither
+  // engine changes while it runs. Replaying events k..n on a copy taken
+  // after event k gives what replaying 0..n gives (tests/test_snapshot.cpp).
+  Engine(const Engine& other);
   Engine& operator=(const Engine&) = delete;
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) = delete;
 
   // Runs one input event to completion; derived events are appended to out.
-  // Throws OverflowError if a value leaves the representable range (the
-  // caller reports it as an input error naming the event).
-  void apply(const InputEvent& event, std::int64_t seq, std::vector<DerivedEvent>& out);
+  // A value that leaves the representable range is an Error of kind input
+  // naming `seq` ("arithmetic outside the representable range (multiply)"),
+  // never an exception. After such an error the event is half applied: the
+  // engine refuses every later event with the same error (failed()).
+  [[nodiscard]] Status apply(const InputEvent& event, std::int64_t seq, std::vector<DerivedEvent>& out);
+  bool failed() const;
 
   Summary summary() const;
   // The same counters without hashing the state (cheap; state_hash is empty).

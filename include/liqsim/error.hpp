@@ -97,7 +97,9 @@ class [[nodiscard]] Result {
 
 class [[nodiscard]] Status {
  public:
-  Status() = default;
+  // User-provided, not defaulted: `return {};` on a hot path would otherwise
+  // value-initialize, zeroing the whole (disengaged) Error first.
+  Status() noexcept {}
   Status(Error e) : e_(std::move(e)) {}
   static Status success() { return {}; }
   bool ok() const { return !e_.has_value(); }

@@ -59,7 +59,8 @@ class MetricsCollector {
  public:
   MetricsCollector(const Config& config, const Symbols& symbols);
   ~MetricsCollector();
-  MetricsCollector(const MetricsCollector&) = delete;
+  // A fork, with everything observed so far (replay.hpp).
+  MetricsCollector(const MetricsCollector& other);
   MetricsCollector& operator=(const MetricsCollector&) = delete;
   // Called once per input event, after Engine::apply, with the derived events it caused.
   void observe(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,

@@ -30,7 +30,9 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "options.hpp"
 #include "liqsim/engine.hpp"
+#include "liqsim/replay.hpp"
 #include "liqsim/workload.hpp"
 
 namespace liqsim::cli {
@@ -81,17 +83,26 @@ struct Row {
   double fee_params_ps = 0;  // markets.SOL-PERP.liquidation_fee_ratio
   double fee_param_us = 0;
   double tick_ns_per_eval = 0;  // SOL ticks of ±4 %: the index re-rating the holders they reach
+  double fork_us = 0;            // one fork (copy) of the whole replay after the set-up
+  double fork_bytes_per_account = 0;
 };
 
-// Replays events [from, to) and returns the seconds taken.
-double run(Engine& e, const std::vector<InputEvent>& ev, std::size_t from, std::size_t to,
-           std::vector<DerivedEvent>& out) {
+// Replays events [from, to) through the replay pipeline and returns the
+// seconds taken. The bench's engine figures run without metrics or sinks: the
+// engine's own cost (end-to-end figures are a replay of a file).
+double run(Replay& r, const std::vector<InputEvent>& ev, std::size_t from, std::size_t to) {
   double t0 = now_s();
-  for (std::size_t i = from; i < to; ++i) {
-    out.clear();
-    e.apply(ev[i], static_cast<std::int64_t>(i), out);
-  }
-  return now_s() - t0;
+  Status st = r.run(ev, from, to);
+  double t = now_s() - t0;
+  LIQSIM_ASSERT(st.ok(), "a bench workload stays inside the fixed-point range");
+  return t;
+}
+
+ReplayOptions engine_only(EngineOptions engine = {}) {
+  ReplayOptions o;
+  o.engine = engine;
+  o.metrics = false;
+  return o;
 }
 
 // `n` params on `path`, alternating between two values, after the last event.
@@ -121,9 +132,8 @@ void measure_params(std::uint32_t accounts, std::uint32_t n, Row& r) {
   spec.ticks = 0;
   Symbols symbols;
   Workload w = make_workload(spec, symbols);
-  Engine e(w.config, symbols);
-  std::vector<DerivedEvent> out;
-  run(e, w.events, 0, w.events.size(), out);
+  Replay e(w.config, symbols, engine_only());
+  run(e, w.events, 0, w.events.size());
   const std::int64_t last_ts = w.events.empty() ? 0 : w.events.back().ts_ms;
   // Each mmr param re-rates a third of the accounts: at 1e6 accounts a
   // twentieth as many keeps that row near 20 s.
@@ -131,16 +141,16 @@ void measure_params(std::uint32_t accounts, std::uint32_t n, Row& r) {
   r.mmr_params = n_mmr;
   auto mmr =
       param_events(last_ts, n_mmr, "markets.SOL-PERP.maintenance_margin_ratio", "\"0.04\"", "\"0.05\"");
-  std::int64_t evals0 = e.totals().evaluations;
-  double t = run(e, mmr, 0, mmr.size(), out);
-  std::int64_t evals = e.totals().evaluations - evals0;
+  std::int64_t evals0 = e.engine().totals().evaluations;
+  double t = run(e, mmr, 0, mmr.size());
+  std::int64_t evals = e.engine().totals().evaluations - evals0;
   r.mmr_params_ps = n_mmr / t;
   r.mmr_param_us = t * 1e6 / n_mmr;
   r.evals_per_param = static_cast<double>(evals) / n_mmr;
   r.ns_per_eval = evals > 0 ? t * 1e9 / static_cast<double>(evals) : 0;
   auto fee =
       param_events(last_ts + n_mmr, n, "markets.SOL-PERP.liquidation_fee_ratio", "\"0.02\"", "\"0.01\"");
-  t = run(e, fee, 0, fee.size(), out);
+  t = run(e, fee, 0, fee.size());
   r.fee_params_ps = n / t;
   r.fee_param_us = t * 1e6 / n;
   // For comparison, the same market's units re-rated by the index on price
@@ -152,9 +162,9 @@ void measure_params(std::uint32_t accounts, std::uint32_t n, Row& r) {
   for (std::uint32_t i = 0; i < n_ticks; ++i)
     ticks.push_back(
         InputEvent{last_ts + n_mmr + n + 1 + i, PriceEvent{sol, Price::from_units(i % 2 == 0 ? 144 : 150)}});
-  evals0 = e.totals().evaluations;
-  t = run(e, ticks, 0, ticks.size(), out);
-  evals = e.totals().evaluations - evals0;
+  evals0 = e.engine().totals().evaluations;
+  t = run(e, ticks, 0, ticks.size());
+  evals = e.engine().totals().evaluations - evals0;
   r.tick_ns_per_eval = evals > 0 ? t * 1e9 / static_cast<double>(evals) : 0;
 }
 
@@ -177,22 +187,31 @@ Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day, std::ui
   std::size_t setup_end = w.events.size() - quiet_ticks;
   r.log_mb = static_cast<double>(w.events.capacity() * sizeof(InputEvent)) / 1e6;
 
-  std::vector<DerivedEvent> out;
-  out.reserve(1024);
   malloc_trim(0);
   std::int64_t rss0 = rss_bytes();
   {
-    Engine e(w.config, symbols);
-    double t = run(e, w.events, 0, setup_end, out);
+    Replay e(w.config, symbols, engine_only());
+    double t = run(e, w.events, 0, setup_end);
     r.setup_eps = static_cast<double>(setup_end) / t;
     r.bytes_per_account = static_cast<double>(rss_bytes() - rss0) / accounts;
-    std::int64_t liq_before = e.totals().liquidations;
-    t = run(e, w.events, setup_end, w.events.size(), out);
+    std::int64_t liq_before = e.engine().totals().liquidations;
+    t = run(e, w.events, setup_end, w.events.size());
     r.quiet_tps = quiet_ticks / t;
     r.quiet_ns = t * 1e9 / quiet_ticks;
-    if (e.totals().liquidations != liq_before)
+    if (e.engine().totals().liquidations != liq_before)
       std::fprintf(stderr, "bench: note: %lld liquidations during quiet ticks\n",
-                   static_cast<long long>(e.totals().liquidations - liq_before));
+                   static_cast<long long>(e.engine().totals().liquidations - liq_before));
+    // A fork of the whole replay (engine, index, metrics), as sweeps and
+    // stress paths take one: its time and the memory it adds, per account.
+    malloc_trim(0);
+    const std::int64_t before_fork = rss_bytes();
+    const int forks = accounts >= 1'000'000 ? 3 : 10;
+    std::vector<Replay> copies;
+    copies.reserve(forks);
+    double t0 = now_s();
+    for (int i = 0; i < forks; ++i) copies.emplace_back(e);
+    r.fork_us = (now_s() - t0) * 1e6 / forks;
+    r.fork_bytes_per_account = static_cast<double>(rss_bytes() - before_fork) / forks / accounts;
   }
   {
     // The same quiet ticks on the reference scan: bounded work at large sizes.
@@ -200,9 +219,9 @@ Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day, std::ui
     ref_ticks = std::min<std::size_t>(ref_ticks, quiet_ticks);
     EngineOptions o;
     o.reference_scan = true;
-    Engine e(w.config, symbols, o);
-    run(e, w.events, 0, setup_end, out);
-    double t = run(e, w.events, setup_end, setup_end + ref_ticks, out);
+    Replay e(w.config, symbols, engine_only(o));
+    run(e, w.events, 0, setup_end);
+    double t = run(e, w.events, setup_end, setup_end + ref_ticks);
     r.ref_tps = static_cast<double>(ref_ticks) / t;
     r.speedup = r.quiet_tps / r.ref_tps;
   }
@@ -216,13 +235,13 @@ Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day, std::ui
     c.crash_bp = 1000;
     Symbols s2;
     Workload cw = make_workload(c, s2);
-    Engine e(cw.config, s2);
+    Replay e(cw.config, s2, engine_only());
     std::size_t begin = cw.events.size() - c.ticks;
-    run(e, cw.events, 0, begin, out);
-    std::int64_t liq_before = e.totals().liquidations;
-    double t = run(e, cw.events, begin, cw.events.size(), out);
+    run(e, cw.events, 0, begin);
+    std::int64_t liq_before = e.engine().totals().liquidations;
+    double t = run(e, cw.events, begin, cw.events.size());
     r.crash_eps = c.ticks / t;
-    r.crash_liquidations = e.totals().liquidations - liq_before;
+    r.crash_liquidations = e.engine().totals().liquidations - liq_before;
   }
   if (day) {
     WorkloadSpec d = spec;
@@ -234,11 +253,11 @@ Row measure(std::uint32_t accounts, std::uint32_t quiet_ticks, bool day, std::ui
     d.crash_bp = 2000;
     Symbols s3;
     Workload dw = make_workload(d, s3);
-    Engine e(dw.config, s3);
-    double t = run(e, dw.events, 0, dw.events.size(), out);
+    Replay e(dw.config, s3, engine_only());
+    double t = run(e, dw.events, 0, dw.events.size());
     r.day_seconds = t;
     r.day_events = static_cast<std::int64_t>(dw.events.size());
-    r.day_liquidations = e.totals().liquidations;
+    r.day_liquidations = e.engine().totals().liquidations;
   }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
@@ -271,25 +290,16 @@ bool measure_in_child(std::uint32_t accounts, std::uint32_t quiet_ticks, bool da
 }  // namespace
 
 int cmd_bench(const Args& args) {
-  bool quick = false, day = true;
-  std::uint32_t ticks = 2'000'000;
-  std::uint32_t params = 2'000;
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--quick") quick = true;
-    else if (args[i] == "--no-day") day = false;
-    else if (args[i] == "--ticks" && i + 1 < args.size()) ticks = static_cast<std::uint32_t>(std::stoul(args[++i]));
-    else if (args[i] == "--params" && i + 1 < args.size()) params = static_cast<std::uint32_t>(std::stoul(args[++i]));
-    else if (args[i] == "--help" || args[i] == "-h") {
-      std::puts(
-          "usage: liqsim bench [--quick] [--no-day] [--ticks N] [--params N]\n"
-          "  --quick     sizes 1e3..1e5 only, no one-day replay\n"
-          "  --no-day    skip the one-day 1e6-account crash replay\n"
-          "  --ticks N   quiet ticks per size (default 2000000)\n"
-          "  --params N  param events per key and size (default 2000, a twentieth of it for\n"
-          "             maintenance_margin_ratio at 1e6 accounts; 0 skips the params table)");
-      return 0;
-    } else return usage_error("unknown bench option '" + args[i] + "'");
-  }
+  auto command_line = parse_command_line("bench", args, 1);
+  if (!command_line) return usage_error("bench", command_line.error());
+  if (command_line->help) return print_help("bench");
+  const bool quick = command_line->has("--quick"), day = !command_line->has("--no-day");
+  auto ticks_opt = command_line->integer("--ticks", 2'000'000, 1, 1'000'000'000);
+  if (!ticks_opt) return usage_error("bench", ticks_opt.error());
+  auto params_opt = command_line->integer("--params", 2'000, 0, 1'000'000);
+  if (!params_opt) return usage_error("bench", params_opt.error());
+  const auto ticks = static_cast<std::uint32_t>(*ticks_opt);
+  const auto params = static_cast<std::uint32_t>(*params_opt);
   std::vector<std::uint32_t> sizes = {1'000, 10'000, 100'000};
   if (!quick) sizes.push_back(1'000'000);
   std::printf("liqsim bench — %s, %u hardware threads, single-threaded replay\n", cpu_model().c_str(),
@@ -316,6 +326,11 @@ int cmd_bench(const Args& args) {
     std::printf("one day of 1-second ticks with a crash at %u accounts: %lld events in %.2f s (%lld liquidations)\n",
                 last.accounts, static_cast<long long>(last.day_events), last.day_seconds,
                 static_cast<long long>(last.day_liquidations));
+  std::printf("forks: one copy of the whole replay after the set-up (engine, index, metrics)\n");
+  std::printf("%9s %12s %12s %12s\n", "accounts", "us/fork", "ns/account", "B/account");
+  for (const Row& r : rows)
+    std::printf("%9u %12.1f %12.1f %12.0f\n", r.accounts, r.fork_us, r.fork_us * 1e3 / r.accounts,
+                r.fork_bytes_per_account);
   if (params > 0) {
     std::printf(
         "params on one market of three (accounts spread over BTC/ETH/SOL-PERP): maintenance_margin_ratio\n"

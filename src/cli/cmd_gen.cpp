@@ -9,45 +9,21 @@
 #include "liqsim/jsonl.hpp"
 #include "liqsim/output_file.hpp"
 #include "liqsim/population.hpp"
+#include "options.hpp"
 
 namespace liqsim::cli {
 
 namespace {
 
-const char* kGenHelp =
-    "usage:\n"
-    "  liqsim gen population --accounts N --seed S --market ETH-PERP --asset ETH --price P\n"
-    "        [--ts T] [--leverage-mean 10] [--max-leverage 20] [--equity-median 2000]\n"
-    "        [--isolated-share 0.3] [--long-share 0.5]\n"
-    "        [--collateral USD:0.7,ETH:0.2,USDC:0.1] [--collateral-mode pick|split]\n"
-    "        [--asset-price ASSET:P ...] [--with-price] [--account-prefix acct-]\n"
-    "        [--out FILE.jsonl] [--meta FILE.meta.json]\n"
-    "\n"
-    "Writes, for each account acct-000001..., its collateral deposit(s) and one\n"
-    "opening trade at --price and --ts (qty = equity x leverage / price, floored\n"
-    "to 8 dp). No price event unless --with-price: a trade needs a price of its\n"
-    "underlying first, so put the price stream (or --with-price) before it.\n"
-    "Keep --max-leverage below 1 / initial_margin_ratio of the market in the\n"
-    "config, or the engine rejects the opening trades. Collateral of the market's\n"
-    "asset is valued at --price, USDC/USDT/DAI/BUSD at 1 unless --asset-price says\n"
-    "otherwise; isolated accounts always deposit USD. --out FILE also writes\n"
-    "FILE.meta.json (seed, parameters, generator, version, output hash); without\n"
-    "--out or --meta the meta goes to stderr. Same seed and parameters give the\n"
-    "same bytes on every machine. See tools/POPULATION.md.\n";
-
-struct Options {
-  std::map<std::string, std::string> values;
-  std::vector<std::string> asset_prices;
-  bool has(const std::string& k) const { return values.count(k) != 0; }
-};
+// The options and their help are described in options.cpp ("gen population").
+using Options = ParsedOptions;
 
 Error usage(const std::string& option, const std::string& msg) { return make_error(ErrorKind::usage, msg, option); }
 
 Result<std::int64_t> decimal_option(const Options& o, const std::string& name, std::int64_t def) {
-  auto it = o.values.find(name);
-  if (it == o.values.end()) return def;
+  if (!o.has(name)) return def;
   std::int64_t raw = 0;
-  std::string err = parse_decimal_raw(it->second, raw);
+  std::string err = parse_decimal_raw(o.get(name), raw);
   if (!err.empty()) return usage(name, err);
   return raw;
 }
@@ -74,13 +50,11 @@ Result<std::vector<std::pair<std::string, std::int64_t>>> pairs_option(const std
 
 Result<population::PopulationParams> build_params(const Options& o) {
   population::PopulationParams p;
-  for (const char* req : {"--accounts", "--seed", "--market", "--asset", "--price"})
-    if (!o.has(req)) return usage(req, "is required");
-  const std::string& n = o.values.at("--accounts");
+  const std::string n = o.get("--accounts");
   if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos)
     return usage("--accounts", "not a positive integer");
   p.accounts = std::stoll(n);
-  const std::string& seed = o.values.at("--seed");
+  const std::string seed = o.get("--seed");
   if (seed.empty() || seed.size() > 20 || seed.find_first_not_of("0123456789") != std::string::npos)
     return usage("--seed", "not an unsigned 64-bit integer");
   unsigned long long sv = 0;
@@ -89,13 +63,13 @@ Result<population::PopulationParams> build_params(const Options& o) {
     sv = sv * 10 + static_cast<unsigned>(c - '0');
   }
   p.seed = sv;
-  p.market = o.values.at("--market");
-  p.asset = o.values.at("--asset");
+  p.market = o.get("--market");
+  p.asset = o.get("--asset");
   auto price = decimal_option(o, "--price", 0);
   if (!price) return price.error();
   p.price_raw = *price;
   if (o.has("--ts")) {
-    std::string err = import::parse_time_arg(o.values.at("--ts"), p.ts_ms);
+    std::string err = import::parse_time_arg(o.get("--ts"), p.ts_ms);
     if (!err.empty()) return usage("--ts", err);
   }
   struct Dec {
@@ -110,17 +84,17 @@ Result<population::PopulationParams> build_params(const Options& o) {
     *d.slot = *v;
   }
   if (o.has("--collateral-mode")) {
-    const std::string& m = o.values.at("--collateral-mode");
+    const std::string m = o.get("--collateral-mode");
     if (m == "pick") p.collateral_mode = population::CollateralMode::pick;
     else if (m == "split") p.collateral_mode = population::CollateralMode::split;
     else return usage("--collateral-mode", "must be pick or split");
   }
-  if (o.has("--account-prefix")) p.account_prefix = o.values.at("--account-prefix");
+  if (o.has("--account-prefix")) p.account_prefix = o.get("--account-prefix");
   p.with_price = o.has("--with-price");
   std::map<std::string, std::int64_t> prices = {{"USD", kScale}, {"USDC", kScale}, {"USDT", kScale},
                                                  {"DAI", kScale}, {"BUSD", kScale}};
   prices[p.asset] = p.price_raw;
-  for (const auto& text : o.asset_prices) {
+  for (const auto& text : o.all("--asset-price")) {
     auto pairs = pairs_option("--asset-price", text);
     if (!pairs) return pairs.error();
     for (auto& [asset, raw] : *pairs) {
@@ -130,7 +104,7 @@ Result<population::PopulationParams> build_params(const Options& o) {
     }
   }
   if (o.has("--collateral")) {
-    auto pairs = pairs_option("--collateral", o.values.at("--collateral"));
+    auto pairs = pairs_option("--collateral", o.get("--collateral"));
     if (!pairs) return pairs.error();
     for (auto& [asset, raw] : *pairs) {
       auto it = prices.find(asset);
@@ -173,34 +147,17 @@ class PopulationWriter {
 };
 
 int gen_population(const Args& args) {
-  Options o;
-  const std::vector<std::string> with_value = {
-      "--accounts", "--seed", "--market", "--asset", "--price", "--ts", "--leverage-mean", "--max-leverage",
-      "--equity-median", "--isolated-share", "--long-share", "--collateral", "--collateral-mode",
-      "--account-prefix", "--out", "--meta"};
-  for (std::size_t i = 2; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--with-price") {
-      o.values[a] = "";
-      continue;
-    }
-    bool known = a == "--asset-price";
-    for (const auto& w : with_value) known = known || a == w;
-    if (!known) return usage_error("gen population: unknown option '" + a + "'");
-    if (i + 1 >= args.size()) return report_error(usage(a, "needs a value"));
-    if (a == "--asset-price") {
-      o.asset_prices.push_back(args[++i]);
-      continue;
-    }
-    if (o.has(a)) return report_error(usage(a, "given twice"));
-    o.values[a] = args[++i];
-  }
+  const std::string path = "gen population";
+  auto command_line = parse_command_line(path, args, 2);
+  if (!command_line) return usage_error(path, command_line.error());
+  if (command_line->help) return print_help(path);
+  const Options& o = *command_line;
   auto params = build_params(o);
-  if (!params) return report_error(params.error());
-  const std::string out = o.has("--out") ? o.values.at("--out") : "";
-  std::string meta_path = o.has("--meta") ? o.values.at("--meta") : (out.empty() ? "" : out + ".meta.json");
+  if (!params) return report_error(path, params.error());
+  const std::string out = o.has("--out") ? o.get("--out") : "";
+  std::string meta_path = o.has("--meta") ? o.get("--meta") : (out.empty() ? "" : out + ".meta.json");
   if (!out.empty() && !meta_path.empty() && same_file(out, meta_path))
-    return usage_error("--out " + out + " and --meta " + meta_path + " name the same file");
+    return usage_error(path, "--out " + out + " and --meta " + meta_path + " name the same file");
   // Both files are opened before the first event and written out before
   // either is renamed into place, so a full disk leaves neither. The events
   // are written as they are generated: memory does not grow with --accounts.
@@ -247,6 +204,6 @@ int gen_population(const Args& args) {
 
 }  // namespace
 
-int cmd_gen(const Args& args) { return dispatch(args, kGenHelp, {{"population", gen_population}}); }
+int cmd_gen(const Args& args) { return dispatch(args, {{"population", gen_population}}); }
 
 }  // namespace liqsim::cli

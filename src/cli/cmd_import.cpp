@@ -11,64 +11,15 @@
 #include "liqsim/input_file.hpp"
 #include "liqsim/jsonl.hpp"
 #include "liqsim/output_file.hpp"
+#include "options.hpp"
 
 namespace liqsim::cli {
 
 namespace {
 
-const char* kImportHelp =
-    "usage:\n"
-    "  liqsim import candles --asset A --in FILE.csv [--layout auto|coinapi|binanceus|kline]\n"
-    "        [--ticks-per-bar 4|2|1] [--bar-seconds S] [--repair] [--from T] [--to T]\n"
-    "        [--max-move R] [--keep-repeats] [--out OUT.jsonl]\n"
-    "  liqsim import trades --asset A --in FILE.csv [--time-unit auto|s|ms|us]\n"
-    "        [--time-col NAME] [--price-col NAME] [--qty-col NAME] [--shift-ms N]\n"
-    "        [--repair] [--from T] [--to T] [--keep-repeats] [--out OUT.jsonl]\n"
-    "\n"
-    "Writes canonical `price` events (JSON Lines, ts in ms) to stdout or --out.\n"
-    "A candle becomes ticks open, low, high, close (bar closes up or flat) or\n"
-    "open, high, low, close (bar closes down) at t0 + k*bar/4; a tick equal to\n"
-    "the previous one is dropped unless --keep-repeats. Strict by default: a gap,\n"
-    "duplicate, out-of-order row, non-positive price, impossible high/low or\n"
-    "malformed line is an error naming file:line and column. --repair fixes\n"
-    "them (gaps carry the previous close, duplicates keep the first, high/low\n"
-    "are widened, bad rows dropped) and reports each repair on stderr; it fills\n"
-    "at most 1,000,000 bars per gap and 1,000,000 plus one per data row in all.\n"
-    "--from/--to (RFC 3339 or ms) keep rows in [from, to). --max-move R clips a\n"
-    "bar's high to max(open,close)*(1+R) and low to min(open,close)*(1-R).\n";
-
-// Options as name → value; flags map to "". Unknown options are usage errors.
-struct Parsed {
-  std::map<std::string, std::string> values;
-  bool has(const std::string& k) const { return values.count(k) != 0; }
-  std::string get(const std::string& k, const std::string& def = {}) const {
-    auto it = values.find(k);
-    return it == values.end() ? def : it->second;
-  }
-};
-
-Result<Parsed> parse_options(const Args& args, std::size_t first, const std::vector<std::string>& with_value,
-                             const std::vector<std::string>& flags) {
-  Parsed p;
-  for (std::size_t i = first; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto in = [&](const std::vector<std::string>& v) {
-      for (const auto& s : v)
-        if (s == a) return true;
-      return false;
-    };
-    if (in(flags)) {
-      p.values[a] = "";
-    } else if (in(with_value)) {
-      if (i + 1 >= args.size()) return make_error(ErrorKind::usage, "needs a value", a);
-      if (p.has(a)) return make_error(ErrorKind::usage, "given twice", a);
-      p.values[a] = args[++i];
-    } else {
-      return make_error(ErrorKind::usage, "unknown option '" + a + "' (see 'liqsim import --help')");
-    }
-  }
-  return p;
-}
+// The subcommands, their options and help are described in options.cpp
+// ("import candles", "import trades").
+using Parsed = ParsedOptions;
 
 Result<std::optional<std::int64_t>> time_option(const Parsed& p, const std::string& name) {
   if (!p.has(name)) return std::optional<std::int64_t>{};
@@ -76,19 +27,6 @@ Result<std::optional<std::int64_t>> time_option(const Parsed& p, const std::stri
   std::string err = import::parse_time_arg(p.get(name), ms);
   if (!err.empty()) return make_error(ErrorKind::usage, err, name);
   return std::optional<std::int64_t>{ms};
-}
-
-Result<std::int64_t> int_option(const Parsed& p, const std::string& name, std::int64_t def, std::int64_t lo,
-                                std::int64_t hi) {
-  if (!p.has(name)) return def;
-  const std::string v = p.get(name);
-  std::size_t start = (!v.empty() && v[0] == '-') ? 1 : 0;
-  if (v.size() == start || v.size() > 18 || v.find_first_not_of("0123456789", start) != std::string::npos)
-    return make_error(ErrorKind::usage, "not an integer", name);
-  std::int64_t x = std::stoll(v);
-  if (x < lo || x > hi)
-    return make_error(ErrorKind::usage, "must be between " + std::to_string(lo) + " and " + std::to_string(hi), name);
-  return x;
 }
 
 // Buffered event writer to stdout or an output file (output_file.hpp: the
@@ -156,41 +94,40 @@ Status read_window(const Parsed& p, Options& opt) {
 }
 
 int import_candles_cmd(const Args& args) {
-  auto parsed = parse_options(args, 2,
-                              {"--asset", "--in", "--layout", "--ticks-per-bar", "--bar-seconds", "--from", "--to",
-                               "--max-move", "--out"},
-                              {"--repair", "--keep-repeats"});
-  if (!parsed) return report_error(parsed.error());
+  const std::string path = "import candles";
+  auto parsed = parse_command_line(path, args, 2);
+  if (!parsed) return usage_error(path, parsed.error());
+  if (parsed->help) return print_help(path);
   const Parsed& p = *parsed;
-  if (!p.has("--asset")) return usage_error("import candles: --asset is required");
-  if (!p.has("--in")) return usage_error("import candles: --in is required");
-  if (Status a = import::check_price_asset(p.get("--asset")); !a) return report_error(a.error());
+  auto fail = [&](const Error& e) { return report_error(path, e); };
+  if (Status a = import::check_price_asset(p.get("--asset")); !a) return fail(a.error());
   import::CandleOptions opt;
   auto layout = import::parse_candle_layout(p.get("--layout", "auto"));
-  if (!layout) return report_error(make_error(ErrorKind::usage, "must be auto, coinapi, binanceus or kline", "--layout"));
+  if (!layout)
+    return fail(make_error(ErrorKind::usage, "must be auto, coinapi, binanceus or kline", "--layout"));
   opt.layout = *layout;
   opt.repair = p.has("--repair");
   opt.keep_repeats = p.has("--keep-repeats");
-  auto tpb = int_option(p, "--ticks-per-bar", 4, 1, 4);
-  if (!tpb) return report_error(tpb.error());
-  if (*tpb == 3) return report_error(make_error(ErrorKind::usage, "must be 1, 2 or 4", "--ticks-per-bar"));
+  auto tpb = p.integer("--ticks-per-bar", 4, 1, 4);
+  if (!tpb) return fail(tpb.error());
+  if (*tpb == 3) return fail(make_error(ErrorKind::usage, "must be 1, 2 or 4", "--ticks-per-bar"));
   opt.ticks_per_bar = static_cast<int>(*tpb);
-  auto bar_s = int_option(p, "--bar-seconds", 0, 1, 366LL * 86400);
-  if (!bar_s) return report_error(bar_s.error());
+  auto bar_s = p.integer("--bar-seconds", 0, 1, 366LL * 86400);
+  if (!bar_s) return fail(bar_s.error());
   opt.bar_ms = *bar_s * 1000;
-  if (Status w = read_window(p, opt); !w) return report_error(w.error());
+  if (Status w = read_window(p, opt); !w) return fail(w.error());
   if (p.has("--max-move")) {
     std::int64_t raw = 0;
     std::string err = parse_decimal_raw(p.get("--max-move"), raw);
     if (err.empty() && (raw <= 0 || raw >= kScale)) err = "must be a ratio in (0, 1), e.g. 0.1";
-    if (!err.empty()) return report_error(make_error(ErrorKind::usage, err, "--max-move"));
+    if (!err.empty()) return fail(make_error(ErrorKind::usage, err, "--max-move"));
     opt.max_move_raw = raw;
   }
   const std::string in_path = p.get("--in");
   std::ifstream in;
   if (Status s = open_input(in_path, in); !s) return report_error(s.error());
   if (p.has("--out") && same_file(p.get("--out"), in_path))
-    return usage_error("--out " + p.get("--out") + " is the same file as --in " + in_path);
+    return usage_error(path, "--out " + p.get("--out") + " is the same file as --in " + in_path);
   EventSink sink;
   if (Status s = sink.open(p.get("--out")); !s) return report_error(s.error());
   Symbols symbols;
@@ -216,34 +153,32 @@ int import_candles_cmd(const Args& args) {
 }
 
 int import_trades_cmd(const Args& args) {
-  auto parsed = parse_options(args, 2,
-                              {"--asset", "--in", "--time-unit", "--time-col", "--price-col", "--qty-col",
-                               "--shift-ms", "--from", "--to", "--out"},
-                              {"--repair", "--keep-repeats"});
-  if (!parsed) return report_error(parsed.error());
+  const std::string path = "import trades";
+  auto parsed = parse_command_line(path, args, 2);
+  if (!parsed) return usage_error(path, parsed.error());
+  if (parsed->help) return print_help(path);
   const Parsed& p = *parsed;
-  if (!p.has("--asset")) return usage_error("import trades: --asset is required");
-  if (!p.has("--in")) return usage_error("import trades: --in is required");
-  if (Status a = import::check_price_asset(p.get("--asset")); !a) return report_error(a.error());
+  auto fail = [&](const Error& e) { return report_error(path, e); };
+  if (Status a = import::check_price_asset(p.get("--asset")); !a) return fail(a.error());
   import::TradeOptions opt;
   auto unit = import::parse_time_unit(p.get("--time-unit", "auto"));
-  if (!unit) return report_error(make_error(ErrorKind::usage, "must be auto, s, ms or us", "--time-unit"));
+  if (!unit) return fail(make_error(ErrorKind::usage, "must be auto, s, ms or us", "--time-unit"));
   opt.time_unit = *unit;
   opt.time_column = p.get("--time-col");
   opt.price_column = p.get("--price-col");
   opt.qty_column = p.get("--qty-col");
   opt.repair = p.has("--repair");
   opt.keep_repeats = p.has("--keep-repeats");
-  auto shift = int_option(p, "--shift-ms", 0, -86'400'000LL * 366, 86'400'000LL * 366);
-  if (!shift) return report_error(shift.error());
+  auto shift = p.integer("--shift-ms", 0, -86'400'000LL * 366, 86'400'000LL * 366);
+  if (!shift) return fail(shift.error());
   opt.shift_ms = *shift;
-  if (Status w = read_window(p, opt); !w) return report_error(w.error());
+  if (Status w = read_window(p, opt); !w) return fail(w.error());
   const std::string in_path = p.get("--in");
   std::ifstream in;
   if (Status s = open_input(in_path, in); !s) return report_error(s.error());
   EventSink sink;
   if (p.has("--out") && same_file(p.get("--out"), in_path))
-    return usage_error("--out " + p.get("--out") + " is the same file as --in " + in_path);
+    return usage_error(path, "--out " + p.get("--out") + " is the same file as --in " + in_path);
   if (Status s = sink.open(p.get("--out")); !s) return report_error(s.error());
   Symbols symbols;
   import::ImportStats stats;
@@ -265,7 +200,7 @@ int import_trades_cmd(const Args& args) {
 }  // namespace
 
 int cmd_import(const Args& args) {
-  return dispatch(args, kImportHelp, {{"candles", import_candles_cmd}, {"trades", import_trades_cmd}});
+  return dispatch(args, {{"candles", import_candles_cmd}, {"trades", import_trades_cmd}});
 }
 
 }  // namespace liqsim::cli

@@ -17,33 +17,13 @@
 #include "liqsim/input_file.hpp"
 #include "liqsim/jsonl.hpp"
 #include "liqsim/log.hpp"
+#include "options.hpp"
 
 namespace liqsim::cli {
 
 namespace {
 
-const char* kLogHelp =
-    "usage: liqsim log COMMAND ...\n"
-    "\n"
-    "  convert IN OUT   JSON Lines -> binary log, or binary -> JSON Lines (by IN's first\n"
-    "                   bytes). Writes OUT.tmp-PID-N, fsyncs it and renames it to OUT (a\n"
-    "                   regular file; for a pipe or device use cat).\n"
-    "  verify LOG       checks every record (JSONL or binary); prints a summary.\n"
-    "                   Exit 3 on a corrupt or torn (truncated) binary log, 2 on bad JSONL.\n"
-    "                   A record that a live append is writing is not a torn tail: exit 0,\n"
-    "                   verified up to the last complete record.\n"
-    "  cat LOG          prints the log as canonical JSON Lines (a torn tail is end of\n"
-    "                   file plus a warning).\n"
-    "  append LOG       appends JSON Lines events from stdin to a binary log (created if\n"
-    "                   missing). All of stdin is validated first; nothing is appended\n"
-    "                   unless all of it is valid. Reports only after fsync.\n"
-    "  repair LOG       cuts a torn tail off a binary log; refuses a corrupt one (exit 3).\n"
-    "                   A 0-byte file or a cut header (a crash at creation) gets its header.\n"
-    "\n"
-    "append, convert (onto an existing OUT) and repair take the log's lock: while one\n"
-    "holds it, the others are refused at once (exit 2) and change nothing.\n"
-    "\n"
-    "exit codes: 0 success, 2 usage/input/I-O error, 3 corrupt or truncated log\n";
+// The subcommands and their help are described in options.cpp ("log ...").
 
 void warn(const std::string& message) { std::fprintf(stderr, "liqsim: warning: %s\n", message.c_str()); }
 
@@ -328,40 +308,42 @@ int run_repair(const std::string& path) {
   return 0;
 }
 
+// The operands of `log SUB` (args[1]), or the exit code of its --help or
+// usage error.
+template <class Run>
+int with_operands(const Args& args, Run run) {
+  const std::string path = "log " + args[1];
+  auto command_line = parse_command_line(path, args, 2);
+  if (!command_line) return usage_error(path, command_line.error());
+  if (command_line->help) return print_help(path);
+  return run(command_line->operands());
+}
+
+int log_convert(const Args& args) {
+  return with_operands(args, [](const Args& op) { return run_convert(op[0], op[1]); });
+}
+int log_verify(const Args& args) {
+  return with_operands(args, [](const Args& op) { return run_verify(op[0]); });
+}
+int log_cat(const Args& args) {
+  return with_operands(args, [](const Args& op) { return run_cat(op[0]); });
+}
+int log_append(const Args& args) {
+  return with_operands(args, [](const Args& op) { return run_append(op[0]); });
+}
+int log_repair(const Args& args) {
+  return with_operands(args, [](const Args& op) { return run_repair(op[0]); });
+}
+
 }  // namespace
 
 int cmd_log(const Args& args) {
   // args[0] == "log"
-  if (args.size() < 2) {
-    std::fputs(kLogHelp, stderr);
-    return 2;
-  }
-  const std::string& sub = args[1];
-  if (sub == "--help" || sub == "-h" || sub == "help") {
-    std::fputs(kLogHelp, stdout);
-    return 0;
-  }
-  std::vector<std::string> operands;
-  for (std::size_t i = 2; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      std::fputs(kLogHelp, stdout);
-      return 0;
-    }
-    if (args[i].size() > 1 && args[i][0] == '-' && args[i] != "--")
-      return usage_error("log " + sub + ": unknown option '" + args[i] + "'");
-    if (args[i] != "--") operands.push_back(args[i]);
-  }
-  auto want = [&](std::size_t n, const char* shape) -> bool {
-    if (operands.size() == n) return true;
-    usage_error(std::string("usage: liqsim log ") + sub + " " + shape);
-    return false;
-  };
-  if (sub == "convert") return want(2, "IN OUT") ? run_convert(operands[0], operands[1]) : 2;
-  if (sub == "verify") return want(1, "LOG") ? run_verify(operands[0]) : 2;
-  if (sub == "cat") return want(1, "LOG") ? run_cat(operands[0]) : 2;
-  if (sub == "append") return want(1, "LOG") ? run_append(operands[0]) : 2;
-  if (sub == "repair") return want(1, "LOG") ? run_repair(operands[0]) : 2;
-  return usage_error("unknown log command '" + sub + "' (expected convert, verify, cat, append or repair)");
+  return dispatch(args, {{"convert", log_convert},
+                         {"verify", log_verify},
+                         {"cat", log_cat},
+                         {"append", log_append},
+                         {"repair", log_repair}});
 }
 
 }  // namespace liqsim::cli

@@ -24,33 +24,18 @@
 #include "liqsim/log.hpp"
 #include "liqsim/metrics.hpp"
 #include "liqsim/output_file.hpp"
+#include "liqsim/replay.hpp"
+#include "liqsim/replay_sinks.hpp"
 #include "liqsim/results.hpp"
+#include "options.hpp"
 #include "replay_support.hpp"
 
 namespace liqsim::cli {
 
 namespace {
 
-constexpr const char* kOverflowHint =
-    ": an amount of this event, or a balance or total it changes, is outside the fixed-point range of "
-    "±92233720368.54775807";
 
-const char* kReplayHelp =
-    "usage: liqsim replay --config C --events E [options]\n"
-    "       liqsim replay DIR [options]     (DIR/config.json and DIR/events.evlog or DIR/events.jsonl)\n"
-    "\n"
-    "options:\n"
-    "  --json              print the summary as one JSON object on stdout\n"
-    "  --journal J.jsonl   write the derived events as JSON Lines\n"
-    "  --out R.sqlite      add this run to a results database\n"
-    "  --report R.html     also write an HTML report of this run (needs --out)\n"
-    "  --label NAME        the run's label in the results database\n"
-    "  --busy-timeout MS   wait up to MS milliseconds for another writer of the results database (default 5000)\n"
-    "  --check             verify the double-entry ledger after every event\n"
-    "  --reference-scan    evaluate every account after every event (slow; for differential tests)\n"
-    "  --progress          force the progress bar (default: only when stderr is a terminal)\n"
-    "  --quiet             no progress bar\n";
-
+// The options and their help are described in options.cpp ("replay").
 struct Options {
   std::string dir, config, events, journal, out, report, label;
   bool json = false, check = false, reference_scan = false, progress = false, quiet = false;
@@ -95,44 +80,33 @@ Status check_distinct_files(const Options& o) {
   return {};
 }
 
-Result<Options> parse_options(const Args& args) {
+Result<Options> parse_options(const ParsedOptions& cl) {
   Options o;
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string& slot) -> Status {
-      if (i + 1 >= args.size()) return make_error(ErrorKind::usage, "option " + a + " needs a value");
-      slot = args[++i];
-      if (slot.empty() && a != "--label") return make_error(ErrorKind::usage, "option " + a + " needs a file name");
-      return {};
-    };
-    Status st;
-    if (a == "--config") st = value(o.config);
-    else if (a == "--events") st = value(o.events);
-    else if (a == "--journal") st = value(o.journal);
-    else if (a == "--out") st = value(o.out);
-    else if (a == "--report") st = value(o.report);
-    else if (a == "--label") st = value(o.label);
-    else if (a == "--busy-timeout") {
-      std::string ms;
-      st = value(ms);
-      if (st) {
-        char* end = nullptr;
-        errno = 0;
-        long v = std::strtol(ms.c_str(), &end, 10);
-        if (errno != 0 || end == ms.c_str() || *end != '\0' || v < 0 || v > 3'600'000)
-          return make_error(ErrorKind::usage, "--busy-timeout takes milliseconds from 0 to 3600000, not '" + ms + "'");
-        o.busy_timeout_ms = static_cast<int>(v);
-      }
-    }
-    else if (a == "--json") o.json = true;
-    else if (a == "--check") o.check = true;
-    else if (a == "--reference-scan") o.reference_scan = true;
-    else if (a == "--progress") o.progress = true;
-    else if (a == "--quiet") o.quiet = true;
-    else if (!a.empty() && a[0] == '-') return make_error(ErrorKind::usage, "unknown option '" + a + "'");
-    else if (o.dir.empty()) o.dir = a;
-    else return make_error(ErrorKind::usage, "unexpected argument '" + a + "'");
-    if (!st) return st.error();
+  struct Text {
+    const char* option;
+    std::string* slot;
+  };
+  for (Text t : {Text{"--config", &o.config}, Text{"--events", &o.events}, Text{"--journal", &o.journal},
+                 Text{"--out", &o.out}, Text{"--report", &o.report}, Text{"--label", &o.label}}) {
+    *t.slot = cl.get(t.option);
+    if (cl.has(t.option) && t.slot->empty() && t.slot != &o.label)
+      return make_error(ErrorKind::usage, std::string("option ") + t.option + " needs a file name");
+  }
+  if (cl.has("--busy-timeout")) {
+    auto ms = cl.integer("--busy-timeout", o.busy_timeout_ms, 0, 3'600'000);
+    if (!ms)
+      return make_error(ErrorKind::usage, "--busy-timeout takes milliseconds from 0 to 3600000, not '" +
+                                              excerpt(cl.get("--busy-timeout")) + "'");
+    o.busy_timeout_ms = static_cast<int>(*ms);
+  }
+  o.json = cl.has("--json");
+  o.check = cl.has("--check");
+  o.reference_scan = cl.has("--reference-scan");
+  o.progress = cl.has("--progress");
+  o.quiet = cl.has("--quiet");
+  if (!cl.operands().empty()) {
+    o.dir = cl.operands().front();
+    if (o.dir.empty()) return make_error(ErrorKind::usage, "the scenario folder is an empty name");
   }
   if (!o.dir.empty()) {
     if (!o.config.empty() || !o.events.empty())
@@ -166,13 +140,11 @@ Result<Options> parse_options(const Args& args) {
 }  // namespace
 
 int cmd_replay(const Args& args) {
-  for (const auto& a : args)
-    if (a == "--help" || a == "-h") {
-      std::fputs(kReplayHelp, stdout);
-      return 0;
-    }
-  auto opts = parse_options(args);
-  if (!opts) return usage_error(opts.error().message);
+  auto command_line = parse_command_line("replay", args, 1);
+  if (!command_line) return usage_error("replay", command_line.error());
+  if (command_line->help) return print_help("replay");
+  auto opts = parse_options(*command_line);
+  if (!opts) return usage_error("replay", opts.error());
   const Options& o = *opts;
 
   if (Status st = require_regular_input(o.config, "configuration"); !st) return report_error(st.error());
@@ -189,76 +161,76 @@ int cmd_replay(const Args& args) {
   Status valid = validate_events(*config, symbols, *events);
   if (!valid) return report_error(locate_event_error(valid.error(), o.events));
 
-  ReplayOutputs outputs;
-  ResultsOptions results_options;
-  results_options.busy_timeout_ms = o.busy_timeout_ms;
-  Status opened = outputs.open(o.journal, o.out, o.report, results_options);
-  if (!opened) return report_error(opened.error());
-
-  RunInfo info;
-  info.label = o.label;
-  info.config_json = config->document.dump();
-  info.events_path = o.events;
-  info.events_sha256 = events_sha256;  // of the bytes replayed, hashed as they were read
-  info.engine_version = "liqsim 0.1.0";
-  info.started_unix_ms = wall_clock_ms();
-
-  EngineOptions eo;
-  eo.reference_scan = o.reference_scan;
-  eo.check_ledger = o.check;
-  Engine engine(*config, symbols, eo);
-  MetricsCollector metrics(engine.config(), symbols);
-  Status begun = outputs.begin(info, symbols);
-  if (!begun) return report_error(begun.error());
-
-  Progress progress(events->size(), o.quiet ? Progress::off : (o.progress ? Progress::on : Progress::automatic));
-  std::vector<DerivedEvent> derived;
-  for (std::size_t i = 0; i < events->size(); ++i) {
-    const InputEvent& ev = (*events)[i];
-    auto seq = static_cast<std::int64_t>(i);
-    derived.clear();
-    try {
-      engine.apply(ev, seq, derived);
-    } catch (const OverflowError& ex) {
-      outputs.abandon();
-      Error e = make_error(ErrorKind::input, std::string(ex.what()) + kOverflowHint);
-      e.seq = seq;
-      return report_error(locate_event_error(e, o.events));
-    }
-    metrics.observe(ev, seq, derived, engine);
-    Status st = outputs.write(ev, seq, derived, engine, symbols);
-    if (!st) {
-      outputs.abandon();
-      return report_error(st.error());
-    }
-    progress.tick(i + 1);
+  // Outputs are opened before anything is replayed (a name that cannot be
+  // written is refused first) and published only after the whole run: the
+  // journal is made durable, the run committed, then the journal renamed.
+  if (!o.report.empty()) {
+    if (auto target = resolve_output(o.report); !target) return report_error(target.error());
   }
+  std::unique_ptr<JournalSink> journal;
+  if (!o.journal.empty()) {
+    auto sink = JournalSink::open(o.journal, symbols);
+    if (!sink) return report_error(sink.error());
+    journal = std::move(*sink);
+  }
+  std::unique_ptr<ResultsSink> results;
+  if (!o.out.empty()) {
+    ResultsOptions results_options;
+    results_options.busy_timeout_ms = o.busy_timeout_ms;
+    auto db = ResultsDb::open(o.out, results_options);
+    if (!db) return report_error(db.error());
+    RunInfo info;
+    info.label = o.label;
+    info.config_json = config->document.dump();
+    info.events_path = o.events;
+    info.events_sha256 = events_sha256;  // of the bytes replayed, hashed as they were read
+    info.engine_version = "liqsim 0.1.0";
+    info.started_unix_ms = wall_clock_ms();
+    results = std::make_unique<ResultsSink>(std::move(*db), std::move(info), symbols, wall_clock_ms);
+  }
+
+  ReplayOptions ro;
+  ro.engine.reference_scan = o.reference_scan;
+  ro.engine.check_ledger = o.check;
+  Replay replay(*config, symbols, ro);
+  if (journal) replay.add_sink(*journal);
+  if (results) replay.add_sink(*results);
+  ProgressSink progress(events->size(), o.quiet ? Progress::off : (o.progress ? Progress::on : Progress::automatic));
+  replay.add_sink(progress);
+
+  auto failed = [&](Error e) {
+    replay.abandon();
+    if (e.seq >= 0) e = locate_event_error(std::move(e), o.events);
+    else if (e.kind == ErrorKind::input && e.file.empty()) e.file = o.events;
+    return report_error(e);
+  };
+  if (Status st = replay.run(*events); !st) return failed(st.error());
   progress.finish();
-
-  Status ledger = engine.check_ledger();
-  if (!ledger) {
-    outputs.abandon();
-    return report_error(ledger.error());
-  }
+  if (Status ledger = replay.engine().check_ledger(); !ledger) return failed(ledger.error());
   // Everything printed or stored is computed before any output is published.
-  Summary summary;
-  ExtraFields extra;
-  Result<std::vector<std::string>> published = std::vector<std::string>{};
-  try {
-    summary = engine.summary();
-    extra = metrics.summary_fields(engine);
-    published = outputs.publish(summary, metrics, engine);
-  } catch (const OverflowError& ex) {
-    outputs.abandon();
-    return report_error(make_file_error(ErrorKind::input, o.events,
-                                        std::string(ex.what()) + " in the run's totals" + kOverflowHint));
+  auto result = replay.finish();
+  if (!result) return failed(result.error());
+  if (Status st = replay.publish(); !st) return failed(st.error());
+
+  std::vector<std::string> lines;
+  if (journal) lines.push_back("  journal            " + journal->path());
+  if (results) {
+    lines.push_back("  results database   " + o.out + " (run " + std::to_string(results->run_id()) + ")");
+    if (!o.report.empty()) {
+      int rc = cmd_report({"report", o.out, "-o", o.report});
+      // cmd_report has printed why.
+      if (rc != 0)
+        return report_error(make_file_error(ErrorKind::io, o.report,
+                                            "the report was not written (the run is in " + o.out +
+                                                "; 'liqsim report' draws it)"));
+      lines.push_back("  report             " + o.report);
+    }
   }
-  if (!published) return report_error(published.error());
   if (o.json) {
-    std::printf("%s\n", summary_json(summary, extra).c_str());
+    std::printf("%s\n", result->json().c_str());
   } else {
-    std::printf("%s", summary_text(summary, extra, o.label).c_str());
-    for (const auto& line : *published) std::printf("%s\n", line.c_str());
+    std::printf("%s", result->text(o.label).c_str());
+    for (const auto& line : lines) std::printf("%s\n", line.c_str());
   }
   return 0;
 }

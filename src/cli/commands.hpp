@@ -23,18 +23,29 @@ int cmd_gen(const Args& args);
 int cmd_report(const Args& args);
 int cmd_bench(const Args& args);
 
-// A command made of subcommands (`import candles`, `gen population`): with no
-// subcommand, usage on stderr and exit 2; `--help` anywhere, help on stdout
-// and exit 0; otherwise the named subcommand runs with the same arguments.
+// A command made of subcommands (`log convert`, `import candles`, `gen
+// population`), named by args[0] and described in options.cpp: with no
+// subcommand, its help on stderr and exit 2; `--help`, `-h` or `help [SUB]`
+// as the subcommand, help on stdout and exit 0; otherwise the named
+// subcommand runs with the same arguments (and answers --help itself). An
+// unknown subcommand is a usage error with the closest known one.
 struct Subcommand {
   const char* name;
   int (*run)(const Args& args);
 };
-int dispatch(const Args& args, const char* help, std::initializer_list<Subcommand> subcommands);
+int dispatch(const Args& args, std::initializer_list<Subcommand> subcommands);
+// `liqsim help [COMMAND [SUBCOMMAND]]`: WORDS are the words after "help".
+int help_command(const Args& words);
 
 // Prints "liqsim: <error>" to stderr and returns its exit code.
 int report_error(const Error& e);
+// The same, but a usage error also points to 'liqsim help COMMAND'.
+int report_error(const std::string& command, const Error& e);
+// "liqsim: <message> (see 'liqsim --help')" on stderr; returns 2.
 int usage_error(const std::string& message);
+// "liqsim: COMMAND: <message> (see 'liqsim help COMMAND')" on stderr; returns 2.
+int usage_error(const std::string& command, const std::string& message);
+int usage_error(const std::string& command, const Error& e);
 // Whether two names are one file: the same device and inode when the first
 // exists, else the same absolute path (names that do not exist yet).
 bool same_file(const std::string& a, const std::string& b);

@@ -1,14 +1,17 @@
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "liqsim/results.hpp"
+#include "options.hpp"
 
 namespace liqsim::cli {
 
@@ -42,42 +45,99 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
-int dispatch(const Args& args, const char* help, std::initializer_list<Subcommand> subcommands) {
+int usage_error(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "liqsim: %s: %s (see 'liqsim help %s')\n", printable(command).c_str(),
+               printable(message).c_str(), printable(command).c_str());
+  return 2;
+}
+
+int usage_error(const std::string& command, const Error& e) { return usage_error(command, e.describe()); }
+
+int report_error(const std::string& command, const Error& e) {
+  return e.kind == ErrorKind::usage ? usage_error(command, e) : report_error(e);
+}
+
+namespace {
+
+// "convert, verify, cat" and the closest of them to WORD, for messages.
+std::string unknown_word(const std::string& what, const std::string& word,
+                         const std::vector<std::string>& names) {
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+  std::string message = "unknown " + what + " '" + excerpt(word) + "'";
+  std::string best = closest_match(word, names);
+  if (!best.empty()) return message + "; did you mean '" + best + "'? (" + list + ")";
+  return message + " (" + list + ")";
+}
+
+std::vector<std::string> subcommand_names(const std::string& group) {
+  std::vector<std::string> names;
+  for (const CommandSpec& c : command_specs()) {
+    std::string path = c.path;
+    if (path.rfind(group + " ", 0) == 0) names.push_back(path.substr(group.size() + 1));
+  }
+  return names;
+}
+
+std::vector<std::string> command_names() {
+  std::vector<std::string> names;
+  for (const CommandSpec& c : command_specs()) {
+    std::string first = std::string(c.path).substr(0, std::string(c.path).find(' '));
+    if (std::find(names.begin(), names.end(), first) == names.end()) names.push_back(first);
+  }
+  return names;
+}
+
+}  // namespace
+
+int help_command(const Args& words) {
+  if (words.empty()) {
+    std::fputs(top_help().c_str(), stdout);
+    return 0;
+  }
+  const std::string& command = words[0];
+  if (find_group(command) != nullptr) {
+    if (words.size() == 1) return print_help(command);
+    const std::string path = command + " " + words[1];
+    if (find_command(path) == nullptr)
+      return usage_error(unknown_word(command + " subcommand", words[1], subcommand_names(command)));
+    if (words.size() > 2) return usage_error("unexpected argument '" + excerpt(words[2]) + "'");
+    return print_help(path);
+  }
+  if (find_command(command) == nullptr) return usage_error(unknown_word("command", command, command_names()));
+  if (words.size() > 1)
+    return usage_error(command + " has no subcommands: unexpected argument '" + excerpt(words[1]) + "'");
+  return print_help(command);
+}
+
+int dispatch(const Args& args, std::initializer_list<Subcommand> subcommands) {
+  const std::string& group = args[0];
+  const GroupSpec* spec = find_group(group);
+  LIQSIM_ASSERT(spec != nullptr, "every command group is described in options.cpp");
   if (args.size() < 2) {
-    std::fputs(help, stderr);
+    std::fputs(group_help(*spec).c_str(), stderr);
     return 2;
   }
-  for (const auto& a : args)
-    if (a == "--help" || a == "-h") {
-      std::fputs(help, stdout);
-      return 0;
-    }
-  std::string names;
-  for (const Subcommand& sub : subcommands) {
-    if (args[1] == sub.name) return sub.run(args);
-    names += names.empty() ? sub.name : std::string(", ") + sub.name;
+  const std::string& sub = args[1];
+  if (sub == "--help" || sub == "-h") return print_help(group);
+  if (sub == "help") {
+    Args words = {group};
+    words.insert(words.end(), args.begin() + 2, args.end());
+    return help_command(words);
   }
-  return usage_error(args[0] + ": unknown subcommand '" + args[1] + "' (" + names + ")");
+  std::vector<std::string> names;
+  for (const Subcommand& s : subcommands) {
+    if (sub == s.name) return s.run(args);
+    names.emplace_back(s.name);
+  }
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") return print_help(group);
+  return usage_error(group, unknown_word("subcommand", sub, names));
 }
 
 }  // namespace liqsim::cli
 
 namespace {
-
-const char* kHelp =
-    "liqsim — deterministic, event-sourced liquidation simulator\n"
-    "\n"
-    "usage:\n"
-    "  liqsim replay --config C --events E [--out R.sqlite] [--journal J.jsonl] [--json] [--check]\n"
-    "               [--reference-scan]\n"
-    "  liqsim replay DIR [--json] [--out R.sqlite] [--journal J.jsonl] ...\n"
-    "  liqsim log convert IN OUT | verify LOG | cat LOG | append LOG | repair LOG\n"
-    "  liqsim import candles|trades ...   (see 'liqsim import --help')\n"
-    "  liqsim gen population ...          (see 'liqsim gen --help')\n"
-    "  liqsim report RUN.sqlite -o REPORT.html\n"
-    "  liqsim bench [--quick]\n"
-    "\n"
-    "exit codes: 0 success, 2 usage/configuration/input error, 3 corrupt or truncated log\n";
 
 // Standard output is an output like any other: a summary, `log cat` or an
 // import written to a full disk is an error (exit 2), never a silent cut.
@@ -103,12 +163,12 @@ namespace {
 int run(int argc, char** argv) {
   using namespace liqsim::cli;
   if (argc < 2) {
-    std::fputs(kHelp, stderr);
+    std::fputs(top_help().c_str(), stderr);
     return 2;
   }
   std::string command = argv[1];
-  if (command == "--help" || command == "-h" || command == "help") {
-    std::fputs(kHelp, stdout);
+  if (command == "--help" || command == "-h") {
+    std::fputs(top_help().c_str(), stdout);
     return 0;
   }
   if (command == "--version") {
@@ -117,6 +177,7 @@ int run(int argc, char** argv) {
   }
   Args args(argv + 1, argv + argc);
   try {
+    if (command == "help") return help_command(Args(argv + 2, argv + argc));
     if (command == "replay") return cmd_replay(args);
     if (command == "log") return cmd_log(args);
     if (command == "import") return cmd_import(args);
@@ -132,7 +193,7 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "liqsim: %s\n", liqsim::printable(ex.what()).c_str());
     return 2;
   }
-  return usage_error("unknown command '" + command + "'");
+  return usage_error(unknown_word("command", command, command_names()));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "liqsim/engine.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <cstdio>
 
 #include "band_index.hpp"
@@ -156,6 +157,7 @@ struct Engine::Impl {
   std::int64_t ts = 0;
   std::int64_t seq = 0;
   std::vector<DerivedEvent>* out = nullptr;
+  std::optional<Error> failure;  // set by an event that left the range; every later apply returns it
 
   Impl(Config c, Symbols& s, EngineOptions o) : config(std::move(c)), symbols(s), options(o) {
     markets.resize(config.markets.size());
@@ -1162,11 +1164,27 @@ struct Engine::Impl {
 
 Engine::Engine(Config config, Symbols& symbols, EngineOptions options)
     : impl_(std::make_unique<Impl>(std::move(config), symbols, options)) {}
+Engine::Engine(const Engine& other) : impl_(std::make_unique<Impl>(*other.impl_)) { impl_->out = nullptr; }
+Engine::Engine(Engine&&) noexcept = default;
 Engine::~Engine() = default;
 
-void Engine::apply(const InputEvent& event, std::int64_t seq, std::vector<DerivedEvent>& out) {
-  impl_->apply(event, seq, out);
+Status Engine::apply(const InputEvent& event, std::int64_t seq, std::vector<DerivedEvent>& out) {
+  if (impl_->failure) return *impl_->failure;
+  try {
+    impl_->apply(event, seq, out);
+  } catch (const OverflowError& ex) {
+    Error e = make_error(ErrorKind::input,
+                         std::string(ex.what()) +
+                             ": an amount of this event, or a balance or total it changes, is outside the fixed-point "
+                             "range of ±92233720368.54775807");
+    e.seq = seq;
+    impl_->failure = e;
+    return e;
+  }
+  return {};
 }
+
+bool Engine::failed() const { return impl_->failure.has_value(); }
 
 Summary Engine::totals() const {
   Summary s = impl_->totals;

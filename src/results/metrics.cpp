@@ -349,6 +349,7 @@ struct MetricsCollector::Impl {
 
 MetricsCollector::MetricsCollector(const Config& config, const Symbols& symbols)
     : impl_(new Impl(config, symbols)) {}
+MetricsCollector::MetricsCollector(const MetricsCollector& other) : impl_(new Impl(*other.impl_)) {}
 MetricsCollector::~MetricsCollector() { delete impl_; }
 
 void MetricsCollector::observe(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,

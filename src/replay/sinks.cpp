@@ -1,0 +1,65 @@
+// sinks.cpp — the journal and results-database sinks (replay_sinks.hpp).
+#include "liqsim/replay_sinks.hpp"
+
+#include "liqsim/jsonl.hpp"
+
+namespace liqsim {
+
+Result<std::unique_ptr<JournalSink>> JournalSink::open(const std::string& path, const Symbols& symbols) {
+  auto file = OutputFile::create(path);
+  if (!file) return file.error();
+  return std::unique_ptr<JournalSink>(new JournalSink(std::move(*file), symbols, path));
+}
+
+Status JournalSink::on_event(const InputEvent&, std::int64_t, const std::vector<DerivedEvent>& derived,
+                             const Engine&) {
+  if (!file_) return {};
+  for (const DerivedEvent& d : derived) {
+    line_ = encode_derived(d, symbols_);
+    line_.push_back('\n');
+    if (Status st = file_->write(line_); !st) return st;
+  }
+  return {};
+}
+
+Status JournalSink::on_finish(const ReplayResult&, const MetricsCollector&, const Engine&) {
+  if (!file_) return {};
+  return file_->prepare();
+}
+
+Status JournalSink::on_publish() {
+  if (!file_) return {};
+  Status st = file_->commit();
+  file_.reset();
+  return st;
+}
+
+void JournalSink::on_abandon() { file_.reset(); }  // removes an unpublished journal
+
+ResultsSink::ResultsSink(std::unique_ptr<ResultsDb> db, RunInfo info, const Symbols& symbols,
+                         std::function<std::int64_t()> finished_ms)
+    : db_(std::move(db)), info_(std::move(info)), symbols_(symbols), finished_ms_(std::move(finished_ms)) {}
+
+Status ResultsSink::on_begin(const Engine&) { return db_->begin_run(info_, symbols_); }
+
+Status ResultsSink::on_event(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,
+                             const Engine& engine) {
+  return db_->observe(event, seq, derived, engine);
+}
+
+Status ResultsSink::on_finish(const ReplayResult& result, const MetricsCollector& metrics, const Engine& engine) {
+  auto run = db_->finish_run(result.summary, metrics, engine, finished_ms_ ? finished_ms_() : 0);
+  if (!run) return run.error();
+  run_id_ = *run;
+  db_.reset();  // closed: the run is in the file, and nothing of this run holds it any more
+  return {};
+}
+
+void ResultsSink::on_abandon() {
+  if (db_) {
+    db_->abort_run();
+    db_.reset();  // a file this run created and committed nothing to is removed (results.hpp)
+  }
+}
+
+}  // namespace liqsim
