@@ -568,7 +568,11 @@ class CandleRowReader {
     // Wick filter.
     if (opt_.max_move_raw) {
       const i128 m = *opt_.max_move_raw;
-      const std::int64_t hi_cap = static_cast<std::int64_t>(i128(hi_min) * (kScale + m) / kScale);
+      // The cap of a bar near the top of the range is beyond it: nothing above
+      // the range can be clipped, so the cap is the range's top (a narrowing
+      // cast would wrap it negative and "clip" every high to it).
+      const i128 cap = i128(hi_min) * (kScale + m) / kScale;
+      const std::int64_t hi_cap = cap > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(cap);
       const std::int64_t lo_floor_raw =
           static_cast<std::int64_t>((i128(lo_max) * (kScale - m) + kScale - 1) / kScale);
       const std::int64_t lo_floor = std::max<std::int64_t>(lo_floor_raw, 1);
