@@ -23,8 +23,9 @@
 
 #include "liqsim/config.hpp"
 #include "liqsim/error.hpp"
-#include "liqsim/sha256.hpp"
 #include "liqsim/events.hpp"
+#include "liqsim/sha256.hpp"
+#include "liqsim/validate.hpp"  // validate_events: the log is checked before the engine runs it
 
 namespace liqsim {
 
@@ -120,11 +121,5 @@ class Engine {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Checks the whole log against the configuration before anything is replayed
-// (CONTRACT §2 input errors): assets and markets defined, a trade or funding
-// only after its underlying has a price, every param valid in sequence.
-// On error, Error::seq names the event.
-Status validate_events(const Config& config, const Symbols& symbols, const std::vector<InputEvent>& events);
 
 }  // namespace liqsim

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <vector>
 
@@ -31,37 +32,39 @@
 
 namespace liqsim::engine {
 
+// What the index needs of the engine (Engine::Impl::IndexHost): the price of
+// each key, an account's state and its units' risk, two configuration values,
+// and one action, making an account a candidate for exact evaluation.
+template <class H>
+concept BandHost = requires(H& h, const H& ch, std::uint32_t i, const Account& a, const PositionSlot& p) {
+  h.add_candidate(i);
+  { ch.account(i) } -> std::same_as<const Account&>;
+  { ch.mark_raw(i) } -> std::same_as<std::int64_t>;
+  { ch.price_raw(i) } -> std::same_as<std::int64_t>;
+  { ch.max_maintenance_ratio_raw(i) } -> std::same_as<std::int64_t>;
+  { ch.margin_call_threshold_raw() } -> std::same_as<std::int64_t>;
+  ch.cross_risk(a).equity;
+  ch.iso_risk(p).mm;
+};
+
 class BandIndex {
  public:
+  BandIndex(std::size_t markets, std::size_t assets) : markets_(markets), keys_(markets + assets) {}
+
   void add_account() { version_.push_back(0); }
   // An account that changes is re-evaluated and refreshed anyway; so is every
   // unit a param can affect (Engine::Impl::add_param_candidates).
   void invalidate(std::uint32_t) {}
 
-  void resize_keys(std::size_t markets, std::size_t assets) {
-    markets_ = markets;
-    keys_.resize(markets + assets);
-  }
+  // The keys: a market's mark, and a collateral asset's price.
+  std::uint32_t mark_key(std::uint32_t market) const { return market; }
+  std::uint32_t price_key(std::uint32_t asset) const { return static_cast<std::uint32_t>(markets_ + asset); }
 
-  // Accounts whose band on any key moved by the new price of `asset`.
-  template <class E>
-  void collect_for_price(E& e, std::uint32_t asset, std::vector<std::uint32_t>&) {
-    if (keys_.empty()) resize_keys(e.markets.size(), e.assets.size());
-    if (!e.asset_priced_before[asset]) {
-      // The first price of an asset: its holders' collateral value jumps from zero.
-      e.asset_priced_before[asset] = true;
-      for (std::uint32_t acct : e.assets[asset].holders) e.add_candidate(acct);
-    }
-    pop_crossed(e, static_cast<std::uint32_t>(markets_ + asset), e.assets[asset].price.raw());
-    for (std::uint32_t m = 0; m < e.markets.size(); ++m)
-      if (e.config.markets[m].underlying_index == asset) pop_crossed(e, m, e.markets[m].mark.raw());
-  }
-
-  // Accounts whose band on a market's mark was crossed by liquidation impact.
-  template <class E>
-  void collect_for_mark(E& e, std::uint32_t market, std::vector<std::uint32_t>&) {
-    if (keys_.empty()) resize_keys(e.markets.size(), e.assets.size());
-    pop_crossed(e, market, e.markets[market].mark.raw());
+  // Makes a candidate of every account whose band on key `k` the key's new
+  // value `value` has crossed (a new price, or a mark moved by impact).
+  template <BandHost H>
+  void collect(H& h, std::uint32_t k, std::int64_t value) {
+    pop_crossed(h, k, value);
   }
 
   // Re-bands an account after its exact evaluation. Each unit (cross, or an
@@ -70,11 +73,10 @@ class BandIndex {
   // fast the unit's boundaries move per unit of that price. An account's band
   // on a key is the narrowest over its units. If no key leaves its band,
   // Σ_k L_k·|Δ_k| ≤ Σ_k S / n = S for every unit: no boundary was reached.
-  template <class E>
-  void refresh(E& e, std::uint32_t acct) {
-    if (keys_.empty()) resize_keys(e.markets.size(), e.assets.size());
+  template <BandHost H>
+  void refresh(H& h, std::uint32_t acct) {
     std::uint32_t ver = ++version_[acct];
-    const Account& a = e.accounts[acct];
+    const Account& a = h.account(acct);
     using i128 = __int128;
     widths_.clear();
     // The cross unit: its positions' marks and its non-USD collateral prices.
@@ -84,23 +86,23 @@ class BandIndex {
       ++terms;
       if (p.mode != MarginMode::cross || p.qty.is_zero()) continue;
       i128 q = p.qty.abs().raw();
-      unit_keys_.push_back({p.market, q + q * max_mmr(e, p.market) / kScale + 1});
+      unit_keys_.push_back({mark_key(p.market), q + q * h.max_maintenance_ratio_raw(p.market) / kScale + 1});
     }
     for (const BalanceSlot& b : a.balances) {
       ++terms;
       if (b.asset == 0 || b.amount.is_zero()) continue;
-      unit_keys_.push_back({static_cast<std::uint32_t>(markets_ + b.asset), i128(b.amount.abs().raw()) + 1});
+      unit_keys_.push_back({price_key(b.asset), i128(b.amount.abs().raw()) + 1});
     }
-    if (!unit_keys_.empty()) add_unit_widths(unit_slack(e, a.state, e.cross_risk(a)) - i128(16) * terms);
+    if (!unit_keys_.empty()) add_unit_widths(unit_slack(h, a.state, h.cross_risk(a)) - i128(16) * terms);
     for (const PositionSlot& p : a.positions) {
       if (p.mode != MarginMode::isolated || p.qty.is_zero()) continue;
       unit_keys_.clear();
       i128 q = p.qty.abs().raw();
-      unit_keys_.push_back({p.market, q + q * max_mmr(e, p.market) / kScale + 1});
-      add_unit_widths(unit_slack(e, p.iso_state, e.iso_risk(p)) - 64);
+      unit_keys_.push_back({mark_key(p.market), q + q * h.max_maintenance_ratio_raw(p.market) / kScale + 1});
+      add_unit_widths(unit_slack(h, p.iso_state, h.iso_risk(p)) - 64);
     }
     for (const auto& [k, width] : widths_) {
-      std::int64_t value = k < markets_ ? e.markets[k].mark.raw() : e.assets[k - markets_].price.raw();
+      std::int64_t value = k < markets_ ? h.mark_raw(k) : h.price_raw(static_cast<std::uint32_t>(k - markets_));
       Key& key = keys_[k];
       i128 lo = i128(value) - width, hi = i128(value) + width;
       if (lo > 0) push(key.lower, Entry{static_cast<std::int64_t>(lo), acct, ver}, true);
@@ -182,19 +184,19 @@ class BandIndex {
     }
   }
 
-  template <class E>
-  void pop_crossed(E& e, std::uint32_t k, std::int64_t value) {
+  template <BandHost H>
+  void pop_crossed(H& h, std::uint32_t k, std::int64_t value) {
     if (k >= keys_.size()) return;
     Key& key = keys_[k];
     while (!key.lower.empty() && key.lower.front().bound >= value) {
       Entry top = key.lower.front();
       pop_top(key.lower, true);
-      if (top.version == version_[top.account]) e.add_candidate(top.account);
+      if (top.version == version_[top.account]) h.add_candidate(top.account);
     }
     while (!key.upper.empty() && key.upper.front().bound <= value) {
       Entry top = key.upper.front();
       pop_top(key.upper, false);
-      if (top.version == version_[top.account]) e.add_candidate(top.account);
+      if (top.version == version_[top.account]) h.add_candidate(top.account);
     }
   }
 
@@ -211,17 +213,12 @@ class BandIndex {
     compact(key.upper, false);
   }
 
-  template <class E>
-  static std::int64_t max_mmr(E& e, std::uint32_t market) {
-    return max_maintenance_ratio(e.config.markets[market]).raw();
-  }
-
   // Distance (USD raw) from the unit's risk now to the nearest boundary that
   // would change its state: the margin-call threshold, crossed from either
   // side (the stored state may lag inside an event), or the maintenance
   // requirement. Zero when the unit is already liquidatable.
-  template <class E, class R>
-  static __int128 unit_slack(E& e, RiskState state, const R& r) {
+  template <BandHost H, class R>
+  static __int128 unit_slack(const H& h, RiskState state, const R& r) {
     using i128 = __int128;
     if (state == RiskState::liquidating || state == RiskState::bankrupt || state == RiskState::resolved) return 0;
     i128 equity = r.equity.raw(), mm = r.mm.raw();
@@ -231,7 +228,7 @@ class BandIndex {
     }
     i128 to_liquidation = equity - mm;  // ≥ 0 while not liquidatable
     if (to_liquidation < 0) return 0;
-    i128 thr = e.config.liquidation.margin_call_threshold.raw() - 1;  // the ratio is rounded up to 8 digits
+    i128 thr = h.margin_call_threshold_raw() - 1;  // the ratio is rounded up to 8 digits
     i128 to_call = thr * equity / kScale - mm;                         // > 0 below the threshold, ≤ 0 at or above
     return std::min(to_call < 0 ? -to_call : to_call, to_liquidation);
   }

@@ -4,7 +4,7 @@
 // market keeps the list of accounts holding a position in it and an asset the
 // list of accounts holding it as collateral, each with a back-index in the
 // slot so removal is O(1). Every change of a balance, wallet or fund goes
-// through the Ledger functions of engine.cpp, so the double-entry check can
+// through Ledger::transfer (ledger.hpp), so the double-entry check can
 // recompute each ledger from the state and compare.
 #pragma once
 

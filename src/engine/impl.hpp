@@ -1,0 +1,339 @@
+// impl.hpp — the engine's state and the operations its parts share (not a public header).
+//
+// Engine::Impl owns the whole replay state. Its member functions are
+// defined by responsibility:
+//   engine.cpp       the public Engine API and the input events (prices,
+//                    deposits, withdrawals, trades, funding, params, liquidity);
+//   liquidation.cpp  the rounds after an event: liquidation, collateral sale,
+//                    bankruptcy, insurance, ADL, socialized loss, margin calls,
+//                    and the risk-state lifecycle;
+//   views.cpp        the state hash's canonical text, the ledger check and the
+//                    read-only views.
+// The arithmetic they use is in margin.hpp, the ledgers in ledger.hpp, and
+// the band index (who to look at after a price change) in band_index.hpp,
+// which sees the engine only through IndexHost. What every part calls on a
+// hot path (lookups, valuation, risk, candidates) is inline here.
+#pragma once
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "band_index.hpp"
+#include "ledger.hpp"
+#include "liqsim/engine.hpp"
+#include "margin.hpp"
+#include "state.hpp"
+
+namespace liqsim {
+
+namespace engine {
+
+struct ClosedLeg {
+  std::uint32_t market;
+  Side side;  // side of the closing fill
+  Qty qty;
+};
+
+struct Bankrupt {
+  Unit unit;
+  Usd deficit;
+  boost::container::small_vector<ClosedLeg, 2> legs;
+};
+
+}  // namespace engine
+
+struct Engine::Impl {
+  using Account = engine::Account;
+  using AssetState = engine::AssetState;
+  using BalanceSlot = engine::BalanceSlot;
+  using Bankrupt = engine::Bankrupt;
+  using BandIndex = engine::BandIndex;
+  using Ledger = engine::Ledger;
+  using MarketState = engine::MarketState;
+  using PositionSlot = engine::PositionSlot;
+  using Risk = engine::Risk;
+  using RiskState = engine::RiskState;
+  using Unit = engine::Unit;
+  static constexpr std::uint32_t kNone = engine::kNone;
+  static constexpr std::uint32_t kCross = engine::kCross;
+
+  Config config;
+  Symbols& symbols;
+  EngineOptions options;
+
+  std::vector<Account> accounts;
+  std::vector<MarketState> markets;
+  std::vector<AssetState> assets;
+  std::vector<std::uint32_t> account_of_sym;  // Sym → account index or kNone
+  std::vector<std::int32_t> market_of_sym;    // Sym → market index, -1 unknown, -2 unresolved
+  std::vector<std::int32_t> asset_of_sym;
+  std::vector<Sym> market_sym;  // market index → its interned name
+  std::vector<Sym> asset_sym;
+  std::vector<bool> asset_priced_before;  // for the index: a first price is a jump from zero
+
+  Ledger ledger;  // the venue's ledgers: the outside world, insurance, bad debt, socialized loss
+  Summary totals;
+  BandIndex index;
+
+  // Scratch, reused across events (no per-event allocation once warm).
+  std::uint32_t stamp = 0;
+  std::vector<std::uint32_t> candidates;
+  std::vector<std::uint32_t> checked;  // every account checked during this event
+  std::vector<std::uint32_t> pending;  // liquidatable units left when max rounds was reached
+  std::vector<std::uint32_t> impacted_markets;
+  std::vector<std::uint32_t> displaced;       // markets whose mark liquidation impact moved
+  std::vector<std::uint32_t> adl_candidates;  // counterparties ADL changed this round
+  std::vector<std::pair<Risk, Unit>> liquidatable;
+  std::vector<Bankrupt> bankrupts;
+  RiskState scratch_state = RiskState::bankrupt;
+  std::int64_t ts = 0;
+  std::int64_t seq = 0;
+  std::vector<DerivedEvent>* out = nullptr;
+  std::optional<Error> failure;  // set by an event that left the range; every later apply returns it
+
+  Impl(Config c, Symbols& s, EngineOptions o);
+
+  // ---- lookups ----
+
+  std::int32_t market_index(Sym s) {
+    if (s >= market_of_sym.size()) market_of_sym.resize(symbols.size(), -2);
+    if (market_of_sym[s] == -2) market_of_sym[s] = config.market_index(symbols.name(s));
+    return market_of_sym[s];
+  }
+  std::int32_t asset_index(Sym s) {
+    if (s >= asset_of_sym.size()) asset_of_sym.resize(symbols.size(), -2);
+    if (asset_of_sym[s] == -2) asset_of_sym[s] = config.asset_index(symbols.name(s));
+    return asset_of_sym[s];
+  }
+  std::uint32_t find_account(Sym s) const { return s < account_of_sym.size() ? account_of_sym[s] : kNone; }
+  std::uint32_t get_or_create_account(Sym s) {
+    if (s >= account_of_sym.size()) account_of_sym.resize(std::max<std::size_t>(symbols.size(), s + 1), kNone);
+    if (account_of_sym[s] == kNone) {
+      account_of_sym[s] = static_cast<std::uint32_t>(accounts.size());
+      accounts.emplace_back();
+      accounts.back().name = s;
+      index.add_account();
+    }
+    return account_of_sym[s];
+  }
+  static const PositionSlot* find_slot(const Account& a, std::uint32_t market) {
+    for (const PositionSlot& p : a.positions)
+      if (p.market == market) return &p;
+    return nullptr;
+  }
+  static PositionSlot* find_slot(Account& a, std::uint32_t market) {
+    for (PositionSlot& p : a.positions)
+      if (p.market == market) return &p;
+    return nullptr;
+  }
+
+  // ---- valuation (margin.hpp's arithmetic on this state) ----
+
+  Price mark(std::uint32_t m) const { return markets[m].mark; }
+  Usd balance_value(const BalanceSlot& b) const {
+    if (b.asset == 0) return same_units<Usd>(b.amount);
+    const AssetState& a = assets[b.asset];
+    if (!a.has_price) return Usd::zero();
+    return engine::collateral_value(b.amount, a.price, config.assets[b.asset].collateral_weight);
+  }
+  Usd upnl(const PositionSlot& p) const { return engine::unrealized_pnl(p.qty, mark(p.market), p.entry); }
+  Usd notional(const PositionSlot& p) const { return engine::notional_at(p.qty, mark(p.market)); }
+  Risk iso_risk(const PositionSlot& p) const {
+    Usd n = notional(p);
+    const MarketConfig& mc = config.markets[p.market];
+    return Risk{p.wallet + upnl(p), maintenance_requirement(mc, n), initial_requirement(mc, n)};
+  }
+  Risk cross_risk(const Account& a) const {
+    Risk r;
+    for (const BalanceSlot& b : a.balances) r.equity += balance_value(b);
+    for (const PositionSlot& p : a.positions) {
+      if (p.mode != MarginMode::cross) continue;
+      Usd n = notional(p);
+      const MarketConfig& mc = config.markets[p.market];
+      r.equity += upnl(p);
+      r.mm += maintenance_requirement(mc, n);
+      r.im += initial_requirement(mc, n);
+    }
+    return r;
+  }
+  Risk unit_risk(const Unit& u) const {
+    const Account& a = accounts[u.account];
+    if (u.is_cross()) return cross_risk(a);
+    return iso_risk(*find_slot(a, u.market));
+  }
+
+  // ---- the accounts' ledgers (every movement is a Ledger::transfer) ----
+
+  // The account's balance cell of `asset`, created (empty) if absent.
+  Amount& balance_ref(std::uint32_t acct, std::uint32_t asset) {
+    Account& a = accounts[acct];
+    auto it = std::lower_bound(a.balances.begin(), a.balances.end(), asset,
+                               [](const BalanceSlot& b, std::uint32_t x) { return b.asset < x; });
+    if (it == a.balances.end() || it->asset != asset) {
+      BalanceSlot slot;
+      slot.asset = asset;
+      if (asset != 0) {
+        slot.holder_pos = static_cast<std::uint32_t>(assets[asset].holders.size());
+        assets[asset].holders.push_back(acct);
+      }
+      it = a.balances.insert(it, slot);
+    }
+    return it->amount;
+  }
+  // The balance without creating a slot for it.
+  static Amount held(const Account& a, std::uint32_t asset) {
+    auto it = std::lower_bound(a.balances.begin(), a.balances.end(), asset,
+                               [](const BalanceSlot& b, std::uint32_t x) { return b.asset < x; });
+    return it == a.balances.end() || it->asset != asset ? Amount::zero() : it->amount;
+  }
+  static Usd usd_balance(const Account& a) {
+    if (!a.balances.empty() && a.balances.front().asset == 0) return same_units<Usd>(a.balances.front().amount);
+    return Usd::zero();
+  }
+  Ledger::Place balance(std::uint32_t acct, std::uint32_t asset) {
+    return Ledger::balance(balance_ref(acct, asset), asset);
+  }
+  static Ledger::Place wallet(PositionSlot& p) { return Ledger::wallet(p.wallet); }
+  // A unit's margin: the account's USD (cross) or the position's wallet (isolated).
+  Ledger::Place unit_margin(const Unit& u) {
+    if (u.is_cross()) return balance(u.account, 0);
+    return wallet(*find_slot(accounts[u.account], u.market));
+  }
+  // Realized PnL, funding and fills settle against the outside world, into
+  // the unit's margin.
+  void settle_external(std::uint32_t acct, PositionSlot& p, Usd amount) {
+    if (p.mode == MarginMode::isolated) ledger.transfer(ledger.external(0), wallet(p), amount);
+    else ledger.transfer(ledger.external(0), balance(acct, 0), amount);
+  }
+
+  // ---- positions and the holder lists ----
+
+  PositionSlot& open_slot(std::uint32_t acct, std::uint32_t market, MarginMode mode) {
+    Account& a = accounts[acct];
+    auto it = std::lower_bound(a.positions.begin(), a.positions.end(), market,
+                               [](const PositionSlot& p, std::uint32_t x) { return p.market < x; });
+    LIQSIM_ASSERT(it == a.positions.end() || it->market != market, "position slot exists");
+    PositionSlot slot;
+    slot.market = market;
+    slot.mode = mode;
+    slot.holder_pos = static_cast<std::uint32_t>(markets[market].holders.size());
+    markets[market].holders.push_back(acct);
+    return *a.positions.insert(it, slot);
+  }
+  void release_slot(std::uint32_t acct, std::uint32_t market) {
+    Account& a = accounts[acct];
+    PositionSlot* p = find_slot(a, market);
+    LIQSIM_ASSERT(p && p->qty.is_zero() && p->wallet.is_zero(), "releasing a live position slot");
+    auto& holders = markets[market].holders;
+    std::uint32_t pos = p->holder_pos;
+    std::uint32_t moved = holders.back();
+    holders[pos] = moved;
+    holders.pop_back();
+    if (moved != acct) find_slot(accounts[moved], market)->holder_pos = pos;
+    a.positions.erase(a.positions.begin() + (p - a.positions.data()));
+  }
+  void set_qty(PositionSlot& p, Qty q) {
+    MarketState& m = markets[p.market];
+    if (p.qty.is_positive()) m.open_interest_long -= p.qty;
+    else m.open_interest_short += p.qty;
+    p.qty = q;
+    if (q.is_positive()) m.open_interest_long += q;
+    else m.open_interest_short -= q;
+  }
+  // A position at zero: cross slots go; an isolated slot returns its wallet
+  // to the account, unless the wallet is negative (a bankruptcy to resolve).
+  void tidy_slot(std::uint32_t acct, std::uint32_t market) {
+    PositionSlot* p = find_slot(accounts[acct], market);
+    if (!p || !p->qty.is_zero()) return;
+    if (p->mode == MarginMode::isolated) {
+      if (p->wallet.is_negative()) return;
+      ledger.transfer(wallet(*p), balance(acct, 0), p->wallet);
+    }
+    release_slot(acct, market);
+  }
+
+  // ---- candidates: the units to evaluate after this event ----
+
+  void add_candidate(std::uint32_t acct) {
+    if (accounts[acct].stamp == stamp) return;
+    accounts[acct].stamp = stamp;
+    candidates.push_back(acct);
+  }
+  void add_all_candidates() {
+    for (std::uint32_t i = 0; i < accounts.size(); ++i) add_candidate(i);
+  }
+  void touch(std::uint32_t acct) {
+    add_candidate(acct);
+    index.invalidate(acct);
+  }
+
+  // What the band index may see of the engine, and the one thing it may do.
+  struct IndexHost {
+    Impl& e;
+    void add_candidate(std::uint32_t acct) { e.add_candidate(acct); }
+    const Account& account(std::uint32_t acct) const { return e.accounts[acct]; }
+    std::int64_t mark_raw(std::uint32_t m) const { return e.markets[m].mark.raw(); }
+    std::int64_t price_raw(std::uint32_t asset) const { return e.assets[asset].price.raw(); }
+    std::int64_t max_maintenance_ratio_raw(std::uint32_t m) const {
+      return max_maintenance_ratio(e.config.markets[m]).raw();
+    }
+    std::int64_t margin_call_threshold_raw() const { return e.config.liquidation.margin_call_threshold.raw(); }
+    Risk cross_risk(const Account& a) const { return e.cross_risk(a); }
+    Risk iso_risk(const PositionSlot& p) const { return e.iso_risk(p); }
+  };
+  IndexHost host() { return IndexHost{*this}; }
+
+  // ---- derived events ----
+
+  void emit(DerivedBody body) { out->push_back(DerivedEvent{ts, seq, std::move(body)}); }
+  void reject(std::string reason) {
+    ++totals.rejected;
+    emit(RejectedEvent{std::move(reason)});
+  }
+  void insurance_move(Usd amount) { emit(InsuranceEvent{amount, ledger.insurance_balance()}); }
+
+  // ---- engine.cpp: the input events ----
+
+  void apply(const InputEvent& ev, std::int64_t event_seq, std::vector<DerivedEvent>& sink);
+  void on(const PriceEvent& e);
+  void on(const DepositEvent& e);
+  void on(const WithdrawEvent& e);
+  void on(const TradeEvent& e);
+  void on(const FundingEvent& e);
+  void on(const ParamEvent& e);
+  void on(const LiquidityEvent& e);
+  std::optional<std::string> check_trade_side(const Account& a, std::uint32_t market, MarginMode mode, Qty delta,
+                                              Price price, Usd iso_margin) const;
+  void apply_trade_side(std::uint32_t acct, std::uint32_t market, MarginMode mode, Qty delta, Price price,
+                        Usd iso_margin);
+  static MarginMode trade_mode(const Account& a, std::uint32_t market, MarginMode stated, Qty delta,
+                               bool moves_margin);
+  void add_param_candidates(const ParamScope& s);
+
+  // ---- liquidation.cpp: the rounds after an event ----
+
+  void restore_marks();
+  void settle();
+  void collect_liquidatable(std::uint32_t acct);
+  void liquidate(const Unit& u, std::uint32_t round);
+  void close_for_liquidation(const Unit& u, std::uint32_t m, Qty qty, std::uint32_t round, Bankrupt& record);
+  void unit_positions(const Unit& u, boost::container::small_vector<std::pair<Usd, std::uint32_t>, 4>& outv) const;
+  RiskState& unit_state(const Unit& u);
+  void sell_collateral(std::uint32_t acct);
+  void resolve_bankruptcies();
+  RiskState& iso_state_after_resolution(const Unit& u);
+  void deleverage(Bankrupt& b);
+  void reband(std::uint32_t acct);
+  void evaluate_margin_calls();
+  void update_margin_state(RiskState& st, const Risk& r, Ratio threshold, const Account& a, Sym market,
+                           std::int64_t& breach_ts);
+
+  // ---- views.cpp: checks, hashing, views ----
+
+  Status check() const;
+  std::string canonical() const;
+};
+
+}  // namespace liqsim

@@ -1,0 +1,418 @@
+// liquidation.cpp — the rounds after an event (CONTRACT §4): liquidation of
+// every liquidatable unit, worst margin ratio first; collateral sold for a
+// USD debt; bankruptcy; its resolution by the insurance fund, then ADL, then
+// socialized loss; the cascade of units that impact or ADL pushed over; and
+// finally the margin calls. Also the lifecycle of a risk unit.
+#include <algorithm>
+
+#include "impl.hpp"
+
+namespace liqsim {
+
+using namespace engine;
+
+namespace engine {
+
+const char* risk_state_name(RiskState s) {
+  switch (s) {
+    case RiskState::healthy: return "healthy";
+    case RiskState::margin_call: return "margin_call";
+    case RiskState::liquidating: return "liquidating";
+    case RiskState::bankrupt: return "bankrupt";
+    case RiskState::resolved: return "resolved";
+  }
+  return "?";
+}
+
+void transition(RiskState& state, RiskState to) {
+  bool allowed = false;
+  switch (state) {
+    case RiskState::healthy:
+      allowed = to == RiskState::margin_call || to == RiskState::liquidating;
+      break;
+    case RiskState::margin_call:
+      allowed = to == RiskState::healthy || to == RiskState::liquidating;
+      break;
+    case RiskState::liquidating:
+      allowed = to == RiskState::healthy || to == RiskState::bankrupt;
+      break;
+    case RiskState::bankrupt:
+      allowed = to == RiskState::resolved;
+      break;
+    case RiskState::resolved:
+      allowed = to == RiskState::healthy;
+      break;
+  }
+  LIQSIM_ASSERT(allowed, "forbidden risk state transition");
+  state = to;
+}
+
+}  // namespace engine
+
+// The permanent part of liquidation impact holds for the later checks of the
+// same timestamp (the cascade). Before the first event of a later ts, each
+// displaced mark returns to its underlying's latest price, and the units the
+// return can push over are checked with that event.
+void Engine::Impl::restore_marks() {
+  std::sort(displaced.begin(), displaced.end());
+  IndexHost h = host();
+  for (std::uint32_t m : displaced) {
+    const AssetState& under = assets[config.markets[m].underlying_index];
+    if (markets[m].mark == under.price) continue;
+    markets[m].mark = under.price;
+    if (!options.reference_scan) index.collect(h, index.mark_key(m), markets[m].mark.raw());
+  }
+  if (options.reference_scan) add_all_candidates();
+  displaced.clear();
+}
+
+// Closes `qty` (abs) of the unit's position in market m at the execution price.
+void Engine::Impl::close_for_liquidation(const Unit& u, std::uint32_t m, Qty qty, std::uint32_t round,
+                                         Bankrupt& record) {
+  PositionSlot* p = find_slot(accounts[u.account], m);
+  Side side = p->qty.is_positive() ? Side::sell : Side::buy;
+  Price mark_before = mark(m);
+  Execution ex = liquidation_execution(config.markets[m], mark_before, side, qty);
+  Fill f = compute_fill(p->qty, p->entry, side == Side::sell ? -qty : qty, ex.price);
+  set_qty(*p, f.qty);
+  if (!f.qty.is_zero()) p->entry = f.entry;
+  settle_external(u.account, *p, f.realized);
+  if (ex.mark_after != mark_before) {
+    markets[m].mark = ex.mark_after;
+    impacted_markets.push_back(m);
+    if (std::find(displaced.begin(), displaced.end(), m) == displaced.end()) displaced.push_back(m);
+  }
+  Usd filled = mul<Usd>(qty, ex.price, Round::down);
+  Usd fee_nominal = liquidation_fee_nominal(qty, ex.price, config.markets[m].liquidation_fee_ratio);
+  Usd fee = fee_charged(fee_nominal, unit_risk(u).equity);
+  if (fee.is_positive()) ledger.transfer(unit_margin(u), ledger.insurance(), fee);
+  ++totals.liquidations;
+  totals.liquidated_notional += filled;
+  totals.liquidation_fees += fee;
+  LiquidationEvent le;
+  le.account = accounts[u.account].name;
+  le.market = market_sym[m];
+  le.side = side;
+  le.qty = qty;
+  le.price = ex.price;
+  le.fee = fee;
+  le.margin = u.is_cross() ? MarginMode::cross : MarginMode::isolated;
+  le.mark = mark_before;
+  le.round = round;
+  emit(le);
+  if (fee.is_positive()) insurance_move(fee);
+  bool merged = false;
+  for (ClosedLeg& leg : record.legs)
+    if (leg.market == m) {
+      leg.qty += qty;
+      merged = true;
+    }
+  if (!merged) record.legs.push_back(ClosedLeg{m, side, qty});
+}
+
+// Positions of the unit, largest maintenance requirement first.
+void Engine::Impl::unit_positions(const Unit& u,
+                                  boost::container::small_vector<std::pair<Usd, std::uint32_t>, 4>& outv) const {
+  outv.clear();
+  const Account& a = accounts[u.account];
+  for (const PositionSlot& p : a.positions) {
+    if (p.qty.is_zero()) continue;
+    bool mine = u.is_cross() ? p.mode == MarginMode::cross : p.market == u.market;
+    if (!mine) continue;
+    outv.emplace_back(maintenance_requirement(config.markets[p.market], notional(p)), p.market);
+  }
+  std::sort(outv.begin(), outv.end(), [](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first > y.first : x.second < y.second;
+  });
+}
+
+RiskState& Engine::Impl::unit_state(const Unit& u) {
+  if (u.is_cross()) return accounts[u.account].state;
+  return find_slot(accounts[u.account], u.market)->iso_state;
+}
+
+void Engine::Impl::liquidate(const Unit& u, std::uint32_t round) {
+  transition(unit_state(u), RiskState::liquidating);
+  if (round >= 2) ++totals.impact_liquidations;
+  Bankrupt record;
+  record.unit = u;
+  boost::container::small_vector<std::pair<Usd, std::uint32_t>, 4> order;
+  unit_positions(u, order);
+  if (config.liquidation.mode == LiquidationMode::full) {
+    for (const auto& [mm, m] : order)
+      close_for_liquidation(u, m, find_slot(accounts[u.account], m)->qty.abs(), round, record);
+  } else {
+    // Partial: steps of step_ratio of each position's size at the start,
+    // largest requirement first, until the unit is no longer liquidatable.
+    for (const auto& [mm, m] : order) {
+      Qty size = find_slot(accounts[u.account], m)->qty.abs();
+      Qty step = partial_step(size, config.liquidation.step_ratio);
+      while (unit_risk(u).liquidatable()) {
+        Qty left = find_slot(accounts[u.account], m)->qty.abs();
+        if (left.is_zero()) break;
+        close_for_liquidation(u, m, min_of(step, left), round, record);
+      }
+      if (!unit_risk(u).liquidatable()) break;
+    }
+  }
+  // What remains: sell collateral for a USD debt, then measure the deficit.
+  Usd deficit;
+  if (u.is_cross()) {
+    bool flat = true;
+    for (const PositionSlot& p : accounts[u.account].positions)
+      if (p.mode == MarginMode::cross && !p.qty.is_zero()) flat = false;
+    if (flat) sell_collateral(u.account);
+    Usd usd = usd_balance(accounts[u.account]);
+    if (flat && usd.is_negative()) {
+      deficit = -usd;
+      ledger.transfer(ledger.bad_debt(), unit_margin(u), deficit);
+    }
+    accounts[u.account].breach_ts = -1;
+  } else {
+    PositionSlot* p = find_slot(accounts[u.account], u.market);
+    if (p->qty.is_zero() && p->wallet.is_negative()) {
+      deficit = -p->wallet;
+      ledger.transfer(ledger.bad_debt(), wallet(*p), deficit);
+    }
+    p->breach_ts = -1;
+  }
+  if (deficit.is_positive()) {
+    transition(unit_state(u), RiskState::bankrupt);
+    ++totals.bankruptcies;
+    totals.bad_debt += deficit;
+    record.deficit = deficit;
+    emit(BankruptcyEvent{accounts[u.account].name, deficit, u.is_cross() ? kNoSym : market_sym[u.market]});
+    bankrupts.push_back(record);
+    if (!u.is_cross()) tidy_slot(u.account, u.market);
+  } else {
+    transition(unit_state(u), RiskState::healthy);
+    if (!u.is_cross()) tidy_slot(u.account, u.market);
+  }
+  index.invalidate(u.account);
+}
+
+// Collateral sold to cover a USD debt once the account has no cross
+// position left, at the price the margin system counts on (margin.hpp's
+// collateral_sale). The sale leaves weighted equity unchanged, so the account
+// is bankrupt exactly when its equity after closing is negative (CONTRACT §4),
+// for that amount. A weight of 0 (or no price yet) sells nothing: the asset
+// counts for nothing.
+void Engine::Impl::sell_collateral(std::uint32_t acct) {
+  for (std::uint32_t asset = 1; asset < assets.size(); ++asset) {
+    Usd usd = usd_balance(accounts[acct]);
+    if (!usd.is_negative()) return;
+    if (!assets[asset].has_price) continue;
+    Amount holds = held(accounts[acct], asset);
+    if (!holds.is_positive()) continue;
+    Price px = collateral_sale_price(assets[asset].price, config.assets[asset].collateral_weight);
+    if (!px.is_positive()) continue;
+    CollateralSale sale = collateral_sale(-usd, holds, px);
+    ledger.transfer(balance(acct, asset), ledger.external(asset), sale.sell);
+    ledger.transfer(ledger.external(0), balance(acct, 0), sale.proceeds);
+    emit(CollateralSaleEvent{accounts[acct].name, asset_sym[asset], sale.sell, px, sale.proceeds});
+  }
+}
+
+// Fund first, then ADL, then socialized loss (CONTRACT §4).
+void Engine::Impl::resolve_bankruptcies() {
+  for (Bankrupt& b : bankrupts) {
+    Usd paid = min_of(b.deficit, ledger.insurance_balance());
+    if (paid.is_positive()) {
+      ledger.transfer(ledger.insurance(), ledger.bad_debt(), paid);
+      totals.insurance_paid += paid;
+      insurance_move(-paid);
+    }
+    b.deficit -= paid;
+  }
+  for (Bankrupt& b : bankrupts) {
+    if (b.deficit.is_positive() && config.liquidation.adl) deleverage(b);
+    if (b.deficit.is_positive()) {
+      ledger.transfer(ledger.socialized(), ledger.bad_debt(), b.deficit);
+      totals.socialized_loss += b.deficit;
+      emit(SocializedLossEvent{b.deficit});
+      b.deficit = Usd::zero();
+    }
+    RiskState& st = b.unit.is_cross() ? accounts[b.unit.account].state : iso_state_after_resolution(b.unit);
+    transition(st, RiskState::resolved);
+    transition(st, RiskState::healthy);
+  }
+  bankrupts.clear();
+}
+
+RiskState& Engine::Impl::iso_state_after_resolution(const Unit& u) {
+  // The isolated slot was released when it went bankrupt; its lifecycle
+  // ends here, so resolve it on a scratch state for the assertions.
+  PositionSlot* p = find_slot(accounts[u.account], u.market);
+  if (p) return p->iso_state;
+  scratch_state = RiskState::bankrupt;
+  return scratch_state;
+}
+
+// Auto-deleveraging: profitable opposite positions, ranked by PnL% × effective
+// leverage (BitMEX), give up profit at the bankruptcy price to cover what is left.
+void Engine::Impl::deleverage(Bankrupt& b) {
+  std::sort(b.legs.begin(), b.legs.end(), [&](const ClosedLeg& x, const ClosedLeg& y) {
+    Usd nx = mul<Usd>(x.qty, mark(x.market), Round::down), ny = mul<Usd>(y.qty, mark(y.market), Round::down);
+    return nx != ny ? nx > ny : x.market < y.market;
+  });
+  for (const ClosedLeg& leg : b.legs) {
+    if (!b.deficit.is_positive()) return;
+    std::uint32_t m = leg.market;
+    Price mk = mark(m);
+    // Counterparties hold the side the bankrupt position was closed into.
+    bool want_short = leg.side == Side::sell;
+    struct Candidate {
+      AdlScore score;
+      std::uint32_t acct;
+    };
+    std::vector<Candidate> ranked;
+    for (std::uint32_t acct : markets[m].holders) {
+      if (acct == b.unit.account) continue;
+      const PositionSlot& p = *find_slot(accounts[acct], m);
+      if (p.qty.is_zero() || p.qty.is_negative() != want_short) continue;
+      Usd pnl = upnl(p);
+      if (!pnl.is_positive()) continue;
+      Usd equity = p.mode == MarginMode::cross ? cross_risk(accounts[acct]).equity : iso_risk(p).equity;
+      if (!equity.is_positive()) continue;
+      const __int128 cost = position_cost(p.qty.abs(), p.entry);
+      if (cost <= 0) continue;
+      ranked.push_back({adl_score(pnl, cost, notional(p), equity), acct});
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const Candidate& x, const Candidate& y) {
+      return x.score != y.score ? x.score > y.score : x.acct < y.acct;
+    });
+    Qty remaining = leg.qty;
+    Usd target = b.deficit;  // spread over this leg's quantity
+    for (const Candidate& c : ranked) {
+      if (!b.deficit.is_positive() || !remaining.is_positive()) break;
+      PositionSlot* p = find_slot(accounts[c.acct], m);
+      Qty take = min_of(remaining, p->qty.abs());
+      Usd amount = adl_amount(upnl(*p), take, p->qty.abs(), target, leg.qty, b.deficit);
+      if (!amount.is_positive()) continue;
+      // Close `take` at the mark, then hand over `amount`: together a close at
+      // the bankruptcy price.
+      Qty delta = p->qty.is_positive() ? -take : take;
+      Fill f = compute_fill(p->qty, p->entry, delta, mk);
+      set_qty(*p, f.qty);
+      if (!f.qty.is_zero()) p->entry = f.entry;
+      Unit cu{c.acct, p->mode == MarginMode::cross ? kCross : m};
+      settle_external(c.acct, *p, f.realized);
+      ledger.transfer(unit_margin(cu), ledger.bad_debt(), amount);
+      b.deficit -= amount;
+      remaining -= take;
+      ++totals.adl_events;
+      totals.adl_amount += amount;
+      emit(AdlEvent{accounts[b.unit.account].name, accounts[c.acct].name, market_sym[m], take,
+                    adl_price(mk, amount, take, want_short), amount});
+      tidy_slot(c.acct, m);
+      adl_candidates.push_back(c.acct);
+      index.invalidate(c.acct);
+    }
+  }
+}
+
+void Engine::Impl::settle() {
+  std::uint32_t round = 0;
+  for (;;) {
+    liquidatable.clear();
+    std::size_t round_begin = checked.size();
+    for (std::uint32_t acct : candidates) {
+      checked.push_back(acct);
+      collect_liquidatable(acct);
+    }
+    candidates.clear();
+    if (liquidatable.empty()) break;
+    ++round;
+    if (round > config.liquidation.max_cascade_rounds) {
+      for (const auto& item : liquidatable) pending.push_back(item.second.account);
+      break;
+    }
+    std::sort(liquidatable.begin(), liquidatable.end(), [](const auto& x, const auto& y) {
+      if (worse(x.first, y.first)) return true;
+      if (worse(y.first, x.first)) return false;
+      if (x.second.account != y.second.account) return x.second.account < y.second.account;
+      return x.second.market < y.second.market;
+    });
+    impacted_markets.clear();
+    for (const auto& item : liquidatable) {
+      const Unit& u = item.second;
+      if (!u.is_cross() && !find_slot(accounts[u.account], u.market)) continue;
+      if (!unit_risk(u).liquidatable()) continue;
+      liquidate(u, round);
+    }
+    resolve_bankruptcies();
+    totals.cascade_rounds_max = std::max<std::int64_t>(totals.cascade_rounds_max, round);
+    // Next round: whoever the moved marks or ADL can have pushed over. The
+    // accounts looked at in this round left the heaps when their bands were
+    // crossed: band them again at the new marks first.
+    if (!options.reference_scan)
+      for (std::size_t i = round_begin; i < checked.size(); ++i) reband(checked[i]);
+    ++stamp;
+    if (options.reference_scan) {
+      add_all_candidates();
+    } else {
+      std::sort(impacted_markets.begin(), impacted_markets.end());
+      impacted_markets.erase(std::unique(impacted_markets.begin(), impacted_markets.end()), impacted_markets.end());
+      IndexHost h = host();
+      for (std::uint32_t m : impacted_markets) index.collect(h, index.mark_key(m), markets[m].mark.raw());
+      for (const auto& item : liquidatable) add_candidate(item.second.account);
+      for (std::uint32_t acct : adl_candidates) add_candidate(acct);
+    }
+    adl_candidates.clear();
+  }
+  evaluate_margin_calls();
+}
+
+// New index bands for an account evaluated since its last ones; once per
+// evaluation however many rounds and the end of the event ask for it.
+void Engine::Impl::reband(std::uint32_t acct) {
+  Account& a = accounts[acct];
+  if (!a.band_stale) return;
+  a.band_stale = false;
+  IndexHost h = host();
+  index.refresh(h, acct);
+}
+
+void Engine::Impl::collect_liquidatable(std::uint32_t acct) {
+  Account& a = accounts[acct];
+  a.band_stale = true;
+  ++totals.evaluations;
+  Risk cross = cross_risk(a);
+  if (cross.liquidatable()) liquidatable.emplace_back(cross, Unit{acct, kCross});
+  for (const PositionSlot& p : a.positions) {
+    if (p.mode != MarginMode::isolated) continue;
+    Risk r = iso_risk(p);
+    if (r.liquidatable()) liquidatable.emplace_back(r, Unit{acct, p.market});
+  }
+}
+
+// After the rounds: margin calls for every unit checked, in account order.
+void Engine::Impl::evaluate_margin_calls() {
+  std::sort(checked.begin(), checked.end());
+  checked.erase(std::unique(checked.begin(), checked.end()), checked.end());
+  Ratio threshold = config.liquidation.margin_call_threshold;
+  for (std::uint32_t acct : checked) {
+    Account& a = accounts[acct];
+    update_margin_state(a.state, cross_risk(a), threshold, a, kNoSym, a.breach_ts);
+    for (PositionSlot& p : a.positions) {
+      if (p.mode != MarginMode::isolated) continue;
+      update_margin_state(p.iso_state, iso_risk(p), threshold, a, market_sym[p.market], p.breach_ts);
+    }
+    if (!options.reference_scan) reband(acct);
+  }
+}
+
+void Engine::Impl::update_margin_state(RiskState& st, const Risk& r, Ratio threshold, const Account& a, Sym market,
+                                       std::int64_t& breach_ts) {
+  if (r.liquidatable() && breach_ts < 0) breach_ts = ts;
+  const MarginCallTest call = margin_call_test(r, threshold);
+  if (st == RiskState::healthy && call.in_call) {
+    transition(st, RiskState::margin_call);
+    ++totals.margin_calls;
+    emit(MarginCallEvent{a.name, call.ratio, market});
+  } else if (st == RiskState::margin_call && !call.in_call) {
+    transition(st, RiskState::healthy);
+  }
+}
+
+}  // namespace liqsim

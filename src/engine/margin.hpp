@@ -1,0 +1,251 @@
+// margin.hpp — the engine's arithmetic: margin, fills, impact, fees, funding,
+// collateral sales, ADL ranking (not a public header).
+//
+// Pure functions of fixed-point values and a market's configuration: no
+// state, no ledger, no event. Every rounding is stated and goes against the
+// account whose money is computed (requirements and payments up, values and
+// proceeds down), CONTRACT §1. The state machine (engine.cpp, liquidation.cpp)
+// decides what to compute; this file only says how, and tests/test_margin.cpp
+// checks each function on hand-worked figures.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "liqsim/config.hpp"
+#include "liqsim/events.hpp"
+#include "liqsim/fixed.hpp"
+
+namespace liqsim::engine {
+
+// A unit's margin position: equity and its two requirements.
+struct Risk {
+  Usd equity;
+  Usd mm;  // maintenance requirement
+  Usd im;  // initial requirement
+  bool liquidatable() const { return equity < mm; }
+};
+
+// Ratio ordering without division: a.mm / a.equity > b.mm / b.equity.
+// Units with equity ≤ 0 rank first (their ratio is unbounded).
+inline bool worse(const Risk& a, const Risk& b) {
+  bool a_inf = !a.equity.is_positive(), b_inf = !b.equity.is_positive();
+  if (a_inf != b_inf) return a_inf;
+  if (a_inf) return a.equity < b.equity;
+  using i128 = __int128;
+  return i128(a.mm.raw()) * b.equity.raw() > i128(b.mm.raw()) * a.equity.raw();
+}
+
+// ---- valuation ----
+
+// A non-USD balance as collateral: amount × price rounded down, then the
+// collateral weight (rounded down) on a holding; a debt counts in full.
+inline Usd collateral_value(Amount amount, Price price, Ratio weight) {
+  Usd gross = mul<Usd>(amount, price, Round::down);
+  if (amount.is_negative()) return gross;
+  return mul<Usd>(gross, weight, Round::down);
+}
+// Unrealized PnL, qty × (mark − entry), rounded down.
+inline Usd unrealized_pnl(Qty qty, Price mark, Price entry) { return mul<Usd>(qty, mark - entry, Round::down); }
+// Notional at the mark, |qty| × mark, rounded up.
+inline Usd notional_at(Qty qty, Price mark) { return mul<Usd>(qty.abs(), mark, Round::up); }
+
+// ---- margin calls ----
+
+// Whether a unit is in a margin call, and the margin ratio reported with it:
+// maintenance ÷ equity rounded up to 8 digits, computed in 128 bits (a unit
+// left liquidatable by max_cascade_rounds can have an equity of a few 1e-8
+// and a ratio beyond any Ratio). The comparison with the threshold is exact;
+// the reported ratio saturates at Ratio::max(), which equity ≤ 0 also gives.
+// No maintenance requirement: never in a call.
+struct MarginCallTest {
+  bool in_call = false;
+  Ratio ratio;
+};
+inline MarginCallTest margin_call_test(const Risk& r, Ratio threshold) {
+  MarginCallTest t;
+  if (!r.mm.is_positive()) return t;
+  if (!r.equity.is_positive()) {
+    t.in_call = true;
+    t.ratio = Ratio::max();
+    return t;
+  }
+  using i128 = __int128;
+  const i128 q = detail::div_round(i128(r.mm.raw()) * kScale, r.equity.raw(), Round::up);
+  t.in_call = q >= threshold.raw();
+  t.ratio = q > INT64_MAX ? Ratio::max() : Ratio::from_raw(static_cast<std::int64_t>(q));
+  return t;
+}
+
+// ---- fills ----
+
+// A position after a fill of `delta` (signed) at `price`: its quantity, its
+// average entry, the PnL the fill realizes, and whether it opened, increased
+// or flipped the position (the fills the initial requirement applies to).
+struct Fill {
+  Qty qty;
+  Price entry;
+  Usd realized;
+  bool increases_risk = false;
+};
+inline Fill compute_fill(Qty old_qty, Price old_entry, Qty delta, Price price) {
+  Fill f;
+  Qty next = old_qty + delta;
+  f.qty = next;
+  if (old_qty.is_zero()) {
+    f.entry = price;
+    f.increases_risk = true;
+  } else if (old_qty.sign() == delta.sign()) {
+    using i128 = __int128;
+    i128 num = i128(old_qty.abs().raw()) * old_entry.raw() + i128(delta.abs().raw()) * price.raw();
+    // Longs round the average entry up, shorts down: either way against the holder.
+    f.entry = Price::from_raw(detail::narrow(
+        detail::div_round(num, next.abs().raw(), next.is_positive() ? Round::up : Round::down), "average entry"));
+    f.increases_risk = true;
+  } else {
+    Qty closed = min_of(old_qty.abs(), delta.abs());
+    Qty closed_signed = old_qty.is_positive() ? closed : -closed;
+    f.realized = mul<Usd>(closed_signed, price - old_entry, Round::down);
+    if (next.is_zero()) {
+      f.entry = Price::zero();
+    } else if (next.sign() == old_qty.sign()) {
+      f.entry = old_entry;
+    } else {
+      f.entry = price;
+      f.increases_risk = true;
+    }
+  }
+  return f;
+}
+
+// ---- funding ----
+
+// What the holder of `qty` pays for one interval at `rate` (negative: is
+// paid): rate × qty × mark, each product rounded against the holder.
+inline Usd funding_payment(Qty qty, Price mark, Ratio rate) {
+  Usd signed_notional = mul<Usd>(qty, mark, rate.is_negative() ? Round::down : Round::up);
+  return mul<Usd>(signed_notional, rate, Round::up);
+}
+
+// ---- liquidation ----
+
+// Execution price of a closing fill of `qty` (abs) on `side` at `mark`, and
+// the permanent mark move it leaves. Linear impact: a fill of notional N moves
+// the price by N / depth percent; the fill averages half of that, and the
+// mark keeps impact_permanent_share of the full move. Capped at 99 %. A market
+// without depth fills at the mark and leaves it.
+struct Execution {
+  Price price;
+  Price mark_after;
+};
+inline Execution liquidation_execution(const MarketConfig& mc, Price mk, Side side, Qty qty) {
+  if (!mc.has_depth) return {mk, mk};
+  Usd n = mul<Usd>(qty, mk, Round::up);
+  // move = N / depth / 100, as a ratio, rounded up (against the liquidated), capped at 99 %.
+  using i128 = __int128;
+  i128 move_raw = detail::div_round(i128(n.raw()) * kScale, i128(mc.depth.raw()) * 100, Round::up);
+  Ratio move = Ratio::from_raw(static_cast<std::int64_t>(std::min<i128>(move_raw, kScale / 100 * 99)));
+  Ratio half = div<Ratio>(move, Ratio::from_units(2), Round::up);
+  Ratio perm = mul<Ratio>(move, mc.impact_permanent_share, Round::down);
+  if (side == Side::sell) {
+    return {mul<Price>(mk, Ratio::one() - half, Round::down), mul<Price>(mk, Ratio::one() - perm, Round::down)};
+  }
+  return {mul<Price>(mk, Ratio::one() + half, Round::up), mul<Price>(mk, Ratio::one() + perm, Round::up)};
+}
+
+// The liquidation fee of a closing fill: qty × price (rounded up) × the
+// market's fee ratio (rounded up); charged up to the unit's equity after the
+// fill (a fee is never a debt), so nothing from a unit without equity.
+inline Usd liquidation_fee_nominal(Qty qty, Price price, Ratio fee_ratio) {
+  return mul<Usd>(mul<Usd>(qty, price, Round::up), fee_ratio, Round::up);
+}
+inline Usd fee_charged(Usd nominal, Usd equity_after) { return min_of(nominal, max_of(equity_after, Usd::zero())); }
+
+// Partial liquidation's step: step_ratio of the position's size at the start,
+// rounded up; the whole position if that rounds to nothing.
+inline Qty partial_step(Qty size, Ratio step_ratio) {
+  Qty step = mul<Qty>(size, step_ratio, Round::up);
+  return step.is_zero() ? size : step;
+}
+
+// Collateral sold to cover a USD debt, at the price the margin system counts
+// on: oracle price × collateral weight rounded down (the haircut is the
+// sale's discount). Sells what covers the debt (rounded up), or all of it;
+// the proceeds are rounded down. `px` is positive, `holds` positive, `debt` positive.
+inline Price collateral_sale_price(Price price, Ratio weight) { return mul<Price>(price, weight, Round::down); }
+struct CollateralSale {
+  Amount sell;
+  Usd proceeds;
+};
+inline CollateralSale collateral_sale(Usd debt, Amount holds, Price px) {
+  // Compared exactly in 128 bits first: at a price of a few 1e-8 the quantity
+  // that would cover the debt is beyond the range, though the sale (at most
+  // `holds`) is not.
+  const bool sell_all = static_cast<__int128>(debt.raw()) * kScale > static_cast<__int128>(holds.raw()) * px.raw();
+  CollateralSale s;
+  s.sell = sell_all ? holds : div<Amount>(debt, px, Round::up);
+  s.proceeds = mul<Usd>(s.sell, px, Round::down);
+  return s;
+}
+
+// ---- auto-deleveraging ----
+
+// The ADL ranking score, PnL % × effective leverage (BitMEX): each factor
+// rounded down to 8 digits as a Ratio would be, then multiplied exactly. It is
+// a rank, not an amount, so it is never narrowed to 64 bits: a position opened
+// far off the mark (PnL % of 1e12) or a unit with an equity of a few 1e-8
+// (leverage of 1e12) would overflow a Ratio. Each factor is below 2^90
+// (a 64-bit raw × 1e8), so the product fits in 256 bits. Where both factors fit
+// in a Ratio the score is exactly the one of the 64-bit computation, so the
+// ranking is unchanged there; ties go to the lower account index (the caller's).
+struct AdlScore {
+  unsigned __int128 hi = 0, lo = 0;
+  friend bool operator==(const AdlScore&, const AdlScore&) = default;
+  friend bool operator>(const AdlScore& a, const AdlScore& b) { return a.hi != b.hi ? a.hi > b.hi : a.lo > b.lo; }
+};
+
+// The exact 256-bit product of two 128-bit values.
+inline AdlScore mul_wide(unsigned __int128 a, unsigned __int128 b) {
+  using u128 = unsigned __int128;
+  const u128 mask = (u128(1) << 64) - 1;
+  const u128 a0 = a & mask, a1 = a >> 64, b0 = b & mask, b1 = b >> 64;
+  const u128 p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const u128 mid = (p00 >> 64) + (p01 & mask) + (p10 & mask);  // < 3 · 2^64: no carry lost
+  AdlScore s;
+  s.lo = (mid << 64) | (p00 & mask);
+  s.hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+  return s;
+}
+
+// The cost of a position, |qty| × entry rounded up, in 128 bits: a valid
+// position's cost can exceed a 64-bit Usd (|qty| × mark and the PnL fit; their
+// sum need not).
+inline __int128 position_cost(Qty qty_abs, Price entry) {
+  return detail::div_round(__int128(qty_abs.raw()) * entry.raw(), kScale, Round::up);
+}
+
+// pnl, cost, notional and equity are positive.
+inline AdlScore adl_score(Usd pnl, __int128 cost, Usd notional, Usd equity) {
+  using i128 = __int128;
+  const i128 pnl_pct = i128(pnl.raw()) * kScale / cost;  // floor: both positive
+  const i128 leverage = i128(notional.raw()) * kScale / equity.raw();
+  return mul_wide(static_cast<unsigned __int128>(pnl_pct), static_cast<unsigned __int128>(leverage));
+}
+
+// What one ADL counterparty gives up: `take` of its position (of size
+// `size_abs`, with unrealized PnL `pnl`) covers the leg's `target` deficit in
+// proportion to take / leg_qty (rounded up), but never more than the PnL of
+// the part taken (rounded down) nor than the deficit still open.
+inline Usd adl_amount(Usd pnl, Qty take, Qty size_abs, Usd target, Qty leg_qty, Usd open_deficit) {
+  Usd pnl_part = mul_div<Usd>(pnl, take, size_abs, Round::down);
+  Usd share = mul_div<Usd>(target, take, leg_qty, Round::up);
+  return min_of(min_of(share, pnl_part), open_deficit);
+}
+// The price an ADL close is reported at: the mark moved by the amount per
+// unit taken (rounded up), towards the bankrupt side — the bankruptcy price.
+inline Price adl_price(Price mark, Usd amount, Qty take, bool counterparty_short) {
+  Usd per_unit = div<Usd>(amount, take, Round::up);
+  return counterparty_short ? mark + same_units<Price>(per_unit) : mark - same_units<Price>(per_unit);
+}
+
+}  // namespace liqsim::engine
