@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
+#include "liqsim/event_rules.hpp"
 #include "liqsim/import.hpp"
 #include "liqsim/jsonl.hpp"
-#include "liqsim/log.hpp"
 
 using namespace liqsim;
 using namespace liqsim::import;

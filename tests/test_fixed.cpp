@@ -2,10 +2,34 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
+#include <string_view>
 
 #include "liqsim/fixed.hpp"
 
 using namespace liqsim;
+
+namespace {
+
+// The raw count of text that must parse.
+std::int64_t accepted(std::string_view text) {
+  const Result<std::int64_t> r = parse_decimal_raw(text);
+  INFO(text << ": " << (r ? std::string("ok") : r.error().message));
+  REQUIRE(r.ok());
+  return *r;
+}
+
+// The message of text that must be refused (an input Error with no field).
+std::string refusal(std::string_view text) {
+  const Result<std::int64_t> r = parse_decimal_raw(text);
+  INFO(text);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::input);
+  CHECK(r.error().field.empty());
+  return r.error().message;
+}
+
+}  // namespace
 
 TEST_CASE("decimal text parses exactly and prints canonically", "[fixed]") {
   CHECK(Price::parse_or_throw("63250.5").raw() == 6325050000000);
@@ -20,30 +44,24 @@ TEST_CASE("decimal text parses exactly and prints canonically", "[fixed]") {
 }
 
 TEST_CASE("more than 8 fractional digits is an error unless they are zeros", "[fixed]") {
-  std::int64_t raw = 0;
-  CHECK(parse_decimal_raw("0.000000001", raw) == "more than 8 fractional digits");
-  CHECK(parse_decimal_raw("0.000000010", raw).empty());
-  CHECK(raw == 1);
-  CHECK(parse_decimal_raw("1e-9", raw) == "more than 8 fractional digits");
+  CHECK(refusal("0.000000001") == "more than 8 fractional digits");
+  CHECK(accepted("0.000000010") == 1);
+  CHECK(refusal("1e-9") == "more than 8 fractional digits");
 }
 
 TEST_CASE("malformed decimal text is refused", "[fixed]") {
-  std::int64_t raw = 0;
   for (const char* bad : {"", "-", ".5", "5.", "1..2", "abc", "1,5", "0x10", " 1", "1 ", "1e", "--1", "NaN", "inf"}) {
     INFO(bad);
-    CHECK(parse_decimal_raw(bad, raw) == "not a decimal number");
+    CHECK(refusal(bad) == "not a decimal number");
   }
 }
 
 TEST_CASE("the representable range is int64 of 1e-8 units, checked at both ends", "[fixed]") {
-  std::int64_t raw = 0;
-  CHECK(parse_decimal_raw("92233720368.54775807", raw).empty());
-  CHECK(raw == INT64_MAX);
-  CHECK(parse_decimal_raw("92233720368.54775808", raw) == "outside the representable range");
-  CHECK(parse_decimal_raw("-92233720368.54775808", raw).empty());
-  CHECK(raw == INT64_MIN);
-  CHECK(parse_decimal_raw("-92233720368.54775809", raw) == "outside the representable range");
-  CHECK(parse_decimal_raw("1e30", raw) == "outside the representable range");
+  CHECK(accepted("92233720368.54775807") == INT64_MAX);
+  CHECK(refusal("92233720368.54775808") == "outside the representable range");
+  CHECK(accepted("-92233720368.54775808") == INT64_MIN);
+  CHECK(refusal("-92233720368.54775809") == "outside the representable range");
+  CHECK(refusal("1e30") == "outside the representable range");
   CHECK_THROWS_AS(Usd::max() + Usd::from_raw(1), OverflowError);
   CHECK_THROWS_AS(Usd::from_raw(INT64_MIN) - Usd::from_raw(1), OverflowError);
   CHECK_THROWS_AS(-Usd::from_raw(INT64_MIN), OverflowError);
@@ -72,10 +90,10 @@ TEST_CASE("property: parse and print round trip on random values", "[fixed][prop
     std::int64_t raw = static_cast<std::int64_t>(rng());
     if (i % 3 == 0) raw %= 100000000000LL;
     std::string text = format_decimal_raw(raw);
-    std::int64_t back = 0;
-    REQUIRE(parse_decimal_raw(text, back).empty());
-    REQUIRE(back == raw);
-    REQUIRE(format_decimal_raw(back) == text);
+    const Result<std::int64_t> back = parse_decimal_raw(text);
+    REQUIRE(back.ok());
+    REQUIRE(*back == raw);
+    REQUIRE(format_decimal_raw(*back) == text);
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include "liqsim/jsonl.hpp"
 #include "liqsim/population.hpp"
+#include "liqsim/splitmix64.hpp"
 
 using namespace liqsim;
 using namespace liqsim::population;

@@ -3,12 +3,51 @@
 
 usage: tools/gen_big_log.py N OUT.jsonl [--accounts A] [--seed S]
 
-Deterministic for a given seed. The mix: price ticks on three assets, deposits,
+Deterministic for a given seed: draws come from the project's SplitMix64
+(include/liqsim/splitmix64.hpp, copied below), not Python's random. The mix: price ticks on three assets, deposits,
 withdrawals, trades (some isolated, some with a counterparty), funding, depth
 changes and the odd param change; ts non-decreasing in milliseconds.
 """
 import argparse
-import random
+
+MASK64 = (1 << 64) - 1
+
+
+class SplitMix64:
+    """include/liqsim/splitmix64.hpp in Python: the same seed gives the same stream."""
+
+    def __init__(self, seed: int) -> None:
+        self.state = seed & MASK64
+
+    def next(self) -> int:
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        return z ^ (z >> 31)
+
+    def below(self, n: int) -> int:
+        """Uniform in [0, n) without bias (SplitMix64::below: Lemire's multiply-shift)."""
+        threshold = ((1 << 64) - n) % n
+        while True:
+            m = self.next() * n
+            if (m & MASK64) >= threshold:
+                return m >> 64
+
+    def randrange(self, lo: int, hi: int | None = None) -> int:
+        if hi is None:
+            lo, hi = 0, lo
+        return lo + self.below(hi - lo)
+
+    def choice(self, seq):
+        return seq[self.below(len(seq))]
+
+    def random(self) -> float:
+        """Uniform in [0, 1): the top 53 bits of one output."""
+        return (self.next() >> 11) / float(1 << 53)
+
+    def uniform(self, a: float, b: float) -> float:
+        return a + (b - a) * self.random()
 
 
 def main() -> None:
@@ -18,7 +57,7 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    rng = random.Random(args.seed)
+    rng = SplitMix64(args.seed)
     assets = {"BTC": 7950.0, "ETH": 195.0, "SOL": 20.0}
     ts = 1583971200000
     with open(args.out, "w", encoding="utf-8", newline="\n") as f:

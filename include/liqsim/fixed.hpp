@@ -23,6 +23,8 @@
 #include <string>
 #include <string_view>
 
+#include "liqsim/error.hpp"
+
 namespace liqsim {
 
 inline constexpr int kFractionDigits = 8;
@@ -62,10 +64,11 @@ inline i128 div_round(i128 n, i128 d, Round r) {
 
 }  // namespace detail
 
-// Parse a decimal string into raw 1e-8 units. Returns an empty string on
-// success, else a short description of what is wrong ("not a decimal number",
-// "more than 8 fractional digits", "outside the representable range").
-std::string parse_decimal_raw(std::string_view text, std::int64_t& raw_out);
+// Parse a decimal string into raw 1e-8 units: the raw count, or an input
+// Error whose message (no field, no file) says what is wrong ("not a decimal
+// number", "more than 8 fractional digits", "outside the representable
+// range"); callers add the field and the text.
+Result<std::int64_t> parse_decimal_raw(std::string_view text);
 // Canonical text of a raw 1e-8 count.
 std::string format_decimal_raw(std::int64_t raw);
 std::string format_decimal_wide(__int128 raw);
@@ -80,10 +83,9 @@ class Fixed {
   }
   // For tests and constants: throws std::invalid_argument on bad text.
   static Fixed parse_or_throw(std::string_view text) {
-    std::int64_t raw = 0;
-    std::string err = parse_decimal_raw(text, raw);
-    if (!err.empty()) throw std::invalid_argument(std::string(text) + ": " + err);
-    return Fixed(raw);
+    Result<std::int64_t> raw = parse_decimal_raw(text);
+    if (!raw) throw std::invalid_argument(std::string(text) + ": " + raw.error().message);
+    return Fixed(*raw);
   }
 
   constexpr std::int64_t raw() const { return raw_; }

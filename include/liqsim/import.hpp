@@ -215,7 +215,7 @@ Status import_trades(std::istream& in, const std::string& file_name, const std::
 
 // A name given on the command line for events (an asset, a market, an
 // account), checked by the very rules the event decoders apply to names
-// (validate_event, log.hpp: 1 to 256 bytes of well-formed UTF-8), so that
+// (validate_event, event_rules.hpp: 1 to 256 bytes of well-formed UTF-8), so that
 // nothing is written that `replay` or `log convert` would refuse. On failure a
 // usage Error naming `option` (the name itself is not echoed: it may be long
 // or not printable).
@@ -224,7 +224,9 @@ Status check_name_option(std::string_view name, const std::string& option);
 // numeraire: replay refuses a price event for it).
 Status check_price_asset(std::string_view asset, const std::string& option = "--asset");
 
-// A timestamp as in CONTRACT §1 (integer ms or RFC 3339). Empty string on success.
-std::string parse_time_arg(std::string_view text, std::int64_t& ms_out);
+// A timestamp as in CONTRACT §1 (integer ms or RFC 3339): the milliseconds, or
+// an input Error whose message (no field) says what is wrong; the caller adds
+// the option.
+Result<std::int64_t> parse_time_arg(std::string_view text);
 
 }  // namespace liqsim::import

@@ -1,7 +1,7 @@
 // io_faults.hpp — an injectable seam for the system calls of the I/O adapters.
 //
 // The log writer (src/log/writer.cpp) and the output files
-// (src/log/output_file.cpp) call open, pwrite/write, fsync, ftruncate and
+// (src/io/output_file.cpp) call open, pwrite/write, fsync, ftruncate and
 // rename through these shims. They are compiled in always and are inert —
 // one relaxed atomic load, then the real call — until a test arms them:
 //

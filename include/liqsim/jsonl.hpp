@@ -30,8 +30,9 @@ inline constexpr std::int64_t kMaxTimestampMs = 999'999'999'999'999;  // 15 digi
 }  // namespace limits
 
 // Integer milliseconds, or RFC 3339 ("2020-03-12T10:15:00Z", fractions to the
-// millisecond, 'Z' or ±HH:MM offset). Returns an empty string on success.
-std::string parse_timestamp(const JsonValue& v, std::int64_t& ms_out);
+// millisecond, 'Z' or ±HH:MM offset): the milliseconds, or an input Error
+// whose message (no field) says what is wrong; the caller adds the field.
+Result<std::int64_t> parse_timestamp(const JsonValue& v);
 std::string format_rfc3339(std::int64_t ms);
 
 // Decode one line. On error the Error has field and message; the caller adds

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "liqsim/error.hpp"
+#include "liqsim/event_rules.hpp"
 #include "liqsim/events.hpp"
 #include "liqsim/sha256.hpp"
 #include "liqsim/jsonl.hpp"
@@ -120,12 +121,8 @@ inline std::uint32_t crc32c_unmask(std::uint32_t masked) {
 
 // ---- payload codec ----
 
-// Checks an event against the rules the JSONL decoder enforces (ts range,
-// names 1..256 bytes of valid UTF-8, positive price/qty/amount/depth,
-// non-negative isolated_margin, trade option consistency, counterparty ≠
-// account, param path non-empty and value canonical JSON ≤ 64 KiB).
-// Error kind is `input`, with the field named.
-Status validate_event(const InputEvent& e, const Symbols& symbols);
+// The rules an event must obey to be encoded or decoded are the JSONL
+// decoder's: validate_event and event_rules:: in event_rules.hpp (core).
 
 // Appends the binary payload of `e` to `out`. The event must be valid
 // (validate_event); encoding an invalid event is a programmer error.
@@ -438,9 +435,6 @@ class DurableFile {
   std::int64_t size_ = 0;
 };
 
-// rename(from, to), then fsync of the directory of `to`.
-Status rename_durably(const std::string& from, const std::string& to);
-// fsync of the directory that holds `path`.
-Status fsync_parent_directory(const std::string& path);
+// rename_durably and fsync_parent_directory: output_file.hpp (io).
 
 }  // namespace liqsim

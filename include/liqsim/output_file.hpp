@@ -51,6 +51,10 @@ std::string temporary_name(const std::string& target);
 Status check_replaceable(const std::string& path, const std::string& target);
 // TARGET's permission bits (not set-id bits) given to the file open on FD.
 void keep_permissions(int fd, const std::string& target);
+// rename(from, to), then fsync of the directory of `to`.
+Status rename_durably(const std::string& from, const std::string& to);
+// fsync of the directory that holds `path` (through the fault seam).
+Status fsync_parent_directory(const std::string& path);
 
 class OutputFile {
  public:

@@ -5,12 +5,10 @@
 // integer-only distributions, so the same seed and parameters give the same
 // bytes on every machine and compiler (no std:: distributions, no double).
 //
-// Generator: SplitMix64 (Steele, Lea, Flood, "Fast splittable pseudorandom
-// number generators", OOPSLA 2014; Vigna's reference splitmix64.c):
-//     state += 0x9E3779B97F4A7C15;
-//     z = state; z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
-//     z = (z ^ (z >> 27)) * 0x94D049BB133111EB; return z ^ (z >> 31);
-// A uniform draw u is the top 32 bits of one output.
+// Generator: the project's SplitMix64 (splitmix64.hpp; Steele, Lea, Flood,
+// "Fast splittable pseudorandom number generators", OOPSLA 2014; Vigna's
+// reference splitmix64.c). A uniform draw u is the top 32 bits of one
+// output (SplitMix64::next_u32).
 //
 // Distributions (all integer):
 // - a continuous quantity (leverage, equity) is the inverse CDF of a
@@ -41,22 +39,6 @@
 namespace liqsim::population {
 
 inline constexpr int kFormatVersion = 1;  // bump when the same parameters would give other bytes
-
-class SplitMix64 {
- public:
-  explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // A uniform 32-bit draw: the top half of one output.
-  std::uint32_t next_u32() { return static_cast<std::uint32_t>(next() >> 32); }
-
- private:
-  std::uint64_t state_;
-};
 
 // FNV-1a 64-bit, for pinning output bytes in tests and the meta file.
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t hash = 0xcbf29ce484222325ull);

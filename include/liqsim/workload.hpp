@@ -4,7 +4,8 @@
 // across several markets and collateral assets, cross and isolated margin,
 // counterparty trades, funding, param changes, liquidity changes, a random
 // walk of prices and an optional crash. Only integer arithmetic on a
-// SplitMix64 stream: the same spec gives the same events on every machine.
+// SplitMix64 stream (splitmix64.hpp): the same spec gives the same events on
+// every machine.
 #pragma once
 
 #include <cstdint>
@@ -14,33 +15,6 @@
 #include "liqsim/events.hpp"
 
 namespace liqsim {
-
-// SplitMix64 (Steele, Lea, Flood 2014): the reference finalizer of java.util.SplittableRandom.
-class SplitMix64 {
- public:
-  explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n) without modulo bias (Lemire's multiply-shift with rejection).
-  std::uint64_t below(std::uint64_t n) {
-    for (;;) {
-      unsigned __int128 m = static_cast<unsigned __int128>(next()) * n;
-      auto low = static_cast<std::uint64_t>(m);
-      if (low >= n || low >= (0 - n) % n) return static_cast<std::uint64_t>(m >> 64);
-    }
-  }
-  std::int64_t between(std::int64_t lo, std::int64_t hi) {  // inclusive
-    return lo + static_cast<std::int64_t>(below(static_cast<std::uint64_t>(hi - lo) + 1));
-  }
-  bool chance(std::uint32_t per_million) { return below(1'000'000) < per_million; }
-
- private:
-  std::uint64_t state_;
-};
 
 struct WorkloadSpec {
   std::uint64_t seed = 1;

@@ -22,9 +22,8 @@ Error usage(const std::string& option, const std::string& msg) { return make_err
 
 Result<std::int64_t> decimal_option(const Options& o, const std::string& name, std::int64_t def) {
   if (!o.has(name)) return def;
-  std::int64_t raw = 0;
-  std::string err = parse_decimal_raw(o.get(name), raw);
-  if (!err.empty()) return usage(name, err);
+  Result<std::int64_t> raw = parse_decimal_raw(o.get(name));
+  if (!raw) return usage(name, raw.error().message);
   return raw;
 }
 
@@ -38,10 +37,9 @@ Result<std::vector<std::pair<std::string, std::int64_t>>> pairs_option(const std
     std::size_t colon = item.find(':');
     if (colon == std::string::npos || colon == 0)
       return usage(name, "expected ASSET:NUMBER, got '" + item + "'");
-    std::int64_t raw = 0;
-    std::string err = parse_decimal_raw(item.substr(colon + 1), raw);
-    if (!err.empty()) return usage(name, item + ": " + err);
-    out.emplace_back(item.substr(0, colon), raw);
+    Result<std::int64_t> raw = parse_decimal_raw(item.substr(colon + 1));
+    if (!raw) return usage(name, item + ": " + raw.error().message);
+    out.emplace_back(item.substr(0, colon), *raw);
     if (comma == std::string::npos) break;
     begin = comma + 1;
   }
@@ -69,8 +67,9 @@ Result<population::PopulationParams> build_params(const Options& o) {
   if (!price) return price.error();
   p.price_raw = *price;
   if (o.has("--ts")) {
-    std::string err = import::parse_time_arg(o.get("--ts"), p.ts_ms);
-    if (!err.empty()) return usage("--ts", err);
+    Result<std::int64_t> ts = import::parse_time_arg(o.get("--ts"));
+    if (!ts) return usage("--ts", ts.error().message);
+    p.ts_ms = *ts;
   }
   struct Dec {
     const char* name;

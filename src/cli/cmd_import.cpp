@@ -23,10 +23,9 @@ using Parsed = ParsedOptions;
 
 Result<std::optional<std::int64_t>> time_option(const Parsed& p, const std::string& name) {
   if (!p.has(name)) return std::optional<std::int64_t>{};
-  std::int64_t ms = 0;
-  std::string err = import::parse_time_arg(p.get(name), ms);
-  if (!err.empty()) return make_error(ErrorKind::usage, err, name);
-  return std::optional<std::int64_t>{ms};
+  Result<std::int64_t> ms = import::parse_time_arg(p.get(name));
+  if (!ms) return make_error(ErrorKind::usage, ms.error().message, name);
+  return std::optional<std::int64_t>{*ms};
 }
 
 // Buffered event writer to stdout or an output file (output_file.hpp: the
@@ -117,11 +116,11 @@ int import_candles_cmd(const Args& args) {
   opt.bar_ms = *bar_s * 1000;
   if (Status w = read_window(p, opt); !w) return fail(w.error());
   if (p.has("--max-move")) {
-    std::int64_t raw = 0;
-    std::string err = parse_decimal_raw(p.get("--max-move"), raw);
-    if (err.empty() && (raw <= 0 || raw >= kScale)) err = "must be a ratio in (0, 1), e.g. 0.1";
-    if (!err.empty()) return fail(make_error(ErrorKind::usage, err, "--max-move"));
-    opt.max_move_raw = raw;
+    Result<std::int64_t> raw = parse_decimal_raw(p.get("--max-move"));
+    if (!raw) return fail(make_error(ErrorKind::usage, raw.error().message, "--max-move"));
+    if (*raw <= 0 || *raw >= kScale)
+      return fail(make_error(ErrorKind::usage, "must be a ratio in (0, 1), e.g. 0.1", "--max-move"));
+    opt.max_move_raw = *raw;
   }
   const std::string in_path = p.get("--in");
   std::ifstream in;

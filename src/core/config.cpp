@@ -46,9 +46,9 @@ class ObjectReader {
     if (!v) return required ? Status(config_error(file_, key(name), "missing")) : Status();
     if (!v->is_string() && !v->is_number())
       return config_error(file_, key(name), "expected a decimal string or number");
-    std::int64_t raw = 0;
-    std::string err = parse_decimal_raw(v->text, raw);
-    if (!err.empty()) return config_error(file_, key(name), err + ": '" + v->text + "'");
+    const Result<std::int64_t> parsed = parse_decimal_raw(v->text);
+    if (!parsed) return config_error(file_, key(name), parsed.error().message + ": '" + v->text + "'");
+    const std::int64_t raw = *parsed;
     if (unit_interval && (raw < 0 || raw > kScale))
       return config_error(file_, key(name), "must be within [0, 1], got " + v->text);
     if (positive && raw <= 0) return config_error(file_, key(name), "must be positive, got " + v->text);
@@ -205,9 +205,11 @@ Result<LiquidationConfig> parse_liquidation(const JsonValue& liq, const std::str
     CFG_TRY(r.number("margin_call_threshold", true, l.margin_call_threshold, true, true));
   }
   if (const JsonValue* rounds = r.get("max_cascade_rounds")) {
-    std::int64_t raw = 0;
-    if (!rounds->is_number() || !parse_decimal_raw(rounds->text, raw).empty() || raw % kScale != 0 ||
-        raw < kScale || raw > 100000 * kScale)
+    std::int64_t raw = 0;  // refused below unless a decimal number
+    if (rounds->is_number()) {
+      if (const Result<std::int64_t> parsed = parse_decimal_raw(rounds->text)) raw = *parsed;
+    }
+    if (raw % kScale != 0 || raw < kScale || raw > 100000 * kScale)
       return config_error(file, "liquidation.max_cascade_rounds", "expected a whole number from 1 to 100000");
     l.max_cascade_rounds = static_cast<std::uint32_t>(raw / kScale);
   }

@@ -8,7 +8,11 @@ void throw_overflow(const char* what) {
 }
 }  // namespace detail
 
-std::string parse_decimal_raw(std::string_view text, std::int64_t& raw_out) {
+namespace {
+Error decimal_error(const char* message) { return make_error(ErrorKind::input, message); }
+}  // namespace
+
+Result<std::int64_t> parse_decimal_raw(std::string_view text) {
   std::size_t i = 0;
   bool negative = false;
   if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
@@ -19,14 +23,14 @@ std::string parse_decimal_raw(std::string_view text, std::int64_t& raw_out) {
   std::size_t int_begin = i;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
   std::size_t int_end = i;
-  if (int_end == int_begin) return "not a decimal number";
+  if (int_end == int_begin) return decimal_error("not a decimal number");
   std::size_t frac_begin = i, frac_end = i;
   if (i < text.size() && text[i] == '.') {
     ++i;
     frac_begin = i;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
     frac_end = i;
-    if (frac_end == frac_begin) return "not a decimal number";
+    if (frac_end == frac_begin) return decimal_error("not a decimal number");
   }
   // An exponent is accepted (JSON numbers may carry one) and applied exactly.
   long exponent = 0;
@@ -39,10 +43,10 @@ std::string parse_decimal_raw(std::string_view text, std::int64_t& raw_out) {
       if (exponent < 100000) exponent = exponent * 10 + (text[i] - '0');
       ++i;
     }
-    if (i == exp_begin) return "not a decimal number";
+    if (i == exp_begin) return decimal_error("not a decimal number");
     if (exp_negative) exponent = -exponent;
   }
-  if (i != text.size()) return "not a decimal number";
+  if (i != text.size()) return decimal_error("not a decimal number");
 
   // Digits as one string, with the decimal point at position `point`.
   std::string digits(text.substr(int_begin, int_end - int_begin));
@@ -57,21 +61,20 @@ std::string parse_decimal_raw(std::string_view text, std::int64_t& raw_out) {
   for (long k = 0; k < n; ++k) {
     int d = digits[k] - '0';
     if (k >= keep) {
-      if (d != 0) return "more than 8 fractional digits";
+      if (d != 0) return decimal_error("more than 8 fractional digits");
       continue;
     }
     raw = raw * 10 + d;
-    if (raw > limit) return "outside the representable range";
+    if (raw > limit) return decimal_error("outside the representable range");
   }
   for (long k = 0; k < shift; ++k) {
     if (raw == 0) break;
     raw *= 10;
-    if (raw > limit) return "outside the representable range";
+    if (raw > limit) return decimal_error("outside the representable range");
   }
   if (negative) raw = -raw;
-  if (raw > INT64_MAX || raw < INT64_MIN) return "outside the representable range";
-  raw_out = static_cast<std::int64_t>(raw);
-  return {};
+  if (raw > INT64_MAX || raw < INT64_MIN) return decimal_error("outside the representable range");
+  return static_cast<std::int64_t>(raw);
 }
 
 std::string format_decimal_raw(std::int64_t raw) { return format_decimal_wide(raw); }

@@ -43,19 +43,21 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
   return true;
 }
 
-std::string parse_rfc3339(std::string_view s, std::int64_t& ms_out) {
+Error timestamp_error(const char* message) { return make_error(ErrorKind::input, message); }
+
+Result<std::int64_t> parse_rfc3339(std::string_view s) {
   const char* bad = "not an RFC 3339 timestamp (e.g. 2020-03-12T10:15:00.250Z)";
   int year, month, day, hour, minute, second;
   if (!digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, month) || s[7] != '-' ||
       !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, hour) ||
       s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' || !digits(s, 17, 2, second))
-    return bad;
+    return timestamp_error(bad);
   static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month < 1 || month > 12 || day < 1 || day > month_days[month - 1] || hour > 23 || minute > 59 ||
       second > 59)
-    return "timestamp has a field out of range";
+    return timestamp_error("timestamp has a field out of range");
   bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (month == 2 && day == 29 && !leap) return "timestamp has a field out of range";
+  if (month == 2 && day == 29 && !leap) return timestamp_error("timestamp has a field out of range");
   std::size_t i = 19;
   std::int64_t millis = 0;
   if (i < s.size() && s[i] == '.') {
@@ -64,11 +66,11 @@ std::string parse_rfc3339(std::string_view s, std::int64_t& ms_out) {
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
       std::size_t k = i - begin;
       if (k < 3) millis = millis * 10 + (s[i] - '0');
-      else if (s[i] != '0') return "timestamp has more precision than a millisecond";
+      else if (s[i] != '0') return timestamp_error("timestamp has more precision than a millisecond");
       ++i;
     }
     std::size_t n = i - begin;
-    if (n == 0) return bad;
+    if (n == 0) return timestamp_error(bad);
     for (std::size_t k = n; k < 3; ++k) millis *= 10;
   }
   std::int64_t offset_minutes = 0;
@@ -78,18 +80,18 @@ std::string parse_rfc3339(std::string_view s, std::int64_t& ms_out) {
     int oh, om;
     if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(s, i + 4, 2, om) ||
         oh > 23 || om > 59)
-      return bad;
+      return timestamp_error(bad);
     offset_minutes = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
     i += 6;
   } else {
-    return bad;
+    return timestamp_error(bad);
   }
-  if (i != s.size()) return bad;
+  if (i != s.size()) return timestamp_error(bad);
   std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-  ms_out = secs * 1000 + millis;
-  if (ms_out < 0) return "timestamp before 1970-01-01";
-  return {};
+  const std::int64_t ms = secs * 1000 + millis;
+  if (ms < 0) return timestamp_error("timestamp before 1970-01-01");
+  return ms;
 }
 
 // Reads one object's fields against a schema, so that unknown and missing
@@ -134,9 +136,10 @@ Status read_number(FieldReader& r, std::string_view name, Sign sign, T& out) {
   const JsonValue& j = **v;
   if (!j.is_string() && !j.is_number())
     return make_error(ErrorKind::input, "expected a decimal string or number", std::string(name));
-  std::int64_t raw = 0;
-  std::string err = parse_decimal_raw(j.text, raw);
-  if (!err.empty()) return make_error(ErrorKind::input, err + ": '" + excerpt(j.text) + "'", std::string(name));
+  Result<std::int64_t> parsed = parse_decimal_raw(j.text);
+  if (!parsed)
+    return make_error(ErrorKind::input, parsed.error().message + ": '" + excerpt(j.text) + "'", std::string(name));
+  const std::int64_t raw = *parsed;
   if (sign == Sign::positive && raw <= 0)
     return make_error(ErrorKind::input, "must be positive, got " + excerpt(j.text), std::string(name));
   if (sign == Sign::non_negative && raw < 0)
@@ -265,17 +268,16 @@ void put_sym(std::string& out, std::string_view name, Sym s, const Symbols& symb
 
 }  // namespace
 
-std::string parse_timestamp(const JsonValue& v, std::int64_t& ms_out) {
+Result<std::int64_t> parse_timestamp(const JsonValue& v) {
   if (v.is_number()) {
     const std::string& t = v.text;
     if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos)
-      return "expected integer milliseconds or an RFC 3339 string";
-    if (t.size() > 15) return "timestamp outside the supported range (year 1970..33658)";
-    ms_out = std::stoll(t);
-    return {};
+      return timestamp_error("expected integer milliseconds or an RFC 3339 string");
+    if (t.size() > 15) return timestamp_error("timestamp outside the supported range (year 1970..33658)");
+    return static_cast<std::int64_t>(std::stoll(t));
   }
-  if (v.is_string()) return parse_rfc3339(v.text, ms_out);
-  return "expected integer milliseconds or an RFC 3339 string";
+  if (v.is_string()) return parse_rfc3339(v.text);
+  return timestamp_error("expected integer milliseconds or an RFC 3339 string");
 }
 
 std::string format_rfc3339(std::int64_t ms) {
@@ -308,8 +310,9 @@ Result<InputEvent> decode_event_line(std::string_view line, Symbols& symbols) {
   auto ts = r.required("ts");
   if (!ts) return ts.error();
   InputEvent ev;
-  std::string err = parse_timestamp(**ts, ev.ts_ms);
-  if (!err.empty()) return make_error(ErrorKind::input, err, "ts");
+  Result<std::int64_t> ts_ms = parse_timestamp(**ts);
+  if (!ts_ms) return make_error(ErrorKind::input, ts_ms.error().message, "ts");
+  ev.ts_ms = *ts_ms;
   auto body = decode_body((*type)->text, r, symbols);
   if (!body) return body.error();
   LIQSIM_TRY(r.no_unknown((*type)->text));

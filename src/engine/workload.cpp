@@ -5,6 +5,7 @@
 
 #include "liqsim/error.hpp"
 #include "liqsim/json.hpp"
+#include "liqsim/splitmix64.hpp"
 
 namespace liqsim {
 
@@ -201,9 +202,9 @@ class Builder {
         if (m == 0) {
           const std::int64_t num = std::int64_t(1) << r.below(3), den = 2;  // ½, 1, 2
           auto scaled = [&](const char* mmr) {
-            std::int64_t raw = 0;
-            (void)parse_decimal_raw(mmr, raw);
-            return format_decimal_raw(raw * num / den);
+            const Result<std::int64_t> raw = parse_decimal_raw(mmr);
+            LIQSIM_ASSERT(raw.ok(), "a workload ratio constant is a decimal");
+            return format_decimal_raw(*raw * num / den);
           };
           p.path = base + "tiers";
           p.value_json =

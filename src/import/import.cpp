@@ -5,10 +5,10 @@
 #include <cstring>
 #include <string_view>
 
+#include "liqsim/event_rules.hpp"
 #include "liqsim/fixed.hpp"
 #include "liqsim/json.hpp"
 #include "liqsim/jsonl.hpp"
-#include "liqsim/log.hpp"
 
 namespace liqsim::import {
 
@@ -138,27 +138,28 @@ std::string fmt_time(std::int64_t ms) {
   return s;
 }
 
-std::string parse_rfc3339_text(std::string_view text, std::int64_t& ms) {
+// The value parsers below return an input Error carrying only a message; the
+// caller names the column (row_error) or the option.
+Result<std::int64_t> parse_rfc3339_text(std::string_view text) {
   JsonValue v;
   v.kind = JsonValue::Kind::string;
   v.text = std::string(text);
-  return parse_timestamp(v, ms);
+  return parse_timestamp(v);
 }
 
-std::string parse_uint64(std::string_view text, std::int64_t& out) {
-  if (!all_digits(text)) return "not a non-negative integer";
-  if (text.size() > 18) return "integer out of range";
+Result<std::int64_t> parse_uint64(std::string_view text) {
+  if (!all_digits(text)) return make_error(ErrorKind::input, "not a non-negative integer");
+  if (text.size() > 18) return make_error(ErrorKind::input, "integer out of range");
   std::int64_t v = 0;
   for (char c : text) v = v * 10 + (c - '0');
-  out = v;
-  return {};
+  return v;
 }
 
-std::string parse_price(std::string_view text, std::int64_t& raw) {
-  std::string err = parse_decimal_raw(text, raw);
-  if (!err.empty()) return err;
-  if (raw <= 0) return "price must be positive (got " + std::string(text) + ")";
-  return {};
+Result<std::int64_t> parse_price(std::string_view text) {
+  Result<std::int64_t> raw = parse_decimal_raw(text);
+  if (!raw) return raw;
+  if (*raw <= 0) return make_error(ErrorKind::input, "price must be positive (got " + std::string(text) + ")");
+  return raw;
 }
 
 // A volume column is not used, but a malformed one betrays a shifted row:
@@ -267,23 +268,27 @@ Result<Candle> parse_candle_row(CandleLayout layout, const Columns& cols,
                      "expected " + std::to_string(cols.min_columns) + " columns, found " + std::to_string(f.size()));
   Candle c;
   c.line = line;
-  std::string e;
   std::string_view t = f[cols.time];
   if (layout == CandleLayout::coinapi) {
-    if (!(e = parse_rfc3339_text(t, c.open_ms)).empty()) return err(cols.time, e);
-    if (!(e = parse_rfc3339_text(f[cols.time_end], bar_end_ms)).empty()) return err(cols.time_end, e);
+    Result<std::int64_t> start = parse_rfc3339_text(t);
+    if (!start) return err(cols.time, start.error().message);
+    c.open_ms = *start;
+    Result<std::int64_t> end = parse_rfc3339_text(f[cols.time_end]);
+    if (!end) return err(cols.time_end, end.error().message);
+    bar_end_ms = *end;
   } else if (layout == CandleLayout::binanceus) {
-    std::int64_t secs = 0;
-    if (!(e = parse_uint64(t, secs)).empty()) return err(cols.time, e);
-    if (secs > 253402300799) return err(cols.time, "seconds beyond the year 9999");
-    c.open_ms = secs * 1000;
-    std::int64_t check = 0;
-    if (!(e = parse_rfc3339_text(f[cols.time_check], check)).empty()) return err(cols.time_check, e);
-    if (check != c.open_ms)
+    Result<std::int64_t> secs = parse_uint64(t);
+    if (!secs) return err(cols.time, secs.error().message);
+    if (*secs > 253402300799) return err(cols.time, "seconds beyond the year 9999");
+    c.open_ms = *secs * 1000;
+    Result<std::int64_t> check = parse_rfc3339_text(f[cols.time_check]);
+    if (!check) return err(cols.time_check, check.error().message);
+    if (*check != c.open_ms)
       return err(cols.time_check, "disagrees with " + name(cols.time) + " (" + fmt_time(c.open_ms) + ")");
   } else {
-    std::int64_t v = 0;
-    if (!(e = parse_uint64(t, v)).empty()) return err(cols.time, e);
+    Result<std::int64_t> parsed = parse_uint64(t);
+    if (!parsed) return err(cols.time, parsed.error().message);
+    std::int64_t v = *parsed;
     if (t.size() >= 16) {  // microseconds (Binance spot klines since 2025)
       if (v % 1000 != 0) return err(cols.time, "microsecond open time not on a millisecond");
       v /= 1000;
@@ -291,10 +296,13 @@ Result<Candle> parse_candle_row(CandleLayout layout, const Columns& cols,
     c.open_ms = v;
     if (c.open_ms > 253'402'300'799'999) return err(cols.time, "open time beyond the year 9999");
   }
-  if (!(e = parse_price(f[cols.open], c.open)).empty()) return err(cols.open, e);
-  if (!(e = parse_price(f[cols.high], c.high)).empty()) return err(cols.high, e);
-  if (!(e = parse_price(f[cols.low], c.low)).empty()) return err(cols.low, e);
-  if (!(e = parse_price(f[cols.close], c.close)).empty()) return err(cols.close, e);
+  const std::pair<int, std::int64_t*> prices[] = {
+      {cols.open, &c.open}, {cols.high, &c.high}, {cols.low, &c.low}, {cols.close, &c.close}};
+  for (const auto& [col, slot] : prices) {
+    Result<std::int64_t> price = parse_price(f[col]);
+    if (!price) return err(col, price.error().message);
+    *slot = *price;
+  }
   if (cols.volume >= 0 && static_cast<std::size_t>(cols.volume) < f.size() && !is_plain_decimal(f[cols.volume]))
     return err(cols.volume, "not a non-negative number");
   return c;
@@ -347,9 +355,9 @@ Status check_price_asset(std::string_view asset, const std::string& option) {
   return Status::success();
 }
 
-std::string parse_time_arg(std::string_view text, std::int64_t& ms_out) {
-  if (all_digits(text)) return parse_uint64(text, ms_out);
-  return parse_rfc3339_text(text, ms_out);
+Result<std::int64_t> parse_time_arg(std::string_view text) {
+  if (all_digits(text)) return parse_uint64(text);
+  return parse_rfc3339_text(text);
 }
 
 namespace {
@@ -1049,14 +1057,16 @@ int find_any(const std::vector<std::string_view>& header, std::initializer_list<
 // Parses a numeric or RFC 3339 time; `unit` is fixed by the first row when
 // auto: an integer part below 1e11 is seconds (to the year 5138), below 1e14
 // milliseconds, else microseconds. Times are floored to the millisecond.
-std::string parse_trade_time(std::string_view t, TimeUnit& unit, std::int64_t& ms) {
-  if (t.find_first_of("Tt-:") != std::string_view::npos) return parse_rfc3339_text(t, ms);
+Result<std::int64_t> parse_trade_time(std::string_view t, TimeUnit& unit) {
+  if (t.find_first_of("Tt-:") != std::string_view::npos) return parse_rfc3339_text(t);
   const std::size_t dot = t.find('.');
   const std::string_view whole_text = t.substr(0, dot);
   const std::string_view frac = dot == std::string_view::npos ? std::string_view{} : t.substr(dot + 1);
-  const char* bad = "not a time (integer s, ms or us, decimal s, or RFC 3339)";
-  std::int64_t whole = 0;
-  if (!parse_uint64(whole_text, whole).empty() || (dot != std::string_view::npos && !all_digits(frac))) return bad;
+  Result<std::int64_t> whole_parsed = parse_uint64(whole_text);
+  if (!whole_parsed || (dot != std::string_view::npos && !all_digits(frac)))
+    return make_error(ErrorKind::input, "not a time (integer s, ms or us, decimal s, or RFC 3339)");
+  const std::int64_t whole = *whole_parsed;
+  std::int64_t ms = 0;
   if (unit == TimeUnit::auto_detect) {
     if (whole < 100'000'000'000) unit = TimeUnit::seconds;
     else if (whole < 100'000'000'000'000) unit = TimeUnit::millis;
@@ -1064,7 +1074,7 @@ std::string parse_trade_time(std::string_view t, TimeUnit& unit, std::int64_t& m
   }
   switch (unit) {
     case TimeUnit::seconds: {
-      if (whole > 9'000'000'000'000) return "seconds out of range";
+      if (whole > 9'000'000'000'000) return make_error(ErrorKind::input, "seconds out of range");
       std::int64_t millis = 0;
       for (std::size_t k = 0; k < 3; ++k) millis = millis * 10 + (k < frac.size() ? frac[k] - '0' : 0);
       ms = whole * 1000 + millis;
@@ -1074,7 +1084,7 @@ std::string parse_trade_time(std::string_view t, TimeUnit& unit, std::int64_t& m
     case TimeUnit::micros: ms = whole / 1000; break;
     case TimeUnit::auto_detect: break;
   }
-  return {};
+  return ms;
 }
 
 }  // namespace
@@ -1110,9 +1120,8 @@ Status import_trades(std::istream& in, const std::string& file, const std::strin
     const std::int64_t ln = reader.number();
     if (!started) {
       started = true;
-      std::int64_t probe = 0;
       TimeUnit probe_unit = unit;
-      const bool header = !parse_trade_time(fields[0], probe_unit, probe).empty();
+      const bool header = !parse_trade_time(fields[0], probe_unit).ok();
       if (header) {
         for (auto f : fields) names.emplace_back(f);
         auto pick = [&](const std::string& wanted, std::initializer_list<std::string_view> aliases,
@@ -1151,15 +1160,18 @@ Status import_trades(std::istream& in, const std::string& file, const std::strin
     if (static_cast<int>(fields.size()) < need) {
       bad = row_error(file, ln, name(static_cast<int>(fields.size())),
                       "expected at least " + std::to_string(need) + " columns, found " + std::to_string(fields.size()));
-    } else if (std::string e = parse_trade_time(fields[c_time], unit, ts); !e.empty()) {
-      bad = row_error(file, ln, name(c_time), e);
-    } else if (std::string e2 = parse_price(fields[c_price], price); !e2.empty()) {
-      bad = row_error(file, ln, name(c_price), e2);
-    } else if (c_qty >= 0) {
-      std::int64_t qty = 0;
-      std::string e3 = parse_decimal_raw(fields[c_qty], qty);
-      if (!e3.empty()) bad = row_error(file, ln, name(c_qty), e3);
-      else if (qty <= 0) bad = row_error(file, ln, name(c_qty), "quantity must be positive");
+    } else if (Result<std::int64_t> t = parse_trade_time(fields[c_time], unit); !t) {
+      bad = row_error(file, ln, name(c_time), t.error().message);
+    } else if (Result<std::int64_t> p = parse_price(fields[c_price]); !p) {
+      bad = row_error(file, ln, name(c_price), p.error().message);
+    } else {
+      ts = *t;
+      price = *p;
+      if (c_qty >= 0) {
+        Result<std::int64_t> qty = parse_decimal_raw(fields[c_qty]);
+        if (!qty) bad = row_error(file, ln, name(c_qty), qty.error().message);
+        else if (*qty <= 0) bad = row_error(file, ln, name(c_qty), "quantity must be positive");
+      }
     }
     if (!bad) {
       ts += opt.shift_ms;

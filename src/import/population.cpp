@@ -8,6 +8,7 @@
 #include "liqsim/import.hpp"
 #include "liqsim/json.hpp"
 #include "liqsim/jsonl.hpp"
+#include "liqsim/splitmix64.hpp"
 
 namespace liqsim::population {
 

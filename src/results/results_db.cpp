@@ -794,8 +794,7 @@ class SqliteResultsDb final : public ResultsDb {
       st.text(3, key);
       st.text(4, v.dump());
       if (v.is_number() || v.is_string()) {
-        std::int64_t raw = 0;
-        if (parse_decimal_raw(v.text, raw).empty()) st.real(5, as_double(raw));
+        if (const Result<std::int64_t> raw = parse_decimal_raw(v.text)) st.real(5, as_double(*raw));
         else if (char* end = nullptr; !v.text.empty()) {
           double d = std::strtod(v.text.c_str(), &end);
           if (end && *end == '\0' && std::isfinite(d)) st.real(5, d);

@@ -10,10 +10,10 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <utility>
 
 #include "liqsim/io_faults.hpp"
-#include "liqsim/log.hpp"
 
 namespace liqsim {
 
@@ -68,6 +68,28 @@ int stream_descriptor(const std::string& path) {
 }
 
 }  // namespace
+
+Status fsync_parent_directory(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::string d = dir.empty() ? "." : dir.string();
+  int fd = sys_open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return os_error(d, "cannot open directory", errno);
+  Status st;
+  for (;;) {
+    if (sys_fsync(fd) == 0) break;
+    if (errno == EINTR) continue;
+    // Some file systems cannot fsync a directory; their metadata is durable otherwise.
+    if (errno != EINVAL && errno != ENOTSUP) st = os_error(d, "fsync of directory failed", errno);
+    break;
+  }
+  ::close(fd);
+  return st;
+}
+
+Status rename_durably(const std::string& from, const std::string& to) {
+  if (sys_rename(from.c_str(), to.c_str()) != 0) return os_error(to, "cannot rename " + from + " to it", errno);
+  return fsync_parent_directory(to);
+}
 
 std::string temporary_name(const std::string& target) {
   for (int attempt = 0;; ++attempt) {
