@@ -43,6 +43,9 @@ void check_reparses(const Config& c, const char* what) {
   auto cfg = parse_config(*again, "again.json");
   fuzz::property(cfg.ok(), what, text + "\n" + (cfg.ok() ? "" : cfg.error().describe()));
   fuzz::property(cfg->document.dump() == text, what, text);
+  // The state hash's canonical text is a function of the meaning: the
+  // reparsed document means what the configuration means.
+  fuzz::property(canonical_config(*cfg) == canonical_config(c), what, text);
 }
 
 }  // namespace

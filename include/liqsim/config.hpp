@@ -112,4 +112,20 @@ Usd maintenance_requirement(const MarketConfig& m, Usd notional);
 // slope of the maintenance requirement in notional.
 Ratio max_maintenance_ratio(const MarketConfig& m);
 
+// The canonical text of a configuration: what it means, not how it is spelled.
+// Built only from the typed values (never from `document`), so two sources
+// that parse to the same Config — numbers spelled "15.0000" or 15 or "1.5e1",
+// a default written out or left out, object keys in another order, an
+// explicit `assets.USD` block or none — give the same text, and a Config a
+// param changed gives the text of the source file with that value written in.
+// Every typed value is in it (each asset's weight; each market's underlying,
+// flat ratios, fee, depth or its absence, impact share and every tier field;
+// the whole liquidation block), so configurations that differ in any value
+// give different texts. Assets and markets are in configuration order, which
+// is meaning (indices, tie-breaks). Numbers are the canonical decimal of the
+// fixed-point raw value; names are quoted with `"`, `\` and control bytes
+// escaped, so no name can forge a field or a line. The first line names the
+// format version ("liqsim-config-v1"); every line ends with '\n'.
+std::string canonical_config(const Config& config);
+
 }  // namespace liqsim

@@ -19,7 +19,9 @@ Status Engine::Impl::check() const {
 }
 
 std::string Engine::Impl::canonical() const {
-  std::string s = "liqsim-state-v1\nconfig " + config.document.dump() + "\n";
+  // The configuration as parsed, in canonical form: what it means, not how
+  // its source spelled it (config.hpp, canonical_config).
+  std::string s = "liqsim-state-v2\n" + canonical_config(config);
   s += "insurance " + ledger.insurance_balance().str() + "\nsocialized " + ledger.socialized_balance().str() + "\n";
   std::vector<std::pair<std::string, std::size_t>> order;
   for (std::size_t i = 0; i < config.assets.size(); ++i) order.emplace_back(config.assets[i].name, i);
