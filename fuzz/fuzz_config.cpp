@@ -77,7 +77,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string path(param.substr(0, nl));
   std::string value(nl == std::string_view::npos ? std::string_view{} : param.substr(nl + 1));
   auto next = apply_param(*config, path, value);
-  if (next) check_reparses(*next, "a config after a valid param is not a valid config");
-  else (void)next.error().describe();
+  if (next)
+    check_reparses(*next, "a config after a valid param is not a valid config");
+  else
+    (void)next.error().describe();
   return 0;
 }

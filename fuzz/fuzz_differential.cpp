@@ -35,7 +35,8 @@ struct Outcome {
   std::int64_t overflow_at = -1;
 };
 
-Outcome replay(const Config& config, Symbols& symbols, const std::vector<InputEvent>& events, bool reference) {
+Outcome replay(const Config& config, Symbols& symbols, const std::vector<InputEvent>& events,
+               bool reference) {
   ReplayOptions options;
   options.engine.reference_scan = reference;
   options.engine.check_ledger = true;
@@ -50,7 +51,8 @@ Outcome replay(const Config& config, Symbols& symbols, const std::vector<InputEv
     return out;
   }
   Status ledger = replay.engine().check_ledger();
-  fuzz::property(ledger.ok(), "the ledger does not sum to zero", ledger.ok() ? "" : ledger.error().describe());
+  fuzz::property(ledger.ok(), "the ledger does not sum to zero",
+                 ledger.ok() ? "" : ledger.error().describe());
   out.hash = replay.engine().state_hash();
   return out;
 }
@@ -65,7 +67,8 @@ void round_trip(const InputEvent& ev, Symbols& symbols) {
   fuzz::property(st.ok(), "a binary payload does not decode", line);
   fuzz::property(encode_event(back, symbols) == line, "JSONL → binary → JSONL changed the event",
                  line + "\n" + encode_event(back, symbols));
-  fuzz::property(encode_record_payload(back, symbols) == payload, "binary → JSONL → binary changed the payload", line);
+  fuzz::property(encode_record_payload(back, symbols) == payload,
+                 "binary → JSONL → binary changed the payload", line);
 }
 
 }  // namespace
@@ -120,12 +123,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   Outcome indexed = replay(w.config, symbols, w.events, false);
   Outcome reference = replay(w.config, symbols, w.events, true);
-  fuzz::property(indexed.overflow_at == reference.overflow_at, "index and reference scan overflow at different events");
+  fuzz::property(indexed.overflow_at == reference.overflow_at,
+                 "index and reference scan overflow at different events");
   fuzz::property(indexed.journal.size() == reference.journal.size(),
                  "index and reference scan differ in the number of derived events",
                  std::to_string(indexed.journal.size()) + " vs " + std::to_string(reference.journal.size()));
   for (std::size_t i = 0; i < indexed.journal.size(); ++i)
-    fuzz::property(indexed.journal[i] == reference.journal[i], "index and reference scan differ in a derived event",
+    fuzz::property(indexed.journal[i] == reference.journal[i],
+                   "index and reference scan differ in a derived event",
                    indexed.journal[i] + "\n" + reference.journal[i]);
   fuzz::property(indexed.hash == reference.hash, "index and reference scan differ in state hash");
   return 0;

@@ -54,8 +54,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (opt & 0x40) o.max_move_raw = 5'000'000;
     o.keep_repeats = (opt & 0x80) != 0;
     auto events = import_candles(in, "fuzz.csv", "BTC", o, symbols, report, stats);
-    if (events) check_events(*events, symbols);
-    else (void)events.error().describe();
+    if (events)
+      check_events(*events, symbols);
+    else
+      (void)events.error().describe();
   } else {
     TradeOptions o;
     o.time_unit = static_cast<TimeUnit>((opt >> 1) & 3);
@@ -66,11 +68,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     o.keep_repeats = (opt & 0x80) != 0;
     std::vector<InputEvent> events;
-    Status st = import_trades(in, "fuzz.csv", "BTC", o, symbols,
-                              [&](const InputEvent& e) {
-                                if (events.size() < 100000) events.push_back(e);
-                              },
-                              report, stats);
+    Status st = import_trades(
+        in, "fuzz.csv", "BTC", o, symbols,
+        [&](const InputEvent& e) {
+          if (events.size() < 100000) events.push_back(e);
+        },
+        report, stats);
     check_events(events, symbols);
     if (!st) (void)st.error().describe();
   }

@@ -34,7 +34,8 @@ void check_round_trips(const InputEvent& ev, const Symbols& symbols) {
   fuzz::property(st.ok(), "binary payload of a valid event does not decode",
                  text + "\n" + (st.ok() ? "" : st.error().describe()));
   fuzz::property(encode_event(from_binary, bin) == text, "JSONL -> binary -> JSONL changed the event", text);
-  fuzz::property(encode_record_payload(from_binary, bin) == payload, "binary -> binary is not byte-identical", text);
+  fuzz::property(encode_record_payload(from_binary, bin) == payload, "binary -> binary is not byte-identical",
+                 text);
 }
 
 }  // namespace
@@ -47,10 +48,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t start = 0;
   while (start <= input.size()) {
     std::size_t nl = input.find('\n', start);
-    std::string_view line = input.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    std::string_view line =
+        input.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
     auto ev = decode_event_line(line, symbols);
-    if (ev.ok()) check_round_trips(*ev, symbols);
-    else (void)ev.error().describe();
+    if (ev.ok())
+      check_round_trips(*ev, symbols);
+    else
+      (void)ev.error().describe();
     if (nl == std::string_view::npos) break;
     start = nl + 1;
   }

@@ -67,21 +67,25 @@ void read_log(std::string_view file_bytes) {
     }
     if (!*more) break;
     const std::int64_t end = reader->valid_end();
-    fuzz::property(end > offset && static_cast<std::size_t>(end) <= file_bytes.size(), "valid_end out of range");
-    std::string_view stored = file_bytes.substr(static_cast<std::size_t>(offset) + logfmt::kRecordHeaderBytes,
-                                                static_cast<std::size_t>(end - offset) - logfmt::kRecordHeaderBytes);
+    fuzz::property(end > offset && static_cast<std::size_t>(end) <= file_bytes.size(),
+                   "valid_end out of range");
+    std::string_view stored =
+        file_bytes.substr(static_cast<std::size_t>(offset) + logfmt::kRecordHeaderBytes,
+                          static_cast<std::size_t>(end - offset) - logfmt::kRecordHeaderBytes);
     Status valid = validate_event(ev, symbols);
     fuzz::property(valid.ok(), "the reader accepted an event validate_event refuses",
                    valid.ok() ? "" : valid.error().describe());
-    fuzz::property(encode_record_payload(ev, symbols) == stored,
-                   "an accepted payload does not re-encode to its own bytes (non-canonical encoding accepted)",
-                   encode_event(ev, symbols));
+    fuzz::property(
+        encode_record_payload(ev, symbols) == stored,
+        "an accepted payload does not re-encode to its own bytes (non-canonical encoding accepted)",
+        encode_event(ev, symbols));
     fuzz::property(ev.ts_ms >= last_ts, "the reader let ts go backwards");
     last_ts = ev.ts_ms;
   }
   if (reader->torn()) {
     (void)reader->torn_warning();
-    fuzz::property(reader->valid_end() <= static_cast<std::int64_t>(file_bytes.size()), "torn valid_end past EOF");
+    fuzz::property(reader->valid_end() <= static_cast<std::int64_t>(file_bytes.size()),
+                   "torn valid_end past EOF");
   }
   auto scan = scan_log(fuzz::scratch_path());
   if (scan) fuzz::property(scan->records == reader->records(), "scan_log and LogReader disagree on records");
@@ -99,7 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint8_t cut = fuzz::take_byte(input);
   std::vector<std::string_view> payloads;
   while (input.size() >= 2 && payloads.size() < 64) {
-    std::size_t n = static_cast<std::uint8_t>(input[0]) | (static_cast<std::size_t>(static_cast<std::uint8_t>(input[1])) << 8);
+    std::size_t n = static_cast<std::uint8_t>(input[0]) |
+                    (static_cast<std::size_t>(static_cast<std::uint8_t>(input[1])) << 8);
     input.remove_prefix(2);
     if (n > input.size()) n = input.size();
     payloads.push_back(input.substr(0, n));
@@ -110,15 +115,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     InputEvent ev;
     Status st = decode_record_payload(p, s, ev);
     if (st.ok()) {
-      fuzz::property(encode_record_payload(ev, s) == p, "decode_record_payload accepted a non-canonical payload",
-                     encode_event(ev, s));
+      fuzz::property(encode_record_payload(ev, s) == p,
+                     "decode_record_payload accepted a non-canonical payload", encode_event(ev, s));
       fuzz::property(validate_event(ev, s).ok(), "decode_record_payload accepted an invalid event");
     } else {
-      fuzz::property(st.error().kind == ErrorKind::corrupt, "a bad payload is not kind corrupt", st.error().describe());
+      fuzz::property(st.error().kind == ErrorKind::corrupt, "a bad payload is not kind corrupt",
+                     st.error().describe());
     }
   }
   std::string file = frame(payloads, (mode & 0x80) != 0);
-  if (cut != 0 && cut < 0x40 && file.size() > logfmt::kFileHeaderBytes) file.resize(file.size() - cut % file.size());
+  if (cut != 0 && cut < 0x40 && file.size() > logfmt::kFileHeaderBytes)
+    file.resize(file.size() - cut % file.size());
   read_log(file);
   return 0;
 }

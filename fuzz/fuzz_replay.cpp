@@ -103,7 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::property(ok1 == ok2, "a replay overflowed once but not twice");
   if (ok1) {
     fuzz::property(first.hash == second.hash, "two replays of the same events differ in state hash");
-    fuzz::property(first.journal == second.journal, "two replays of the same events differ in derived events");
+    fuzz::property(first.journal == second.journal,
+                   "two replays of the same events differ in derived events");
   }
   return 0;
 }

@@ -6,12 +6,11 @@
 // program of 6-byte instructions, each one event with small numbers:
 // prices from 1e-8 to 1e5 (an opening trade may be far off the market),
 // quantities and deposits up to 1e3 (at most 256 events: no balance, position
-// or PnL can approach the range), funding rates up to ±1 %, depths from 1e-8, params that keep every ratio valid — over one of four
-// configurations (tiers with impact, a market with maintenance ratio 0,
-// 2 %/1 % margins with one or two cascade rounds, partial liquidation with an
-// empty fund). Events the log would refuse are dropped. Property: the engine,
-// the metrics and the summary never raise OverflowError, and the ledger sums
-// to zero.
+// or PnL can approach the range), funding rates up to ±1 %, depths from 1e-8, params that keep every ratio
+// valid — over one of four configurations (tiers with impact, a market with maintenance ratio 0, 2 %/1 %
+// margins with one or two cascade rounds, partial liquidation with an empty fund). Events the log would
+// refuse are dropped. Property: the engine, the metrics and the summary never raise OverflowError, and the
+// ledger sums to zero.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,7 +78,8 @@ std::string instruction(const std::uint8_t* b, std::int64_t& ts) {
   switch (b[0] % 8) {
     case 0:
     case 1:
-      return head + "\"price\",\"asset\":" + q(kAssets[b[1] % 3]) + ",\"price\":" + q(small_decimal(m, b[4], 5)) + "}";
+      return head + "\"price\",\"asset\":" + q(kAssets[b[1] % 3]) +
+             ",\"price\":" + q(small_decimal(m, b[4], 5)) + "}";
     case 2:
       return head + "\"deposit\",\"account\":" + account + ",\"asset\":" + q(kAssets[(b[1] >> 4) % 4]) +
              ",\"amount\":" + q(small_decimal(m, b[4], 3)) + "}";
@@ -88,23 +88,35 @@ std::string instruction(const std::uint8_t* b, std::int64_t& ts) {
              ",\"amount\":" + q(small_decimal(m, b[4], 3)) + "}";
     case 4:
     case 5: {
-      std::string t = head + "\"trade\",\"account\":" + account + ",\"market\":" + market + ",\"side\":" +
-                      (b[1] & 16 ? "\"sell\"" : "\"buy\"") + ",\"qty\":" + q(small_decimal(m, b[4] >> 4, 3)) +
+      std::string t = head + "\"trade\",\"account\":" + account + ",\"market\":" + market +
+                      ",\"side\":" + (b[1] & 16 ? "\"sell\"" : "\"buy\"") +
+                      ",\"qty\":" + q(small_decimal(m, b[4] >> 4, 3)) +
                       ",\"price\":" + q(small_decimal(m * 7 + b[5], b[4], 5));
       if (b[1] & 32) t += ",\"margin\":\"isolated\",\"isolated_margin\":" + q(small_decimal(m, b[5] >> 2, 3));
-      if (b[1] & 64) t += ",\"counterparty\":" + q("a" + std::to_string(((b[1] & 7) + 1 + (b[5] >> 5) % 7) % 8));
+      if (b[1] & 64)
+        t += ",\"counterparty\":" + q("a" + std::to_string(((b[1] & 7) + 1 + (b[5] >> 5) % 7) % 8));
       return t + "}";
     }
     case 6:
-      return head + "\"funding\",\"market\":" + market + ",\"rate\":" + q((b[4] & 1 ? "-0.00" : "0.00") +
-                                                                           std::to_string(10 + m % 90)) + "}";
+      return head + "\"funding\",\"market\":" + market +
+             ",\"rate\":" + q((b[4] & 1 ? "-0.00" : "0.00") + std::to_string(10 + m % 90)) + "}";
     default:
-      if (b[4] & 1) return head + "\"liquidity\",\"market\":" + market + ",\"depth\":" + q(small_decimal(m, b[5], 7)) + "}";
+      if (b[4] & 1)
+        return head + "\"liquidity\",\"market\":" + market + ",\"depth\":" + q(small_decimal(m, b[5], 7)) +
+               "}";
       switch (b[4] >> 1 & 3) {
-        case 0: return head + "\"param\",\"path\":\"liquidation.margin_call_threshold\",\"value\":\"0." + std::to_string(1 + m % 9) + "\"}";
-        case 1: return head + "\"param\",\"path\":\"assets.BTC.collateral_weight\",\"value\":\"0." + std::to_string(m % 10) + "\"}";
-        case 2: return head + "\"param\",\"path\":\"liquidation.insurance_fund\",\"value\":" + q(small_decimal(m, b[5], 6)) + "}";
-        default: return head + "\"param\",\"path\":\"markets.ETH-PERP.liquidation_fee_ratio\",\"value\":\"0.0" + std::to_string(m % 10) + "\"}";
+        case 0:
+          return head + "\"param\",\"path\":\"liquidation.margin_call_threshold\",\"value\":\"0." +
+                 std::to_string(1 + m % 9) + "\"}";
+        case 1:
+          return head + "\"param\",\"path\":\"assets.BTC.collateral_weight\",\"value\":\"0." +
+                 std::to_string(m % 10) + "\"}";
+        case 2:
+          return head + "\"param\",\"path\":\"liquidation.insurance_fund\",\"value\":" +
+                 q(small_decimal(m, b[5], 6)) + "}";
+        default:
+          return head + "\"param\",\"path\":\"markets.ETH-PERP.liquidation_fee_ratio\",\"value\":\"0.0" +
+                 std::to_string(m % 10) + "\"}";
       }
   }
 }
@@ -116,7 +128,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto doc = parse_json(kConfigs[data[0] % 4]);
   fuzz::property(doc.ok(), "a built-in configuration does not parse");
   auto config = parse_config(*doc, "config.json");
-  fuzz::property(config.ok(), "a built-in configuration is invalid", config.ok() ? "" : config.error().describe());
+  fuzz::property(config.ok(), "a built-in configuration is invalid",
+                 config.ok() ? "" : config.error().describe());
   Symbols symbols;
   std::vector<InputEvent> events;
   std::string log;
@@ -124,7 +137,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t at = 1; at + 6 <= size && events.size() < kMaxEvents; at += 6) {
     const std::string line = instruction(data + at, ts);
     auto ev = decode_event_line(line, symbols);
-    fuzz::property(ev.ok(), "a generated event line does not decode", line + (ev.ok() ? "" : ": " + ev.error().describe()));
+    fuzz::property(ev.ok(), "a generated event line does not decode",
+                   line + (ev.ok() ? "" : ": " + ev.error().describe()));
     events.push_back(*ev);
     if (!validate_events(*config, symbols, events).ok()) {
       events.pop_back();
@@ -136,11 +150,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.engine.check_ledger = true;
   Replay replay(*config, symbols, options);
   Status ran = replay.run(events);
-  if (!ran) fuzz::property_failed("a log of small numbers overflowed", ran.error().describe() + " of\n" + log);
+  if (!ran)
+    fuzz::property_failed("a log of small numbers overflowed", ran.error().describe() + " of\n" + log);
   auto result = replay.finish();
-  if (!result) fuzz::property_failed("the totals of a log of small numbers overflowed", result.error().describe());
+  if (!result)
+    fuzz::property_failed("the totals of a log of small numbers overflowed", result.error().describe());
   const Engine& engine = replay.engine();
   Status ledger = engine.check_ledger();
-  fuzz::property(ledger.ok(), "the ledger does not sum to zero", ledger.ok() ? "" : ledger.error().describe());
+  fuzz::property(ledger.ok(), "the ledger does not sum to zero",
+                 ledger.ok() ? "" : ledger.error().describe());
   return 0;
 }

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -101,16 +100,19 @@ inline Replayed replay_all(const Config& config, Symbols& symbols, const std::ve
 }
 
 inline std::string price(std::int64_t ts, const std::string& asset, const std::string& p) {
-  return R"({"type":"price","ts":)" + std::to_string(ts) + R"(,"asset":")" + asset + R"(","price":")" + p + "\"}";
+  return R"({"type":"price","ts":)" + std::to_string(ts) + R"(,"asset":")" + asset + R"(","price":")" + p +
+         "\"}";
 }
-inline std::string deposit(std::int64_t ts, const std::string& acct, const std::string& asset, const std::string& a) {
-  return R"({"type":"deposit","ts":)" + std::to_string(ts) + R"(,"account":")" + acct + R"(","asset":")" + asset +
-         R"(","amount":")" + a + "\"}";
+inline std::string deposit(std::int64_t ts, const std::string& acct, const std::string& asset,
+                           const std::string& a) {
+  return R"({"type":"deposit","ts":)" + std::to_string(ts) + R"(,"account":")" + acct + R"(","asset":")" +
+         asset + R"(","amount":")" + a + "\"}";
 }
-inline std::string trade(std::int64_t ts, const std::string& acct, const std::string& market, const std::string& side,
-                         const std::string& qty, const std::string& px, const std::string& extra = "") {
-  return R"({"type":"trade","ts":)" + std::to_string(ts) + R"(,"account":")" + acct + R"(","market":")" + market +
-         R"(","side":")" + side + R"(","qty":")" + qty + R"(","price":")" + px + "\"" + extra + "}";
+inline std::string trade(std::int64_t ts, const std::string& acct, const std::string& market,
+                         const std::string& side, const std::string& qty, const std::string& px,
+                         const std::string& extra = "") {
+  return R"({"type":"trade","ts":)" + std::to_string(ts) + R"(,"account":")" + acct + R"(","market":")" +
+         market + R"(","side":")" + side + R"(","qty":")" + qty + R"(","price":")" + px + "\"" + extra + "}";
 }
 
 }  // namespace liqsim::test

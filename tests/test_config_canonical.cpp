@@ -136,11 +136,11 @@ JsonValue edited(const std::string& text, const std::vector<Edit>& edits) {
 struct KeyCase {
   const char* section;  // "top", "asset", "market", "tier", "liquidation"
   const char* key;
-  std::string at;                          // its path in kFull
-  bool optional;                           // kFull without it still parses
+  std::string at;                           // its path in kFull
+  bool optional;                            // kFull without it still parses
   std::optional<std::string> default_json;  // a value that means the same as leaving it out
-  std::vector<Edit> change;                // to another valid value (with what validity needs alongside)
-  const char* no_change = nullptr;         // why `change` is empty
+  std::vector<Edit> change;                 // to another valid value (with what validity needs alongside)
+  const char* no_change = nullptr;          // why `change` is empty
 };
 
 // clang-format off
@@ -220,8 +220,10 @@ TEST_CASE("canonical text: the documented format, one line per record", "[config
         "asset \"ETH\" collateral_weight=1\n"
         "market \"BTC-PERP\" underlying=\"BTC\" initial_margin_ratio=0 maintenance_margin_ratio=0 "
         "liquidation_fee_ratio=0.005 depth=10000000 impact_permanent_share=0.5 tiers=2\n"
-        "tier 0 max_notional=50000 initial_margin_ratio=0.008 maintenance_margin_ratio=0.004 maintenance_amount=0\n"
-        "tier 1 max_notional=500000 initial_margin_ratio=0.01 maintenance_margin_ratio=0.005 maintenance_amount=50\n"
+        "tier 0 max_notional=50000 initial_margin_ratio=0.008 maintenance_margin_ratio=0.004 "
+        "maintenance_amount=0\n"
+        "tier 1 max_notional=500000 initial_margin_ratio=0.01 maintenance_margin_ratio=0.005 "
+        "maintenance_amount=50\n"
         "market \"ETH-PERP\" underlying=\"ETH\" initial_margin_ratio=0.05 maintenance_margin_ratio=0.025 "
         "liquidation_fee_ratio=0 depth=none impact_permanent_share=0.5 tiers=0\n"
         "liquidation insurance_fund=1000000 adl=true mode=full step_ratio=0.25 margin_call_threshold=0.8 "
@@ -229,7 +231,8 @@ TEST_CASE("canonical text: the documented format, one line per record", "[config
   CHECK(canon(kFull) == canon(kFull));  // deterministic
 }
 
-TEST_CASE("canonical text: spelling, written-out defaults and key order do not matter", "[config][canonical]") {
+TEST_CASE("canonical text: spelling, written-out defaults and key order do not matter",
+          "[config][canonical]") {
   // maintenance_amount 15 at 50000 needs 50000 × 0.004 = 50000 × 0.0043 − 15.
   const std::string plain = R"({
     "assets": { "BTC": { "collateral_weight": "0.95" }, "ETH": {} },
@@ -265,7 +268,8 @@ TEST_CASE("canonical text: spelling, written-out defaults and key order do not m
   const std::string bare = canon(R"({"markets":{}})");
   CHECK(canon(R"({"assets":{},"markets":{},"liquidation":{}})") == bare);
   CHECK(canon(R"({"liquidation":{},"markets":{},"assets":{"USD":{"collateral_weight":"1.00"}}})") == bare);
-  CHECK(canon(R"({"assets":{"USD":{},"BTC":{}},"markets":{}})") == canon(R"({"assets":{"BTC":{},"USD":{}},"markets":{}})"));
+  CHECK(canon(R"({"assets":{"USD":{},"BTC":{}},"markets":{}})") ==
+        canon(R"({"assets":{"BTC":{},"USD":{}},"markets":{}})"));
 }
 
 TEST_CASE("canonical text: the key list is the parser's", "[config][canonical]") {
@@ -276,7 +280,8 @@ TEST_CASE("canonical text: the key list is the parser's", "[config][canonical]")
   const std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::set<std::string> parsed;
   const std::regex read_key(R"(\.(number|get|boolean)\(\s*"([A-Za-z0-9_]+)\")");
-  for (auto it = std::sregex_iterator(source.begin(), source.end(), read_key); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(source.begin(), source.end(), read_key); it != std::sregex_iterator();
+       ++it)
     parsed.insert((*it)[2].str());
   std::set<std::string> listed;
   for (const KeyCase& k : key_cases()) listed.insert(k.key);
@@ -333,7 +338,8 @@ TEST_CASE("canonical text: a key may be left out exactly where its default or ab
   }
 }
 
-TEST_CASE("canonical text: changing any key the configuration accepts changes the text", "[config][canonical]") {
+TEST_CASE("canonical text: changing any key the configuration accepts changes the text",
+          "[config][canonical]") {
   const std::string full = canon(kFull);
   std::set<std::string> changed_keys;
   for (const KeyCase& k : key_cases()) {
@@ -359,15 +365,17 @@ namespace {
 // Names every member of the configuration's structs: a member added to one
 // of them stops this file compiling until it is named here and changed in
 // the test below.
-[[maybe_unused]] void members_are_known(const Config& c, const AssetConfig& a, const MarketConfig& m, const Tier& t,
-                                        const LiquidationConfig& l) {
+[[maybe_unused]] void members_are_known(const Config& c, const AssetConfig& a, const MarketConfig& m,
+                                        const Tier& t, const LiquidationConfig& l) {
   [[maybe_unused]] const auto& [assets, markets, liquidation, document] = c;
   [[maybe_unused]] const auto& [a_name, collateral_weight] = a;
-  [[maybe_unused]] const auto& [m_name, underlying, underlying_index, initial_margin_ratio, maintenance_margin_ratio,
-                                tiers, liquidation_fee_ratio, has_depth, depth, impact_permanent_share] = m;
+  [[maybe_unused]] const auto& [m_name, underlying, underlying_index, initial_margin_ratio,
+                                maintenance_margin_ratio, tiers, liquidation_fee_ratio, has_depth, depth,
+                                impact_permanent_share] = m;
   [[maybe_unused]] const auto& [max_notional, t_initial_margin_ratio, t_maintenance_margin_ratio,
                                 maintenance_amount] = t;
-  [[maybe_unused]] const auto& [insurance_fund, adl, mode, step_ratio, margin_call_threshold, max_cascade_rounds] = l;
+  [[maybe_unused]] const auto& [insurance_fund, adl, mode, step_ratio, margin_call_threshold,
+                                max_cascade_rounds] = l;
 }
 
 Ratio bump(Ratio r) { return Ratio::from_raw(r.raw() + 1); }
@@ -382,12 +390,16 @@ TEST_CASE("canonical text: every typed value is in it, and only typed values", "
   // One change of one typed value each, by one raw unit where it is a number.
   const std::vector<std::pair<const char*, std::function<void(Config&)>>> changes = {
       {"asset name", [](Config& c) { c.assets[1].name += "X"; }},
-      {"collateral_weight", [](Config& c) { c.assets[1].collateral_weight = bump(c.assets[1].collateral_weight); }},
+      {"collateral_weight",
+       [](Config& c) { c.assets[1].collateral_weight = bump(c.assets[1].collateral_weight); }},
       {"market name", [](Config& c) { c.markets[0].name += "X"; }},
       {"underlying", [](Config& c) { c.markets[0].underlying = "ETH"; }},
-      {"initial_margin_ratio", [](Config& c) { c.markets[0].initial_margin_ratio = bump(c.markets[0].initial_margin_ratio); }},
+      {"initial_margin_ratio",
+       [](Config& c) { c.markets[0].initial_margin_ratio = bump(c.markets[0].initial_margin_ratio); }},
       {"maintenance_margin_ratio",
-       [](Config& c) { c.markets[0].maintenance_margin_ratio = bump(c.markets[0].maintenance_margin_ratio); }},
+       [](Config& c) {
+         c.markets[0].maintenance_margin_ratio = bump(c.markets[0].maintenance_margin_ratio);
+       }},
       {"tiers", [](Config& c) { c.markets[0].tiers.pop_back(); }},
       {"liquidation_fee_ratio",
        [](Config& c) { c.markets[0].liquidation_fee_ratio = bump(c.markets[0].liquidation_fee_ratio); }},
@@ -395,16 +407,23 @@ TEST_CASE("canonical text: every typed value is in it, and only typed values", "
       {"depth", [](Config& c) { c.markets[0].depth = bump(c.markets[0].depth); }},
       {"impact_permanent_share",
        [](Config& c) { c.markets[0].impact_permanent_share = bump(c.markets[0].impact_permanent_share); }},
-      {"tier max_notional", [](Config& c) { c.markets[0].tiers[1].max_notional = bump(c.markets[0].tiers[1].max_notional); }},
+      {"tier max_notional",
+       [](Config& c) { c.markets[0].tiers[1].max_notional = bump(c.markets[0].tiers[1].max_notional); }},
       {"tier initial_margin_ratio",
-       [](Config& c) { c.markets[0].tiers[1].initial_margin_ratio = bump(c.markets[0].tiers[1].initial_margin_ratio); }},
+       [](Config& c) {
+         c.markets[0].tiers[1].initial_margin_ratio = bump(c.markets[0].tiers[1].initial_margin_ratio);
+       }},
       {"tier maintenance_margin_ratio",
        [](Config& c) {
-         c.markets[0].tiers[1].maintenance_margin_ratio = bump(c.markets[0].tiers[1].maintenance_margin_ratio);
+         c.markets[0].tiers[1].maintenance_margin_ratio =
+             bump(c.markets[0].tiers[1].maintenance_margin_ratio);
        }},
       {"tier maintenance_amount",
-       [](Config& c) { c.markets[0].tiers[1].maintenance_amount = bump(c.markets[0].tiers[1].maintenance_amount); }},
-      {"insurance_fund", [](Config& c) { c.liquidation.insurance_fund = bump(c.liquidation.insurance_fund); }},
+       [](Config& c) {
+         c.markets[0].tiers[1].maintenance_amount = bump(c.markets[0].tiers[1].maintenance_amount);
+       }},
+      {"insurance_fund",
+       [](Config& c) { c.liquidation.insurance_fund = bump(c.liquidation.insurance_fund); }},
       {"adl", [](Config& c) { c.liquidation.adl = !c.liquidation.adl; }},
       {"mode", [](Config& c) { c.liquidation.mode = LiquidationMode::full; }},
       {"step_ratio", [](Config& c) { c.liquidation.step_ratio = bump(c.liquidation.step_ratio); }},
@@ -466,14 +485,16 @@ TEST_CASE("canonical text: a name cannot forge a field or a line", "[config][can
         "max_cascade_rounds=1000\n");
   // A backslash is escaped too, so `a\` + `"` cannot pass for `a` + `\"`.
   CHECK(canon(R"({"assets":{"a\\":{}},"markets":{}})").find("asset \"a\\\\\" ") != std::string::npos);
-  CHECK(canon(R"({"assets":{"a\\\"":{}},"markets":{}})") != canon(R"({"assets":{"a\\":{},"\"":{}},"markets":{}})"));
+  CHECK(canon(R"({"assets":{"a\\\"":{}},"markets":{}})") !=
+        canon(R"({"assets":{"a\\":{},"\"":{}},"markets":{}})"));
   // A market's name and its underlying's are quoted the same way.
   const std::string market = canon(R"({"assets":{"B C":{}},"markets":{
     "M underlying=\"B C\"":{"underlying":"B C","initial_margin_ratio":"0.1","maintenance_margin_ratio":"0.05"}}})");
   CHECK(market.find("market \"M underlying=\\\"B C\\\"\" underlying=\"B C\" ") != std::string::npos);
 }
 
-TEST_CASE("canonical text: a param gives the text of the source with that value written in", "[config][canonical]") {
+TEST_CASE("canonical text: a param gives the text of the source with that value written in",
+          "[config][canonical]") {
   // kFull without ETH-PERP's depth, so a param can add one.
   const JsonValue base = edited(kFull, {{"markets.ETH-PERP.depth", std::nullopt}});
   const std::string before = canon_doc(base);

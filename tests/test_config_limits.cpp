@@ -61,9 +61,10 @@ TEST_CASE("a first tier with a maintenance amount is a config error naming that 
 TEST_CASE("a param event cannot give the first tier a maintenance amount either", "[config]") {
   auto c = config_of(tiered_config("0", "50"));
   REQUIRE(c.ok());
-  auto next = apply_param(*c, "markets.BTC-PERP.tiers",
-                          R"([{"max_notional":"50000","initial_margin_ratio":"0.008","maintenance_margin_ratio":"0.004",)"
-                          R"("maintenance_amount":"1"}])");
+  auto next = apply_param(
+      *c, "markets.BTC-PERP.tiers",
+      R"([{"max_notional":"50000","initial_margin_ratio":"0.008","maintenance_margin_ratio":"0.004",)"
+      R"("maintenance_amount":"1"}])");
   REQUIRE_FALSE(next.ok());
   INFO(next.error().describe());
   CHECK(next.error().field == "value");
@@ -130,7 +131,8 @@ TEST_CASE("a configuration that never ends is read only up to the 16 MiB cap", "
   const std::string dir = config_dir("endless");
   const std::string fifo = dir + "/endless.json";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  struct sigaction ignore {}, previous {};
+  struct sigaction ignore {
+  }, previous{};
   ignore.sa_handler = SIG_IGN;
   REQUIRE(::sigaction(SIGPIPE, &ignore, &previous) == 0);  // a closed pipe is EPIPE, not death
   std::size_t written = 0;
@@ -148,7 +150,8 @@ TEST_CASE("a configuration that never ends is read only up to the 16 MiB cap", "
   });
   auto c = load_config(fifo);
   // Should load_config not have opened the pipe, let the writer's open return.
-  if (const int unblock = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC); unblock >= 0) ::close(unblock);
+  if (const int unblock = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC); unblock >= 0)
+    ::close(unblock);
   writer.join();
   ::sigaction(SIGPIPE, &previous, nullptr);
   REQUIRE_FALSE(c.ok());

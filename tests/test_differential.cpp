@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include "engine_harness.hpp"
-
 #include "liqsim/engine.hpp"
 #include "liqsim/jsonl.hpp"
 #include "liqsim/workload.hpp"
@@ -33,7 +32,8 @@ void compare(const WorkloadSpec& spec) {
   REQUIRE(validate_events(w.config, symbols, w.events).ok());
   Outcome indexed = replay(w, symbols, false);
   Outcome reference = replay(w, symbols, true);
-  INFO("seed " << spec.seed << ", " << w.events.size() << " events, " << indexed.journal.size() << " derived");
+  INFO("seed " << spec.seed << ", " << w.events.size() << " events, " << indexed.journal.size()
+               << " derived");
   REQUIRE(indexed.journal.size() == reference.journal.size());
   for (std::size_t i = 0; i < indexed.journal.size(); ++i) {
     INFO("derived event " << i);
@@ -44,7 +44,8 @@ void compare(const WorkloadSpec& spec) {
 
 }  // namespace
 
-TEST_CASE("differential: the band index and the reference scan agree on random workloads", "[engine][differential]") {
+TEST_CASE("differential: the band index and the reference scan agree on random workloads",
+          "[engine][differential]") {
   std::uint64_t liquidations = 0, margin_calls = 0, adl = 0, rejected = 0;
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
     WorkloadSpec s;

@@ -36,15 +36,17 @@ std::string cents_below(Price p) { return (p - Price::parse_or_throw("0.01")).st
 
 }  // namespace
 
-TEST_CASE("isolated long with tiers is liquidated just below the textbook price, not just above", "[engine]") {
-  Price p_liq = textbook_long(Usd::from_units(2000), Usd::from_units(50), Qty::from_units(2), Price::from_units(60000),
-                              Ratio::parse_or_throw("0.005"));
+TEST_CASE("isolated long with tiers is liquidated just below the textbook price, not just above",
+          "[engine]") {
+  Price p_liq = textbook_long(Usd::from_units(2000), Usd::from_units(50), Qty::from_units(2),
+                              Price::from_units(60000), Ratio::parse_or_throw("0.005"));
   CHECK(p_liq.str() == "59271.35678391");
   for (bool above : {true, false}) {
     Run r(kTiered);
     r.apply(price(1, "BTC", "60000"));
     r.apply(deposit(2, "alice", "USD", "5000"));
-    r.apply(trade(3, "alice", "BTC-PERP", "buy", "2", "60000", R"(,"margin":"isolated","isolated_margin":"2000")"));
+    r.apply(trade(3, "alice", "BTC-PERP", "buy", "2", "60000",
+                  R"(,"margin":"isolated","isolated_margin":"2000")"));
     REQUIRE(r.summary().rejected == 0);
     r.apply(price(4, "BTC", above ? cents_above(p_liq) : cents_below(p_liq)));
     INFO((above ? "above " : "below ") << p_liq.str());
@@ -61,7 +63,8 @@ TEST_CASE("isolated long with tiers is liquidated just below the textbook price,
   }
 }
 
-TEST_CASE("isolated short with tiers is liquidated just above the textbook price, not just below", "[engine]") {
+TEST_CASE("isolated short with tiers is liquidated just above the textbook price, not just below",
+          "[engine]") {
   Price p_liq = textbook_short(Usd::from_units(2000), Usd::from_units(50), Qty::from_units(2),
                                Price::from_units(60000), Ratio::parse_or_throw("0.005"));
   CHECK(p_liq.str() == "60721.39303482");
@@ -69,7 +72,8 @@ TEST_CASE("isolated short with tiers is liquidated just above the textbook price
     Run r(kTiered);
     r.apply(price(1, "BTC", "60000"));
     r.apply(deposit(2, "bob", "USD", "5000"));
-    r.apply(trade(3, "bob", "BTC-PERP", "sell", "2", "60000", R"(,"margin":"isolated","isolated_margin":"2000")"));
+    r.apply(trade(3, "bob", "BTC-PERP", "sell", "2", "60000",
+                  R"(,"margin":"isolated","isolated_margin":"2000")"));
     r.apply(price(4, "BTC", above ? cents_above(p_liq) : cents_below(p_liq)));
     INFO((above ? "above " : "below ") << p_liq.str());
     CHECK(r.summary().liquidations == (above ? 1 : 0));
@@ -78,19 +82,21 @@ TEST_CASE("isolated short with tiers is liquidated just above the textbook price
 
 TEST_CASE("first tier applies below its boundary: maintenance amount zero", "[engine]") {
   // q=0.5 at 60000: notional 30000 in tier 1 (mmr 0.004, amount 0), wallet 300.
-  Price p_liq = textbook_long(Usd::from_units(300), Usd::zero(), Qty::parse_or_throw("0.5"), Price::from_units(60000),
-                              Ratio::parse_or_throw("0.004"));
+  Price p_liq = textbook_long(Usd::from_units(300), Usd::zero(), Qty::parse_or_throw("0.5"),
+                              Price::from_units(60000), Ratio::parse_or_throw("0.004"));
   for (bool above : {true, false}) {
     Run r(kTiered);
     r.apply(price(1, "BTC", "60000"));
     r.apply(deposit(2, "carol", "USD", "1000"));
-    r.apply(trade(3, "carol", "BTC-PERP", "buy", "0.5", "60000", R"(,"margin":"isolated","isolated_margin":"300")"));
+    r.apply(trade(3, "carol", "BTC-PERP", "buy", "0.5", "60000",
+                  R"(,"margin":"isolated","isolated_margin":"300")"));
     r.apply(price(4, "BTC", above ? cents_above(p_liq) : cents_below(p_liq)));
     CHECK(r.summary().liquidations == (above ? 0 : 1));
   }
 }
 
-TEST_CASE("cross account with two positions and haircut collateral breaks at the computed price", "[engine]") {
+TEST_CASE("cross account with two positions and haircut collateral breaks at the computed price",
+          "[engine]") {
   const char* cfg = R"({
     "assets": { "BTC": {}, "ETH": { "collateral_weight": "0.9" } },
     "markets": {
@@ -125,7 +131,8 @@ TEST_CASE("a margin call is raised once per crossing of the threshold, not per t
     "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05" } },
     "liquidation": { "margin_call_threshold": "0.8" } })";
   Run r(cfg);
-  r.apply_all({price(1, "BTC", "100"), deposit(1, "eve", "USD", "100"), trade(2, "eve", "BTC-PERP", "buy", "10", "100")});
+  r.apply_all({price(1, "BTC", "100"), deposit(1, "eve", "USD", "100"),
+               trade(2, "eve", "BTC-PERP", "buy", "10", "100")});
   // equity = 10P − 900, mm = 0.5P: ratio ≥ 0.8 at P ≤ 96; liquidatable below 94.74.
   r.apply(price(3, "BTC", "96.01"));
   CHECK(r.summary().margin_calls == 0);
@@ -170,7 +177,8 @@ TEST_CASE("over-leveraged trades and withdrawals are rejected with a reason; red
   CHECK(lines[0].find("unknown account") != std::string::npos);
 }
 
-TEST_CASE("a trade with a counterparty moves both accounts, and fails whole if either side fails", "[engine]") {
+TEST_CASE("a trade with a counterparty moves both accounts, and fails whole if either side fails",
+          "[engine]") {
   const char* cfg = R"({ "assets": { "BTC": {} },
     "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05" } } })";
   Run r(cfg);
@@ -189,9 +197,11 @@ TEST_CASE("partial mode closes steps until healthy; full mode closes everything"
     std::string cfg = std::string(R"({ "assets": { "BTC": {} },
       "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05",
                                  "liquidation_fee_ratio": "0.01" } },
-      "liquidation": { "insurance_fund": "0", "mode": ")") + mode + R"(", "step_ratio": "0.25" } })";
+      "liquidation": { "insurance_fund": "0", "mode": ")") +
+                      mode + R"(", "step_ratio": "0.25" } })";
     Run r(cfg);
-    r.apply_all({price(1, "BTC", "100"), deposit(1, "p", "USD", "110"), trade(2, "p", "BTC-PERP", "buy", "10", "100")});
+    r.apply_all({price(1, "BTC", "100"), deposit(1, "p", "USD", "110"),
+                 trade(2, "p", "BTC-PERP", "buy", "10", "100")});
     // equity 110 + 10(P−100), mm 0.5P: liquidatable below 93.68; at 93 equity 40, mm 46.5.
     r.apply(price(3, "BTC", "93"));
     return std::make_pair(r.summary(), r.of_type<LiquidationEvent>());
@@ -208,17 +218,18 @@ TEST_CASE("partial mode closes steps until healthy; full mode closes everything"
   CHECK(partial.liquidated_notional < full.liquidated_notional);
 }
 
-TEST_CASE("insurance fund pays first; when exhausted ADL covers the rest, else it is socialized", "[engine]") {
+TEST_CASE("insurance fund pays first; when exhausted ADL covers the rest, else it is socialized",
+          "[engine]") {
   // Long 10 at 100 on 20 USD (imr 0.02); a gap to 90 leaves a deficit of 80 (fee is 0: no equity left).
   auto build = [](const std::string& fund, bool adl) {
     std::string cfg = std::string(R"({ "assets": { "BTC": {} },
       "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.02", "maintenance_margin_ratio": "0.01",
                                  "liquidation_fee_ratio": "0.005" } },
-      "liquidation": { "insurance_fund": ")") + fund + R"(", "adl": )" + (adl ? "true" : "false") + " } }";
+      "liquidation": { "insurance_fund": ")") +
+                      fund + R"(", "adl": )" + (adl ? "true" : "false") + " } }";
     auto r = std::make_unique<Run>(cfg);
     r->apply_all({price(1, "BTC", "100"), deposit(1, "loser", "USD", "20"), deposit(1, "s1", "USD", "100"),
-                  deposit(1, "s2", "USD", "1000"),
-                  trade(2, "loser", "BTC-PERP", "buy", "10", "100"),
+                  deposit(1, "s2", "USD", "1000"), trade(2, "loser", "BTC-PERP", "buy", "10", "100"),
                   trade(2, "s1", "BTC-PERP", "sell", "4", "120"),
                   trade(2, "s2", "BTC-PERP", "sell", "20", "100")});
     REQUIRE(r->summary().rejected == 0);
@@ -271,7 +282,8 @@ TEST_CASE("liquidation impact moves the mark and cascades to the next account", 
   r.apply_all({price(1, "BTC", "100"), deposit(1, "a", "USD", "10"), deposit(1, "b", "USD", "15"),
                trade(2, "a", "BTC-PERP", "buy", "10", "100"), trade(2, "b", "BTC-PERP", "buy", "10", "100")});
   REQUIRE(r.summary().rejected == 0);
-  // Only a is under at 99.4; selling 994 of notional into 1000 of depth moves the mark ~1 % to 98.41 → b breaks.
+  // Only a is under at 99.4; selling 994 of notional into 1000 of depth moves the mark ~1 % to 98.41 → b
+  // breaks.
   r.apply(price(3, "BTC", "99.4"));
   auto liqs = r.of_type<LiquidationEvent>();
   REQUIRE(liqs.size() == 2);
@@ -298,8 +310,8 @@ TEST_CASE("param changes apply from their event on", "[engine]") {
   const char* cfg = R"({ "assets": { "BTC": {} },
     "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05" } } })";
   Run r(cfg);
-  r.apply_all({price(1, "BTC", "100"), deposit(1, "x", "USD", "100"), trade(2, "x", "BTC-PERP", "buy", "10", "100"),
-               price(3, "BTC", "97")});
+  r.apply_all({price(1, "BTC", "100"), deposit(1, "x", "USD", "100"),
+               trade(2, "x", "BTC-PERP", "buy", "10", "100"), price(3, "BTC", "97")});
   CHECK(r.summary().liquidations == 0);  // equity 70 ≥ mm 48.5
   r.apply(R"({"type":"param","ts":4,"path":"markets.BTC-PERP.maintenance_margin_ratio","value":"0.08"})");
   CHECK(r.summary().liquidations == 1);  // mm 77.6 > equity 70
@@ -316,7 +328,7 @@ TEST_CASE("a collateral asset that falls is sold to cover a USD debt on liquidat
   r.apply(price(3, "USDC", "0.87"));  // weighted collateral 165.3 + BTC flat
   r.apply(price(4, "BTC", "88"));     // loss 120: equity 45.3 < mm 44? no: 165.3−120=45.3 ≥ 44
   CHECK(r.summary().liquidations == 0);
-  r.apply(price(5, "BTC", "87.8"));   // equity 43.3 < mm 43.9
+  r.apply(price(5, "BTC", "87.8"));  // equity 43.3 < mm 43.9
   CHECK(r.summary().liquidations == 1);
   auto sales = r.of_type<CollateralSaleEvent>();
   REQUIRE(sales.size() == 1);
@@ -325,7 +337,7 @@ TEST_CASE("a collateral asset that falls is sold to cover a USD debt on liquidat
   CHECK(r.summary().bad_debt.is_zero());
 }
 
-// ----------------------------------------------------------------------------- rules from the contract review
+// ------------------------------------------------------------------ rules from the contract review
 
 TEST_CASE("a bankrupt account's collateral is sold at its weighted price: the deficit is its negative equity",
           "[engine]") {
@@ -403,8 +415,9 @@ TEST_CASE("a reducing trade is accepted whatever margin mode it names or omits",
     "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05" } },
     "liquidation": { "insurance_fund": "0" } })";
   Run r(cfg);
-  r.apply_all({price(1, "BTC", "100"), deposit(1, "a", "USD", "200"),
-               trade(2, "a", "BTC-PERP", "buy", "10", "100", R"(,"margin":"isolated","isolated_margin":"150")")});
+  r.apply_all(
+      {price(1, "BTC", "100"), deposit(1, "a", "USD", "200"),
+       trade(2, "a", "BTC-PERP", "buy", "10", "100", R"(,"margin":"isolated","isolated_margin":"150")")});
   REQUIRE(r.summary().rejected == 0);
   r.apply(trade(3, "a", "BTC-PERP", "sell", "4", "100"));  // margin omitted: cross by default, but it reduces
   CHECK(r.summary().rejected == 0);
@@ -426,7 +439,8 @@ TEST_CASE("a rejected event changes nothing but the rejection count", "[engine]"
     "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05" } },
     "liquidation": { "insurance_fund": "0" } })";
   Run r(cfg);
-  r.apply_all({price(1, "BTC", "100"), trade(2, "ghost", "BTC-PERP", "buy", "1", "100", R"(,"counterparty":"mm")")});
+  r.apply_all(
+      {price(1, "BTC", "100"), trade(2, "ghost", "BTC-PERP", "buy", "1", "100", R"(,"counterparty":"mm")")});
   CHECK(r.summary().rejected == 1);
   CHECK(r.summary().accounts == 0);
   r.apply(deposit(3, "a", "USD", "10"));
@@ -447,7 +461,8 @@ TEST_CASE("a param on the insurance fund sets its balance, whatever the fund did
                                "liquidation_fee_ratio": "0.01" } },
     "liquidation": { "insurance_fund": "1000" } })";
   Run r(cfg);
-  r.apply_all({price(1, "BTC", "100"), deposit(1, "a", "USD", "100"), trade(2, "a", "BTC-PERP", "buy", "10", "100"),
+  r.apply_all({price(1, "BTC", "100"), deposit(1, "a", "USD", "100"),
+               trade(2, "a", "BTC-PERP", "buy", "10", "100"),
                price(3, "BTC", "94")});  // liquidated: the fee goes to the fund
   REQUIRE(r.summary().liquidations == 1);
   REQUIRE(r.summary().insurance_fund > Usd::from_units(1000));
@@ -470,7 +485,8 @@ TEST_CASE("params that would do nothing or name no key are refused by name", "[e
   CHECK(bad_value.error().field == "value");
 }
 
-TEST_CASE("a deposit before its asset's first price and a tiny partial step are refused", "[engine][config]") {
+TEST_CASE("a deposit before its asset's first price and a tiny partial step are refused",
+          "[engine][config]") {
   Symbols symbols;
   Config cfg = config_from(R"({ "assets": { "ETH": {} }, "markets": {} })");
   std::vector<InputEvent> events;
@@ -485,7 +501,8 @@ TEST_CASE("a deposit before its asset's first price and a tiny partial step are 
   CHECK(st.error().seq == 1);
   CHECK(st.error().field == "asset");
   CHECK(st.error().message.find("before its first price") != std::string::npos);
-  auto doc = parse_json(R"({ "assets": {}, "markets": {}, "liquidation": { "mode": "partial", "step_ratio": "0.0009" } })");
+  auto doc = parse_json(
+      R"({ "assets": {}, "markets": {}, "liquidation": { "mode": "partial", "step_ratio": "0.0009" } })");
   REQUIRE(doc.ok());
   auto tiny = parse_config(*doc, "c.json");
   REQUIRE_FALSE(tiny.ok());

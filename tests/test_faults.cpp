@@ -71,13 +71,14 @@ std::vector<std::string> event_lines(int n, int first_ts = 0) {
                         std::to_string(100 + i) + "\"}");
         break;
       case 1:
-        lines.push_back(R"({"type":"deposit","ts":)" + std::to_string(ts) + R"(,"account":"a)" + std::to_string(i) +
-                        R"(","asset":"USD","amount":"5"})");
+        lines.push_back(R"({"type":"deposit","ts":)" + std::to_string(ts) + R"(,"account":"a)" +
+                        std::to_string(i) + R"(","asset":"USD","amount":"5"})");
         break;
       default:
         // A large param value: a few of these make the writer write before sync.
         lines.push_back(R"({"type":"param","ts":)" + std::to_string(ts) +
-                        R"(,"path":"liquidation.insurance_fund","value":")" + std::string(60000, '7') + "\"}");
+                        R"(,"path":"liquidation.insurance_fund","value":")" + std::string(60000, '7') +
+                        "\"}");
     }
   }
   return lines;
@@ -148,8 +149,10 @@ int check_left_as_it_was(const std::string& out, const std::string& complete, bo
     CHECK(e.message.find("directory") != std::string::npos);
     return 1;
   }
-  if (existing) CHECK(slurp(out) == "previous contents\n");
-  else CHECK_FALSE(fs::exists(out));
+  if (existing)
+    CHECK(slurp(out) == "previous contents\n");
+  else
+    CHECK_FALSE(fs::exists(out));
   return 0;
 }
 
@@ -168,8 +171,10 @@ const Fault kWriterFaults[] = {
 
 }  // namespace
 
-TEST_CASE("an append that fails at any system call acknowledges nothing and leaves the log at its last durable record",
-          "[faults][log]") {
+TEST_CASE(
+    "an append that fails at any system call acknowledges nothing and leaves the log at its last durable "
+    "record",
+    "[faults][log]") {
   const std::string dir = fault_dir("append");
   const std::string base = dir + "/base.evlog";
   const auto before = event_lines(7);
@@ -204,7 +209,7 @@ TEST_CASE("an append that fails at any system call acknowledges nothing and leav
         io_faults::disarm();
         const auto records = recovered_records(path);
         if (st.ok()) {
-          CHECK(records == all);  // acknowledged: all of it is there
+          CHECK(records == all);     // acknowledged: all of it is there
           if (injected == 0) break;  // N is past the last call: the loop is done
         } else {
           ++failures;
@@ -235,8 +240,10 @@ TEST_CASE("creating a log under faults leaves no log or an empty one, never a ha
         Status st;
         {
           auto w = LogWriter::open(path);
-          if (!w.ok()) st = w.error();
-          else st = w->close();
+          if (!w.ok())
+            st = w.error();
+          else
+            st = w->close();
         }
         const auto injected = io_faults::injected();
         io_faults::disarm();
@@ -260,8 +267,10 @@ TEST_CASE("creating a log under faults leaves no log or an empty one, never a ha
   }
 }
 
-TEST_CASE("a conversion that fails at any system call leaves neither OUT nor OUT.tmp, and an existing OUT as it was",
-          "[faults][log]") {
+TEST_CASE(
+    "a conversion that fails at any system call leaves neither OUT nor OUT.tmp, and an existing OUT as it "
+    "was",
+    "[faults][log]") {
   const std::string dir = fault_dir("convert");
   const auto lines = event_lines(30);
   const std::string jsonl = dir + "/in.jsonl";
@@ -318,7 +327,8 @@ TEST_CASE("a conversion that fails at any system call leaves neither OUT nor OUT
 // The journal, report, imported events and generated populations are all
 // written through OutputFile. Written in chunks larger than its buffer, so
 // several writes happen before the commit.
-TEST_CASE("an output file that fails at any system call leaves the target as it was and no .tmp", "[faults][output]") {
+TEST_CASE("an output file that fails at any system call leaves the target as it was and no .tmp",
+          "[faults][output]") {
   const std::string dir = fault_dir("output");
   std::string payload;
   for (int i = 0; payload.size() < (std::size_t{3} << 20); ++i) payload += "line " + std::to_string(i) + "\n";
@@ -411,7 +421,8 @@ TEST_CASE("an output file replaces regular files atomically and streams into dev
     CHECK_FALSE(fs::exists("/dev/null.tmp"));
   }
   SECTION("a full device is an error naming it, and stays a device") {
-    if (!fs::is_character_file("/dev/full")) SUCCEED("no /dev/full here");
+    if (!fs::is_character_file("/dev/full"))
+      SUCCEED("no /dev/full here");
     else {
       auto file = OutputFile::create("/dev/full");
       REQUIRE(file.ok());
@@ -443,7 +454,8 @@ TEST_CASE("an output file replaces regular files atomically and streams into dev
   }
 }
 
-TEST_CASE("a repair that fails at any system call leaves a log that a later repair still repairs", "[faults][log]") {
+TEST_CASE("a repair that fails at any system call leaves a log that a later repair still repairs",
+          "[faults][log]") {
   const std::string dir = fault_dir("repair");
   const auto lines = event_lines(5);
   const std::string base = dir + "/base.evlog";
@@ -510,7 +522,9 @@ struct FaultVfs {
     int rc = in(f)->pMethods ? in(f)->pMethods->xClose(in(f)) : SQLITE_OK;
     return rc;
   }
-  static int x_read(sqlite3_file* f, void* b, int n, sqlite3_int64 o) { return in(f)->pMethods->xRead(in(f), b, n, o); }
+  static int x_read(sqlite3_file* f, void* b, int n, sqlite3_int64 o) {
+    return in(f)->pMethods->xRead(in(f), b, n, o);
+  }
   static int x_write(sqlite3_file* f, const void* b, int n, sqlite3_int64 o) {
     if (fault(write)) return code;
     return in(f)->pMethods->xWrite(in(f), b, n, o);
@@ -603,8 +617,8 @@ std::vector<std::string> run_events() {
                     R"(","market":"BTC-PERP","side":"buy","qty":"10","price":"100","counterparty":"mm"})");
   }
   for (int i = 0; i < 40; ++i)
-    lines.push_back(R"({"type":"price","ts":)" + std::to_string(60000 * (i + 1)) + R"(,"asset":"BTC","price":")" +
-                    std::to_string(i % 2 ? 97 - i / 2 : 99) + "\"}");
+    lines.push_back(R"({"type":"price","ts":)" + std::to_string(60000 * (i + 1)) +
+                    R"(,"asset":"BTC","price":")" + std::to_string(i % 2 ? 97 - i / 2 : 99) + "\"}");
   return lines;
 }
 
@@ -650,11 +664,11 @@ struct DbCheck {
   // Row counts of every table, per run: the fingerprint of the earlier runs.
   std::string fingerprint() {
     std::string f;
-    for (const char* t : {"runs", "events", "market_series", "insurance_fund", "accounts", "markets", "collateral",
-                          "metrics", "cascades", "episodes"})
+    for (const char* t : {"runs", "events", "market_series", "insurance_fund", "accounts", "markets",
+                          "collateral", "metrics", "cascades", "episodes"})
       f += std::string(t) + "=" +
-           one(std::string("SELECT COUNT(*) || ':' || COALESCE(SUM(") + (std::string(t) == "runs" ? "id" : "run_id") +
-               "), 0) FROM " + t) +
+           one(std::string("SELECT COUNT(*) || ':' || COALESCE(SUM(") +
+               (std::string(t) == "runs" ? "id" : "run_id") + "), 0) FROM " + t) +
            " ";
     return f;
   }
@@ -667,14 +681,18 @@ void check_db(const std::string& path, const std::string& fingerprint_before, bo
   CHECK(q.one("SELECT COUNT(*) FROM runs WHERE complete <> 1") == "0");
   CHECK(q.one("SELECT COUNT(*) FROM events WHERE run_id NOT IN (SELECT id FROM runs)") == "0");
   CHECK(q.one("SELECT COUNT(*) FROM metrics WHERE run_id NOT IN (SELECT id FROM runs)") == "0");
-  if (!run_added) CHECK(q.fingerprint() == fingerprint_before);
-  else CHECK(q.one("SELECT COUNT(*) FROM runs") == "2");
+  if (!run_added)
+    CHECK(q.fingerprint() == fingerprint_before);
+  else
+    CHECK(q.one("SELECT COUNT(*) FROM runs") == "2");
 }
 
 }  // namespace
 
-TEST_CASE("a results run that fails at any SQLite write, sync or truncate is rolled back whole and earlier runs stay",
-          "[faults][results]") {
+TEST_CASE(
+    "a results run that fails at any SQLite write, sync or truncate is rolled back whole and earlier runs "
+    "stay",
+    "[faults][results]") {
   const std::string dir = fault_dir("sqlite");
   const std::string base = dir + "/base.sqlite";
   REQUIRE(write_whole_run(base, "kept", {}).ok());
@@ -725,7 +743,8 @@ TEST_CASE("a results run that fails at any SQLite write, sync or truncate is rol
   }
 }
 
-TEST_CASE("a results database that is full at any size rolls the run back and keeps earlier runs", "[faults][results]") {
+TEST_CASE("a results database that is full at any size rolls the run back and keeps earlier runs",
+          "[faults][results]") {
   const std::string dir = fault_dir("sqlite-full");
   const std::string base = dir + "/base.sqlite";
   REQUIRE(write_whole_run(base, "kept", {}).ok());
@@ -756,8 +775,10 @@ TEST_CASE("a results database that is full at any size rolls the run back and ke
   CHECK(extra < 1000);
 }
 
-TEST_CASE("a results database locked by another connection at begin or at commit is a busy error with no partial run",
-          "[faults][results]") {
+TEST_CASE(
+    "a results database locked by another connection at begin or at commit is a busy error with no partial "
+    "run",
+    "[faults][results]") {
   const std::string dir = fault_dir("sqlite-busy");
   const std::string path = dir + "/r.sqlite";
   REQUIRE(write_whole_run(path, "kept", {}).ok());
@@ -778,7 +799,8 @@ TEST_CASE("a results database locked by another connection at begin or at commit
   }
   SECTION("a reader holds a shared lock through the commit") {
     DbCheck reader(path);
-    REQUIRE(sqlite3_exec(reader.db, "BEGIN; SELECT COUNT(*) FROM events;", nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(reader.db, "BEGIN; SELECT COUNT(*) FROM events;", nullptr, nullptr, nullptr) ==
+            SQLITE_OK);
     Status st = write_whole_run(path, "blocked", options);
     REQUIRE_FALSE(st.ok());
     CHECK(st.error().kind == ErrorKind::io);

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <random>
 #include <string>
@@ -50,7 +49,8 @@ TEST_CASE("more than 8 fractional digits is an error unless they are zeros", "[f
 }
 
 TEST_CASE("malformed decimal text is refused", "[fixed]") {
-  for (const char* bad : {"", "-", ".5", "5.", "1..2", "abc", "1,5", "0x10", " 1", "1 ", "1e", "--1", "NaN", "inf"}) {
+  for (const char* bad :
+       {"", "-", ".5", "5.", "1..2", "abc", "1,5", "0x10", " 1", "1 ", "1e", "--1", "NaN", "inf"}) {
     INFO(bad);
     CHECK(refusal(bad) == "not a decimal number");
   }
@@ -65,7 +65,8 @@ TEST_CASE("the representable range is int64 of 1e-8 units, checked at both ends"
   CHECK_THROWS_AS(Usd::max() + Usd::from_raw(1), OverflowError);
   CHECK_THROWS_AS(Usd::from_raw(INT64_MIN) - Usd::from_raw(1), OverflowError);
   CHECK_THROWS_AS(-Usd::from_raw(INT64_MIN), OverflowError);
-  CHECK_THROWS_AS((mul<Usd>(Price::from_units(1'000'000), Qty::from_units(1'000'000), Round::down)), OverflowError);
+  CHECK_THROWS_AS((mul<Usd>(Price::from_units(1'000'000), Qty::from_units(1'000'000), Round::down)),
+                  OverflowError);
   CHECK_THROWS_AS((div<Usd>(Usd::one(), Ratio::zero(), Round::down)), OverflowError);
 }
 

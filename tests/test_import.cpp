@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -34,8 +33,8 @@ struct CandleRun {
 CandleRun run_candles(const std::string& text, CandleOptions opt = {}, const std::string& name = "c.csv") {
   CandleRun r;
   std::istringstream in(text);
-  r.events = import_candles(in, name, "ETH", opt, r.symbols,
-                            [&](const std::string& s) { r.reports.push_back(s); }, r.stats);
+  r.events = import_candles(
+      in, name, "ETH", opt, r.symbols, [&](const std::string& s) { r.reports.push_back(s); }, r.stats);
   return r;
 }
 
@@ -49,7 +48,8 @@ const std::string kKlineHeader = "open_time,open,high,low,close,volume\n";
 
 // 1-minute kline rows starting 2023-03-09T00:00Z.
 std::string kline_row(int minute, const char* o, const char* h, const char* l, const char* c) {
-  return std::to_string(1678320000000LL + minute * 60000LL) + "," + o + "," + h + "," + l + "," + c + ",1.5\n";
+  return std::to_string(1678320000000LL + minute * 60000LL) + "," + o + "," + h + "," + l + "," + c +
+         ",1.5\n";
 }
 
 void check_error(const CandleRun& r, std::int64_t line, const std::string& field, const std::string& text) {
@@ -102,11 +102,12 @@ TEST_CASE("two ticks per bar are open and close, one tick is the close at the ba
 }
 
 TEST_CASE("a tick equal to the previous one is dropped unless repeats are kept", "[import]") {
-  std::string csv = kKlineHeader + kline_row(0, "100", "100", "100", "100") + kline_row(1, "100", "101", "100", "101");
+  std::string csv =
+      kKlineHeader + kline_row(0, "100", "100", "100", "100") + kline_row(1, "100", "101", "100", "101");
   auto r = run_candles(csv);
   REQUIRE(r.events.ok());
-  CHECK(ticks(r) == std::vector<std::pair<std::int64_t, std::string>>{
-                        {1678320000000, "100"}, {1678320090000, "101"}});
+  CHECK(ticks(r) ==
+        std::vector<std::pair<std::int64_t, std::string>>{{1678320000000, "100"}, {1678320090000, "101"}});
   CandleOptions keep;
   keep.keep_repeats = true;
   auto k = run_candles(csv, keep);
@@ -191,28 +192,33 @@ TEST_CASE("a row out of time order is an error", "[import]") {
 }
 
 TEST_CASE("a non-positive price is an error naming its column", "[import]") {
-  check_error(run_candles(kKlineHeader + kline_row(0, "1", "1", "1", "1") + kline_row(1, "1", "1", "0", "1")), 3,
-              "low", "price must be positive");
-  check_error(run_candles(kKlineHeader + kline_row(0, "-1", "1", "1", "1")), 2, "open", "price must be positive");
+  check_error(run_candles(kKlineHeader + kline_row(0, "1", "1", "1", "1") + kline_row(1, "1", "1", "0", "1")),
+              3, "low", "price must be positive");
+  check_error(run_candles(kKlineHeader + kline_row(0, "-1", "1", "1", "1")), 2, "open",
+              "price must be positive");
 }
 
 TEST_CASE("an impossible high or low is an error", "[import]") {
-  check_error(run_candles(kKlineHeader + kline_row(0, "10", "11", "9", "10") + kline_row(1, "10", "10.5", "9", "11")),
-              3, "high", "below max(open, close)");
-  check_error(run_candles(kKlineHeader + kline_row(0, "10", "11", "9.5", "9")), 2, "low", "above min(open, close)");
+  check_error(
+      run_candles(kKlineHeader + kline_row(0, "10", "11", "9", "10") + kline_row(1, "10", "10.5", "9", "11")),
+      3, "high", "below max(open, close)");
+  check_error(run_candles(kKlineHeader + kline_row(0, "10", "11", "9.5", "9")), 2, "low",
+              "above min(open, close)");
 }
 
 TEST_CASE("a malformed line is an error naming the column", "[import]") {
-  check_error(run_candles(kKlineHeader + kline_row(0, "1", "1", "1", "1") + "1678320060000,1,1x,1,1,1\n"), 3, "high",
-              "not a decimal");
-  check_error(run_candles(kKlineHeader + kline_row(0, "1", "1", "1", "1") + "1678320060000,1,1,1\n"), 3, "close",
-              "expected 6 columns, found 4");
+  check_error(run_candles(kKlineHeader + kline_row(0, "1", "1", "1", "1") + "1678320060000,1,1x,1,1,1\n"), 3,
+              "high", "not a decimal");
+  check_error(run_candles(kKlineHeader + kline_row(0, "1", "1", "1", "1") + "1678320060000,1,1,1\n"), 3,
+              "close", "expected 6 columns, found 4");
   check_error(run_candles(kKlineHeader + "2023-03-09,1,1,1,1,1\n" + kline_row(1, "1", "1", "1", "1")), 2,
               "open_time", "integer");
-  check_error(run_candles(kKlineHeader + kline_row(0, "1.000000001", "2", "1", "1")), 2, "open", "8 fractional");
+  check_error(run_candles(kKlineHeader + kline_row(0, "1.000000001", "2", "1", "1")), 2, "open",
+              "8 fractional");
   // CoinAPI: a bad RFC 3339 time names its column.
   auto coin = run_candles(
-      "period_start_utc,period_end_utc,first_trade_utc,last_trade_utc,open,high,low,close,volume,trades_count\n"
+      "period_start_utc,period_end_utc,first_trade_utc,last_trade_utc,open,high,low,close,volume,trades_"
+      "count\n"
       "2020-03-12T00:00:00Z,2020-03-12T00:10:00Z,,,1,1,1,1,1,1\n"
       "2020-03-12T00:10:00Z,2020-03-12T00:20:0Z,,,1,1,1,1,1,1\n");
   check_error(coin, 3, "period_end_utc", "RFC 3339");
@@ -223,31 +229,36 @@ TEST_CASE("a layout that needs a header says so", "[import]") {
   opt.layout = CandleLayout::coinapi;
   check_error(run_candles(kline_row(0, "1", "1", "1", "1"), opt), 1, "", "needs its header");
   opt.layout = CandleLayout::binanceus;
-  check_error(run_candles("open_time_unix_s,open,high,low,close\n", opt), 1, "open_time_utc", "missing column");
+  check_error(run_candles("open_time_unix_s,open,high,low,close\n", opt), 1, "open_time_utc",
+              "missing column");
 }
 
-TEST_CASE("repair mode fills gaps, keeps the first duplicate, sorts, widens and drops, reporting each", "[import]") {
+TEST_CASE("repair mode fills gaps, keeps the first duplicate, sorts, widens and drops, reporting each",
+          "[import]") {
   CandleOptions opt;
   opt.repair = true;
-  std::string csv = kKlineHeader +                       // line 1
-                    kline_row(0, "10", "11", "9", "10") +  // 2
-                    kline_row(2, "10", "10", "9", "9") +   // 3 (after a moved row)
-                    kline_row(1, "10", "10", "10", "10") + // 4 out of order → moved
-                    kline_row(2, "50", "50", "50", "50") + // 5 duplicate of line 3 → dropped
-                    "1678320180000,1,x,1,1,1\n" +          // 6 malformed → dropped (gap at minute 3)
-                    kline_row(4, "9", "8", "8", "9.5") +   // 7 high below close → widened
-                    kline_row(5, "9.5", "9.5", "0", "9.5"); // 8 non-positive → dropped, then trailing nothing
+  std::string csv =
+      kKlineHeader +                           // line 1
+      kline_row(0, "10", "11", "9", "10") +    // 2
+      kline_row(2, "10", "10", "9", "9") +     // 3 (after a moved row)
+      kline_row(1, "10", "10", "10", "10") +   // 4 out of order → moved
+      kline_row(2, "50", "50", "50", "50") +   // 5 duplicate of line 3 → dropped
+      "1678320180000,1,x,1,1,1\n" +            // 6 malformed → dropped (gap at minute 3)
+      kline_row(4, "9", "8", "8", "9.5") +     // 7 high below close → widened
+      kline_row(5, "9.5", "9.5", "0", "9.5");  // 8 non-positive → dropped, then trailing nothing
   auto r = run_candles(csv, opt);
   REQUIRE(r.events.ok());
   for (const auto& s : r.reports) INFO(s);
   REQUIRE(r.reports.size() == 6);
   CHECK(r.reports[0] == "c.csv:6: repaired: dropped malformed row (field 'high': not a decimal number)");
   CHECK(r.reports[1] == "c.csv:7: repaired: widened high 8 to 9.5");
-  CHECK(r.reports[2] == "c.csv:8: repaired: dropped malformed row (field 'low': price must be positive (got 0))");
+  CHECK(r.reports[2] ==
+        "c.csv:8: repaired: dropped malformed row (field 'low': price must be positive (got 0))");
   CHECK(r.reports[3].rfind("c.csv:4: repaired: moved row into time order", 0) == 0);
   CHECK(r.reports[4] == "c.csv:5: repaired: dropped duplicate of line 3 (kept the first)");
   CHECK(r.reports[5] ==
-        "c.csv:7: repaired: filled gap of 1 missing bar from 2023-03-09T00:03:00Z to 2023-03-09T00:03:00Z with the "
+        "c.csv:7: repaired: filled gap of 1 missing bar from 2023-03-09T00:03:00Z to 2023-03-09T00:03:00Z "
+        "with the "
         "previous close 9");
   CHECK(r.stats.repairs == 6);
   CHECK(r.stats.bars == 5);  // minutes 0,1,2,3(filled),4
@@ -255,8 +266,8 @@ TEST_CASE("repair mode fills gaps, keeps the first duplicate, sorts, widens and 
   // minute 1 is flat 10 (no new tick); minute 2 closes down: open 10, high 10, low 9, close 9;
   // minute 3 is the carried 9 (no tick); minute 4 opens at 9 (no tick), low 8, high 9.5.
   std::vector<std::pair<std::int64_t, std::string>> want = {
-      {1678320000000, "10"}, {1678320015000, "9"},  {1678320030000, "11"}, {1678320045000, "10"},
-      {1678320150000, "9"},  {1678320255000, "8"},  {1678320270000, "9.5"}};
+      {1678320000000, "10"}, {1678320015000, "9"}, {1678320030000, "11"}, {1678320045000, "10"},
+      {1678320150000, "9"},  {1678320255000, "8"}, {1678320270000, "9.5"}};
   CHECK(t == want);
 }
 
@@ -269,7 +280,8 @@ TEST_CASE("from and to keep bars in the half-open window", "[import]") {
                            kline_row(2, "3", "3", "3", "3") + kline_row(3, "4", "4", "4", "4"),
                        opt);
   REQUIRE(r.events.ok());
-  CHECK(ticks(r) == std::vector<std::pair<std::int64_t, std::string>>{{1678320060000, "2"}, {1678320120000, "3"}});
+  CHECK(ticks(r) ==
+        std::vector<std::pair<std::int64_t, std::string>>{{1678320060000, "2"}, {1678320120000, "3"}});
   CHECK(r.stats.filtered == 2);
 }
 
@@ -291,7 +303,8 @@ TEST_CASE("max-move clips a one-minute wick and reports it", "[import]") {
 TEST_CASE("the bar length can be given and must then match", "[import]") {
   CandleOptions opt;
   opt.bar_ms = 30000;
-  auto r = run_candles(kKlineHeader + kline_row(0, "1", "1", "1", "1") + kline_row(1, "1", "1", "1", "1"), opt);
+  auto r =
+      run_candles(kKlineHeader + kline_row(0, "1", "1", "1", "1") + kline_row(1, "1", "1", "1", "1"), opt);
   check_error(r, 3, "open_time", "gap: 1 missing bar");
   auto one = run_candles(kKlineHeader + kline_row(0, "1", "1", "1", "1"));
   check_error(one, 2, "open_time", "--bar-seconds");
@@ -319,7 +332,8 @@ TradeRun run_trades(const std::string& text, TradeOptions opt = {}) {
   return r;
 }
 
-void check_trade_error(const TradeRun& r, std::int64_t line, const std::string& field, const std::string& text) {
+void check_trade_error(const TradeRun& r, std::int64_t line, const std::string& field,
+                       const std::string& text) {
   REQUIRE_FALSE(r.status.ok());
   const Error& e = r.status.error();
   INFO(e.describe());
@@ -338,7 +352,8 @@ TEST_CASE("trade times may be seconds, milliseconds or RFC 3339, with or without
   REQUIRE(secs.status.ok());
   REQUIRE(ms.status.ok());
   REQUIRE(rfc.status.ok());
-  std::vector<std::pair<std::int64_t, std::string>> want = {{1678320000000, "20000"}, {1678320000250, "20001"}};
+  std::vector<std::pair<std::int64_t, std::string>> want = {{1678320000000, "20000"},
+                                                            {1678320000250, "20001"}};
   CHECK(secs.ticks == want);
   CHECK(ms.ticks == want);
   CHECK(rfc.ticks == want);
@@ -355,7 +370,8 @@ TEST_CASE("equal trade times are allowed, a time going backwards is an error", "
 TEST_CASE("a bad trade row names its line and column", "[import]") {
   check_trade_error(run_trades("time,price,qty\n1000000000000,0,1\n"), 2, "price", "positive");
   check_trade_error(run_trades("time,price,qty\n1000000000000,1,0\n"), 2, "qty", "positive");
-  check_trade_error(run_trades("time,price,qty\n1000000000000,1,1\n1000000000000,abc,1\n"), 3, "price", "decimal");
+  check_trade_error(run_trades("time,price,qty\n1000000000000,1,1\n1000000000000,abc,1\n"), 3, "price",
+                    "decimal");
   check_trade_error(run_trades("time,price,qty\n1000000000000\n"), 2, "price", "expected at least 3 columns");
   check_trade_error(run_trades("time,price,qty\nyesterday,1,1\n"), 2, "time", "RFC 3339");
   check_trade_error(run_trades("time,price,qty\n12x4,1,1\n"), 2, "time", "not a time");
@@ -364,9 +380,11 @@ TEST_CASE("a bad trade row names its line and column", "[import]") {
 TEST_CASE("trade repair drops bad and backward rows and reports them", "[import]") {
   TradeOptions opt;
   opt.repair = true;
-  auto r = run_trades("time,price,qty\n1000000000000,1,1\n999999999999,5,1\n1000000000001,-2,1\n1000000000002,3,1\n", opt);
+  auto r = run_trades(
+      "time,price,qty\n1000000000000,1,1\n999999999999,5,1\n1000000000001,-2,1\n1000000000002,3,1\n", opt);
   REQUIRE(r.status.ok());
-  CHECK(r.ticks == std::vector<std::pair<std::int64_t, std::string>>{{1000000000000, "1"}, {1000000000002, "3"}});
+  CHECK(r.ticks ==
+        std::vector<std::pair<std::int64_t, std::string>>{{1000000000000, "1"}, {1000000000002, "3"}});
   REQUIRE(r.reports.size() == 2);
   CHECK(r.reports[0].rfind("t.csv:3: repaired: dropped row (field 'time': time goes backwards", 0) == 0);
   CHECK(r.reports[1].rfind("t.csv:4: repaired: dropped row (field 'price'", 0) == 0);
@@ -434,8 +452,8 @@ TEST_CASE("a trade time beyond the event log's range is an import error", "[impo
   TradeOptions opt;
   opt.time_unit = TimeUnit::millis;
   std::vector<InputEvent> out;
-  Status st = import_trades(in, "t.csv", "BTC", opt, symbols, [&](const InputEvent& e) { out.push_back(e); },
-                            nullptr, stats);
+  Status st = import_trades(
+      in, "t.csv", "BTC", opt, symbols, [&](const InputEvent& e) { out.push_back(e); }, nullptr, stats);
   REQUIRE_FALSE(st.ok());
   INFO(st.error().describe());
   CHECK(st.error().line == 3);
@@ -446,7 +464,8 @@ TEST_CASE("a trade time beyond the event log's range is an import error", "[impo
 
 TEST_CASE("an asset name that replay would refuse is a usage error naming --asset, before any row is read",
           "[import]") {
-  const std::string rows = kKlineHeader + kline_row(0, "100", "101", "99", "100.5") + kline_row(1, "100.5", "102", "100", "101");
+  const std::string rows =
+      kKlineHeader + kline_row(0, "100", "101", "99", "100.5") + kline_row(1, "100.5", "102", "100", "101");
   const std::string bad_names[] = {"", std::string(limits::kMaxNameBytes + 1, 'A'), "\xff", "ET\xc3", "USD"};
   for (const std::string& asset : bad_names) {
     INFO("asset of " << asset.size() << " bytes");
@@ -463,7 +482,8 @@ TEST_CASE("an asset name that replay would refuse is a usage error naming --asse
     CHECK(stats.rows == 0);
     std::istringstream trades("time,price\n1678320000000,5\n");
     int emitted = 0;
-    Status t = import_trades(trades, "t.csv", asset, {}, s, [&](const InputEvent&) { ++emitted; }, nullptr, stats);
+    Status t = import_trades(
+        trades, "t.csv", asset, {}, s, [&](const InputEvent&) { ++emitted; }, nullptr, stats);
     REQUIRE_FALSE(t.ok());
     CHECK(t.error().field == "--asset");
     CHECK(emitted == 0);
@@ -482,9 +502,12 @@ TEST_CASE("a UTF-8 byte order mark before the header line is ignored", "[import]
   const std::string bom = "\xEF\xBB\xBF";
   // CoinAPI is recognised by its first column's name, which the mark would hide.
   const std::string coinapi =
-      "period_start_utc,period_end_utc,first_trade_utc,last_trade_utc,open,high,low,close,volume,trades_count\n"
-      "2020-03-12T00:00:00Z,2020-03-12T00:10:00Z,2020-03-12T00:00:01Z,2020-03-12T00:09:59Z,195,196,194,195.5,10,5\n"
-      "2020-03-12T00:10:00Z,2020-03-12T00:20:00Z,2020-03-12T00:10:01Z,2020-03-12T00:19:59Z,195.5,197,195,196,10,5\n";
+      "period_start_utc,period_end_utc,first_trade_utc,last_trade_utc,open,high,low,close,volume,trades_"
+      "count\n"
+      "2020-03-12T00:00:00Z,2020-03-12T00:10:00Z,2020-03-12T00:00:01Z,2020-03-12T00:09:59Z,195,196,194,195.5,"
+      "10,5\n"
+      "2020-03-12T00:10:00Z,2020-03-12T00:20:00Z,2020-03-12T00:10:01Z,2020-03-12T00:19:59Z,195.5,197,195,196,"
+      "10,5\n";
   CandleRun plain = run_candles(coinapi);
   CandleRun marked = run_candles(bom + coinapi);
   REQUIRE(plain.events.ok());
@@ -512,7 +535,8 @@ TEST_CASE("a file without data rows is an input error naming the file", "[import
     CHECK(e.message.find("no data rows") != std::string::npos);
   };
   std::string garbage;
-  for (int i = 0; i < 300; ++i) garbage.push_back(static_cast<char>((i * 73 + 11) % 256 == '\n' ? 0 : (i * 73 + 11) % 256));
+  for (int i = 0; i < 300; ++i)
+    garbage.push_back(static_cast<char>((i * 73 + 11) % 256 == '\n' ? 0 : (i * 73 + 11) % 256));
   for (const std::string& text : {std::string(), std::string("\n\n"), kKlineHeader, garbage}) {
     CandleRun r = run_candles(text);
     REQUIRE_FALSE(r.events.ok());
@@ -524,7 +548,8 @@ TEST_CASE("a file without data rows is an input error naming the file", "[import
   CandleOptions coinapi;
   coinapi.layout = CandleLayout::coinapi;
   CandleRun header_only = run_candles(
-      "period_start_utc,period_end_utc,first_trade_utc,last_trade_utc,open,high,low,close,volume,trades_count\n",
+      "period_start_utc,period_end_utc,first_trade_utc,last_trade_utc,open,high,low,close,volume,trades_"
+      "count\n",
       coinapi);
   REQUIRE_FALSE(header_only.events.ok());
   check_no_rows(header_only.events.error(), "c.csv");

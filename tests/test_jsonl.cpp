@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <sstream>
 
 #include "liqsim/json.hpp"
@@ -47,9 +46,11 @@ TEST_CASE("JSON numbers are read exactly from their text", "[jsonl]") {
 
 TEST_CASE("RFC 3339 and integer millisecond timestamps agree", "[jsonl]") {
   Symbols s;
-  auto a = decode_event_line(R"({"type":"price","ts":"2020-03-12T10:15:00.250Z","asset":"ETH","price":"1"})", s);
+  auto a =
+      decode_event_line(R"({"type":"price","ts":"2020-03-12T10:15:00.250Z","asset":"ETH","price":"1"})", s);
   auto b = decode_event_line(R"({"type":"price","ts":1584008100250,"asset":"ETH","price":"1"})", s);
-  auto c = decode_event_line(R"({"type":"price","ts":"2020-03-12T12:15:00.25+02:00","asset":"ETH","price":"1"})", s);
+  auto c = decode_event_line(
+      R"({"type":"price","ts":"2020-03-12T12:15:00.25+02:00","asset":"ETH","price":"1"})", s);
   REQUIRE(a.ok());
   REQUIRE(b.ok());
   REQUIRE(c.ok());
@@ -57,7 +58,8 @@ TEST_CASE("RFC 3339 and integer millisecond timestamps agree", "[jsonl]") {
   CHECK(b->ts_ms == a->ts_ms);
   CHECK(c->ts_ms == a->ts_ms);
   CHECK(format_rfc3339(a->ts_ms) == "2020-03-12T10:15:00.250Z");
-  CHECK(decode_error(R"({"type":"price","ts":"2020-02-30T00:00:00Z","asset":"ETH","price":"1"})").field == "ts");
+  CHECK(decode_error(R"({"type":"price","ts":"2020-02-30T00:00:00Z","asset":"ETH","price":"1"})").field ==
+        "ts");
   CHECK(decode_error(R"({"type":"price","ts":"2020-03-12 10:15","asset":"ETH","price":"1"})").field == "ts");
   CHECK(decode_error(R"({"type":"price","ts":1.5,"asset":"ETH","price":"1"})").field == "ts");
   CHECK(decode_error(R"({"type":"price","ts":-1,"asset":"ETH","price":"1"})").field == "ts");
@@ -82,8 +84,10 @@ TEST_CASE("bad events name the field that is wrong", "[jsonl]") {
       {R"({"type":"deposit","ts":0,"account":"a","asset":"USD","amount":"0"})", "amount"},
       {R"({"type":"trade","ts":0,"account":"a","market":"M","side":"long","qty":"1","price":"1"})", "side"},
       {R"({"type":"trade","ts":0,"account":"a","market":"M","side":"buy","qty":"-1","price":"1"})", "qty"},
-      {R"({"type":"trade","ts":0,"account":"a","market":"M","side":"buy","qty":"1","price":"1","isolated_margin":"5"})", "isolated_margin"},
-      {R"({"type":"trade","ts":0,"account":"a","market":"M","side":"buy","qty":"1","price":"1","counterparty":"a"})", "counterparty"},
+      {R"({"type":"trade","ts":0,"account":"a","market":"M","side":"buy","qty":"1","price":"1","isolated_margin":"5"})",
+       "isolated_margin"},
+      {R"({"type":"trade","ts":0,"account":"a","market":"M","side":"buy","qty":"1","price":"1","counterparty":"a"})",
+       "counterparty"},
       {R"({"type":"funding","ts":0,"market":"M"})", "rate"},
       {R"({"type":"param","ts":0,"value":"1"})", "path"},
       {R"({"type":"liquidity","ts":0,"market":"M","depth":"0"})", "depth"},

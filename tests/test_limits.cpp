@@ -47,7 +47,8 @@ Error decode_error(const std::string& line) {
 }
 
 std::string deposit(const std::string& account, const std::string& amount = "1") {
-  return R"({"type":"deposit","ts":0,"account":")" + account + R"(","asset":"USD","amount":")" + amount + "\"}";
+  return R"({"type":"deposit","ts":0,"account":")" + account + R"(","asset":"USD","amount":")" + amount +
+         "\"}";
 }
 
 Result<Config> config_of(const std::string& text) {
@@ -63,7 +64,8 @@ std::string market(const std::string& name, const std::string& underlying, const
 }
 
 // One log record with the given header fields and payload, framed correctly.
-std::string record(std::uint64_t seq, std::uint32_t prev, const std::string& payload, std::uint32_t length_field) {
+std::string record(std::uint64_t seq, std::uint32_t prev, const std::string& payload,
+                   std::uint32_t length_field) {
   std::string rec;
   detail::put_u32(rec, 0);
   detail::put_u32(rec, length_field);
@@ -71,7 +73,8 @@ std::string record(std::uint64_t seq, std::uint32_t prev, const std::string& pay
   detail::put_u64(rec, seq);
   detail::put_u32(rec, prev);
   rec += payload;
-  detail::store_u32(reinterpret_cast<std::uint8_t*>(rec.data()), crc32c_mask(crc32c(rec.data() + 4, rec.size() - 4)));
+  detail::store_u32(reinterpret_cast<std::uint8_t*>(rec.data()),
+                    crc32c_mask(crc32c(rec.data() + 4, rec.size() - 4)));
   return rec;
 }
 
@@ -85,7 +88,8 @@ std::string price_payload() {
 // Runs the CLI; returns its exit status, stderr in *err.
 int run_cli(const std::string& args, std::string* err) {
   const std::string dir = limits_dir("cli");
-  const std::string cmd = std::string(LIQSIM_BUILD_ROOT) + "/liqsim " + args + " >" + dir + "/out 2>" + dir + "/err";
+  const std::string cmd =
+      std::string(LIQSIM_BUILD_ROOT) + "/liqsim " + args + " >" + dir + "/out 2>" + dir + "/err";
   int status = std::system(cmd.c_str());
   *err = read_file(dir + "/err");
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -114,7 +118,8 @@ TEST_CASE("a name of 256 bytes is accepted and one of 257 is an error naming the
 
 TEST_CASE("a param value over 64 KiB is an error naming the value", "[limits]") {
   auto line = [](std::size_t n) {
-    return R"({"type":"param","ts":0,"path":"liquidation.insurance_fund","value":")" + std::string(n, '1') + "\"}";
+    return R"({"type":"param","ts":0,"path":"liquidation.insurance_fund","value":")" + std::string(n, '1') +
+           "\"}";
   };
   Symbols s;
   CHECK(decode_event_line(line(limits::kMaxParamBytes - 2), s).ok());  // the quotes count
@@ -122,8 +127,10 @@ TEST_CASE("a param value over 64 KiB is an error naming the value", "[limits]") 
   CHECK(e.field == "value");
 }
 
-TEST_CASE("a JSONL line over 1 MiB is an error naming the line, read without buffering the rest", "[limits]") {
-  std::string text = deposit("a") + "\n" + std::string(limits::kMaxLineBytes + 1, ' ') + "x\n" + deposit("b") + "\n";
+TEST_CASE("a JSONL line over 1 MiB is an error naming the line, read without buffering the rest",
+          "[limits]") {
+  std::string text =
+      deposit("a") + "\n" + std::string(limits::kMaxLineBytes + 1, ' ') + "x\n" + deposit("b") + "\n";
   std::istringstream in(text);
   Symbols s;
   JsonlEventReader reader(in, "big.jsonl", s);
@@ -138,7 +145,8 @@ TEST_CASE("a JSONL line over 1 MiB is an error naming the line, read without buf
   CHECK(second.error().message.find("1 MiB") != std::string::npos);
 }
 
-TEST_CASE("a record length over 1 MiB is corruption at its offset; zeros to the end are a torn tail", "[limits]") {
+TEST_CASE("a record length over 1 MiB is corruption at its offset; zeros to the end are a torn tail",
+          "[limits]") {
   const std::string dir = limits_dir("record");
   const std::string header = detail::file_header();
   const std::string good = record(0, 0, price_payload(), static_cast<std::uint32_t>(price_payload().size()));
@@ -167,8 +175,8 @@ TEST_CASE("events per log: the bound is 2^32 and seq is 64 bits on disk, never w
   // reader can never be misled into seq 0 by a 32-bit truncation.
   const std::string dir = limits_dir("seq");
   const std::string p = price_payload();
-  write_file(dir + "/wrap.evlog",
-             detail::file_header() + record(std::uint64_t{1} << 32, 0, p, static_cast<std::uint32_t>(p.size())));
+  write_file(dir + "/wrap.evlog", detail::file_header() + record(std::uint64_t{1} << 32, 0, p,
+                                                                 static_cast<std::uint32_t>(p.size())));
   auto scan = scan_log(dir + "/wrap.evlog");
   REQUIRE_FALSE(scan.ok());
   CHECK(scan.error().kind == ErrorKind::corrupt);
@@ -178,11 +186,14 @@ TEST_CASE("events per log: the bound is 2^32 and seq is 64 bits on disk, never w
   STATIC_REQUIRE(logfmt::kPrevOffset - logfmt::kSeqOffset == 8);
 }
 
-TEST_CASE("config counts: 1024 assets, 1024 markets and 64 tiers are accepted; one more is a config error naming the key",
-          "[limits]") {
+TEST_CASE(
+    "config counts: 1024 assets, 1024 markets and 64 tiers are accepted; one more is a config error naming "
+    "the key",
+    "[limits]") {
   auto assets = [](std::size_t n) {
     std::string a = "{";
-    for (std::size_t i = 0; i < n; ++i) a += (i ? "," : "") + std::string("\"A") + std::to_string(i) + "\":{}";
+    for (std::size_t i = 0; i < n; ++i)
+      a += (i ? "," : "") + std::string("\"A") + std::to_string(i) + "\":{}";
     return a + "}";
   };
   auto markets = [](std::size_t n) {
@@ -228,12 +239,15 @@ TEST_CASE("numbers outside the fixed-point range are input errors naming the fie
   CHECK(decode_error(deposit("a", std::string(400, '9'))).field == "amount");
   CHECK(decode_error(R"({"type":"price","ts":1000000000000000,"asset":"BTC","price":"1"})").field == "ts");
   CHECK(decode_error(R"({"type":"price","ts":-1,"asset":"BTC","price":"1"})").field == "ts");
-  CHECK(decode_error(R"({"type":"price","ts":"9999-99-99T00:00:00Z","asset":"BTC","price":"1"})").field == "ts");
-  CHECK(decode_error(R"({"type":"funding","ts":1,"market":"M","rate":"-92233720368.54775809"})").field == "rate");
+  CHECK(decode_error(R"({"type":"price","ts":"9999-99-99T00:00:00Z","asset":"BTC","price":"1"})").field ==
+        "ts");
+  CHECK(decode_error(R"({"type":"funding","ts":1,"market":"M","rate":"-92233720368.54775809"})").field ==
+        "rate");
 }
 
-TEST_CASE("a trade whose notional overflows is an input error through the CLI: exit 2 naming file, line and seq",
-          "[limits][cli]") {
+TEST_CASE(
+    "a trade whose notional overflows is an input error through the CLI: exit 2 naming file, line and seq",
+    "[limits][cli]") {
   const std::string dir = limits_dir("overflow");
   write_file(dir + "/config.json", R"({
     "assets": { "BTC": {} },
@@ -241,15 +255,16 @@ TEST_CASE("a trade whose notional overflows is an input error through the CLI: e
                                "liquidation_fee_ratio": "0.01" } },
     "liquidation": { "insurance_fund": "0", "adl": true } })");
   // qty × price = 9.2e10 × 9.2e10 USD: far beyond the 9.2e10 USD an i64 of 1e-8 units holds.
-  write_file(dir + "/events.jsonl",
-             R"({"type":"price","ts":0,"asset":"BTC","price":"92233720368"})"
-             "\n"
-             R"({"type":"deposit","ts":0,"account":"w","asset":"USD","amount":"92233720368"})"
-             "\n"
-             R"({"type":"deposit","ts":0,"account":"v","asset":"USD","amount":"92233720368"})"
-             "\n"
-             R"({"type":"trade","ts":0,"account":"v","market":"BTC-PERP","side":"buy","qty":"92233720368","price":"92233720368","counterparty":"w"})"
-             "\n");
+  write_file(
+      dir + "/events.jsonl",
+      R"({"type":"price","ts":0,"asset":"BTC","price":"92233720368"})"
+      "\n"
+      R"({"type":"deposit","ts":0,"account":"w","asset":"USD","amount":"92233720368"})"
+      "\n"
+      R"({"type":"deposit","ts":0,"account":"v","asset":"USD","amount":"92233720368"})"
+      "\n"
+      R"({"type":"trade","ts":0,"account":"v","market":"BTC-PERP","side":"buy","qty":"92233720368","price":"92233720368","counterparty":"w"})"
+      "\n");
   std::string err;
   int rc = run_cli("replay --config " + dir + "/config.json --events " + dir + "/events.jsonl --json", &err);
   INFO(err);
@@ -267,7 +282,8 @@ TEST_CASE("a trade whose notional overflows is an input error through the CLI: e
 
 TEST_CASE("sums that overflow over many events are input errors, never wrapped", "[limits][cli]") {
   const std::string dir = limits_dir("sum");
-  write_file(dir + "/config.json", R"({ "assets": {}, "markets": {}, "liquidation": { "insurance_fund": "0" } })");
+  write_file(dir + "/config.json",
+             R"({ "assets": {}, "markets": {}, "liquidation": { "insurance_fund": "0" } })");
   std::string events;
   for (int i = 0; i < 4; ++i)
     events += R"({"type":"deposit","ts":0,"account":"a","asset":"USD","amount":"92233720368"})"

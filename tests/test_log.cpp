@@ -1,9 +1,8 @@
 // Tests of the binary append-only log (include/liqsim/log.hpp, events/FORMAT.md).
-#include <catch2/catch.hpp>
-
 #include <stdlib.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -53,14 +52,18 @@ void spit(const std::string& path, const std::string& bytes) {
 const char* kAllTypes =
     "{\"type\":\"param\",\"ts\":1583971200000,\"path\":\"liquidation.adl\",\"value\":true}\n"
     "{\"type\":\"price\",\"ts\":\"2020-03-12T00:00:00.250Z\",\"asset\":\"BTC\",\"price\":7950.5}\n"
-    "{\"type\":\"deposit\",\"ts\":1583971200250,\"account\":\"alice\",\"asset\":\"USD\",\"amount\":\"10000\"}\n"
-    "{\"type\":\"withdraw\",\"ts\":1583971200250,\"account\":\"alice\",\"asset\":\"USD\",\"amount\":\"0.00000001\"}\n"
+    "{\"type\":\"deposit\",\"ts\":1583971200250,\"account\":\"alice\",\"asset\":\"USD\",\"amount\":\"10000\"}"
+    "\n"
+    "{\"type\":\"withdraw\",\"ts\":1583971200250,\"account\":\"alice\",\"asset\":\"USD\",\"amount\":\"0."
+    "00000001\"}\n"
     "{\"type\":\"trade\",\"ts\":1583971201000,\"account\":\"alice\",\"market\":\"BTC-PERP\",\"side\":\"buy\","
     "\"qty\":\"1.5\",\"price\":\"7950\"}\n"
-    "{\"type\":\"trade\",\"ts\":1583971201000,\"account\":\"alice\",\"market\":\"BTC-PERP\",\"side\":\"sell\","
+    "{\"type\":\"trade\",\"ts\":1583971201000,\"account\":\"alice\",\"market\":\"BTC-PERP\",\"side\":"
+    "\"sell\","
     "\"qty\":\"0.5\",\"price\":\"7951\",\"margin\":\"cross\"}\n"
     "{\"type\":\"trade\",\"ts\":1583971202000,\"account\":\"bob\",\"market\":\"BTC-PERP\",\"side\":\"buy\","
-    "\"qty\":\"2\",\"price\":\"7952\",\"margin\":\"isolated\",\"isolated_margin\":\"0\",\"counterparty\":\"alice\"}\n"
+    "\"qty\":\"2\",\"price\":\"7952\",\"margin\":\"isolated\",\"isolated_margin\":\"0\",\"counterparty\":"
+    "\"alice\"}\n"
     "{\"type\":\"trade\",\"ts\":1583971202000,\"account\":\"bob\",\"market\":\"BTC-PERP\",\"side\":\"sell\","
     "\"qty\":\"1\",\"price\":\"7953\",\"margin\":\"isolated\"}\n"
     "{\"type\":\"trade\",\"ts\":1583971202000,\"account\":\"bob\",\"market\":\"BTC-PERP\",\"side\":\"sell\","
@@ -70,7 +73,8 @@ const char* kAllTypes =
     "{\"type\":\"param\",\"ts\":1583971204000,\"path\":\"markets.BTC-PERP.tiers\",\"value\":"
     "[{\"max_notional\":\"50000\",\"x\":[1,2.50,1e3,null,false,\"\\u00e9\\n\"]}]}\n"
     "{\"type\":\"liquidity\",\"ts\":1583971205000,\"market\":\"BTC-PERP\",\"depth\":\"10000000\"}\n"
-    "{\"type\":\"deposit\",\"ts\":1583971205000,\"account\":\"\\u00fcber-\\u0000-\\ud83d\\ude00\",\"asset\":\"ETH\","
+    "{\"type\":\"deposit\",\"ts\":1583971205000,\"account\":\"\\u00fcber-\\u0000-\\ud83d\\ude00\",\"asset\":"
+    "\"ETH\","
     "\"amount\":\"92233720368.54775807\"}\n";
 
 // The canonical JSONL text of a JSONL text (decode and re-encode every line).
@@ -237,8 +241,9 @@ TEST_CASE("CRC32C matches the published check values", "[log][crc]") {
   }
 }
 
-TEST_CASE("every event type survives JSONL to binary to JSONL unchanged, and binary round trips byte for byte",
-          "[log]") {
+TEST_CASE(
+    "every event type survives JSONL to binary to JSONL unchanged, and binary round trips byte for byte",
+    "[log]") {
   TempDir dir;
   const std::string canonical = canonical_jsonl(kAllTypes);
   REQUIRE(jsonl_lines(canonical).size() == 14);
@@ -283,10 +288,10 @@ TEST_CASE("the example logs in events/ round trip through the binary log", "[log
     REQUIRE(c.ok());
     CHECK(slurp(dir.path("c.evlog")) == slurp(dir.path("a.evlog")));
   }
-  CHECK(examples.size() == static_cast<std::size_t>(std::count_if(
-                               fs::directory_iterator(fs::exists(events_dir) ? events_dir : fs::path(dir.root)),
-                               fs::directory_iterator(),
-                               [](const auto& e) { return e.path().extension() == ".jsonl"; })));
+  CHECK(examples.size() ==
+        static_cast<std::size_t>(std::count_if(
+            fs::directory_iterator(fs::exists(events_dir) ? events_dir : fs::path(dir.root)),
+            fs::directory_iterator(), [](const auto& e) { return e.path().extension() == ".jsonl"; })));
 }
 
 TEST_CASE("JSONL and binary logs read to the same events", "[log]") {
@@ -322,36 +327,41 @@ TEST_CASE("a binary payload is held to the JSONL decoder's rules", "[log]") {
   const std::string max_name(256, 'a');
   const Case cases[] = {
       {"zero price", price_payload(0, 0), "price", R"({"type":"price","ts":0,"asset":"BTC","price":"0"})"},
-      {"negative price", price_payload(0, -kOne), "price", R"({"type":"price","ts":0,"asset":"BTC","price":"-1"})"},
+      {"negative price", price_payload(0, -kOne), "price",
+       R"({"type":"price","ts":0,"asset":"BTC","price":"-1"})"},
       {"zero amount", Bytes().i64(0).u8(2).name("a").name("USD").i64(0).s, "amount",
        R"({"type":"deposit","ts":0,"account":"a","asset":"USD","amount":"0"})"},
       {"negative withdraw", Bytes().i64(0).u8(3).name("a").name("USD").i64(-1).s, "amount",
        R"({"type":"withdraw","ts":0,"account":"a","asset":"USD","amount":"-0.00000001"})"},
       {"zero qty", Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(0).i64(kOne).u8(0).s, "qty",
        R"({"type":"trade","ts":0,"account":"a","market":"M","side":"buy","qty":"0","price":"1"})"},
-      {"negative trade price", Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(-kOne).u8(0).s, "price",
-       R"({"type":"trade","ts":0,"account":"a","market":"M","side":"buy","qty":"1","price":"-1"})"},
+      {"negative trade price", Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(-kOne).u8(0).s,
+       "price", R"({"type":"trade","ts":0,"account":"a","market":"M","side":"buy","qty":"1","price":"-1"})"},
       {"zero depth", Bytes().i64(0).u8(7).name("M").i64(0).s, "depth",
        R"({"type":"liquidity","ts":0,"market":"M","depth":"0"})"},
-      {"empty name", price_payload(0, kOne, ""), "asset", R"({"type":"price","ts":0,"asset":"","price":"1"})"},
+      {"empty name", price_payload(0, kOne, ""), "asset",
+       R"({"type":"price","ts":0,"asset":"","price":"1"})"},
       {"257-byte name", price_payload(0, kOne, long_name), "asset", nullptr},
       {"invalid UTF-8 name", price_payload(0, kOne, "B\xff"), "asset", nullptr},
       {"surrogate in UTF-8", price_payload(0, kOne, "\xed\xa0\x80"), "asset", nullptr},
       {"overlong UTF-8", price_payload(0, kOne, "\xc0\xaf"), "asset", nullptr},
       {"side 2", Bytes().i64(0).u8(4).name("a").name("M").u8(2).i64(kOne).i64(kOne).u8(0).s, "side",
        R"({"type":"trade","ts":0,"account":"a","market":"M","side":"hold","qty":"1","price":"1"})"},
-      {"unknown trade flag", Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(kOne).u8(0x10).s, "flags",
-       nullptr},
-      {"isolated without margin", Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(kOne).u8(0x02).s,
-       "margin", nullptr},
+      {"unknown trade flag", Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(kOne).u8(0x10).s,
+       "flags", nullptr},
+      {"isolated without margin",
+       Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(kOne).u8(0x02).s, "margin", nullptr},
       {"isolated_margin on a cross trade",
-       Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(kOne).u8(0x05).i64(kOne).s, "isolated_margin",
+       Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(kOne).u8(0x05).i64(kOne).s,
+       "isolated_margin",
        R"({"type":"trade","ts":0,"account":"a","market":"M","side":"buy","qty":"1","price":"1","margin":"cross","isolated_margin":"1"})"},
       {"negative isolated_margin",
-       Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(kOne).u8(0x07).i64(-1).s, "isolated_margin",
+       Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(kOne).u8(0x07).i64(-1).s,
+       "isolated_margin",
        R"({"type":"trade","ts":0,"account":"a","market":"M","side":"buy","qty":"1","price":"1","margin":"isolated","isolated_margin":"-1"})"},
       {"counterparty is the account",
-       Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(kOne).u8(0x08).name("a").s, "counterparty",
+       Bytes().i64(0).u8(4).name("a").name("M").u8(0).i64(kOne).i64(kOne).u8(0x08).name("a").s,
+       "counterparty",
        R"({"type":"trade","ts":0,"account":"a","market":"M","side":"buy","qty":"1","price":"1","counterparty":"a"})"},
       {"event code 0", Bytes().i64(0).u8(0).s, "type", nullptr},
       {"event code 8", Bytes().i64(0).u8(8).s, "type", R"({"type":"snapshot","ts":0})"},
@@ -365,9 +375,10 @@ TEST_CASE("a binary payload is held to the JSONL decoder's rules", "[log]") {
       {"empty param path", Bytes().i64(0).u8(6).str32("").str32("1").s, "path",
        R"({"type":"param","ts":0,"path":"","value":1})"},
       {"param value not JSON", Bytes().i64(0).u8(6).str32("p").str32("{").s, "value", nullptr},
-      {"param value not canonical", Bytes().i64(0).u8(6).str32("p").str32("{ \"a\": 1 }").s, "value", nullptr},
-      {"param value over 64 KiB", Bytes().i64(0).u8(6).str32("p").str32("\"" + std::string(70000, 'x') + "\"").s,
-       "value", nullptr},
+      {"param value not canonical", Bytes().i64(0).u8(6).str32("p").str32("{ \"a\": 1 }").s, "value",
+       nullptr},
+      {"param value over 64 KiB",
+       Bytes().i64(0).u8(6).str32("p").str32("\"" + std::string(70000, 'x') + "\"").s, "value", nullptr},
       {"param length beyond the payload", Bytes().i64(0).u8(6).u32(1000).s + "p", "path", nullptr},
   };
   for (const Case& c : cases) {
@@ -384,13 +395,15 @@ TEST_CASE("a binary payload is held to the JSONL decoder's rules", "[log]") {
     Symbols symbols;
     InputEvent ev;
     REQUIRE(decode_record_payload(price_payload(0, kOne, max_name), symbols, ev).ok());
-    CHECK(encode_event(ev, symbols) == R"({"type":"price","ts":0,"asset":")" + max_name + R"(","price":"1"})");
+    CHECK(encode_event(ev, symbols) ==
+          R"({"type":"price","ts":0,"asset":")" + max_name + R"(","price":"1"})");
     REQUIRE(decode_record_payload(price_payload(logfmt::kMaxTsMs, kOne), symbols, ev).ok());
     CHECK(ev.ts_ms == 999'999'999'999'999);
   }
 }
 
-TEST_CASE("a record with a valid checksum but a bad payload is corruption naming offset, seq and field", "[log]") {
+TEST_CASE("a record with a valid checksum but a bad payload is corruption naming offset, seq and field",
+          "[log]") {
   TempDir dir;
   const std::string bytes =
       raw_log({{price_payload(1, kOne), 0}, {price_payload(2, kOne), 1}, {price_payload(3, 0), 2}});
@@ -401,7 +414,8 @@ TEST_CASE("a record with a valid checksum but a bad payload is corruption naming
   CHECK(r.error.kind == ErrorKind::corrupt);
   CHECK(r.error.field == "price");
   CHECK(r.error.seq == 2);
-  const std::int64_t record_bytes = static_cast<std::int64_t>(logfmt::kRecordHeaderBytes + price_payload(0, 1).size());
+  const std::int64_t record_bytes =
+      static_cast<std::int64_t>(logfmt::kRecordHeaderBytes + price_payload(0, 1).size());
   CHECK(r.error.offset == static_cast<std::int64_t>(logfmt::kFileHeaderBytes) + 2 * record_bytes);
   CHECK(r.error.exit_code() == 3);
   CHECK(r.error.describe().find("bad.evlog: byte offset ") != std::string::npos);
@@ -412,8 +426,10 @@ TEST_CASE("a record with a valid checksum but a bad payload is corruption naming
   CHECK(all.error().kind == ErrorKind::corrupt);
 }
 
-TEST_CASE("framing errors are corruption: broken chain, seq gap, unknown record type, oversized length, ts backwards",
-          "[log]") {
+TEST_CASE(
+    "framing errors are corruption: broken chain, seq gap, unknown record type, oversized length, ts "
+    "backwards",
+    "[log]") {
   TempDir dir;
   struct Case {
     const char* name;
@@ -432,7 +448,8 @@ TEST_CASE("framing errors are corruption: broken chain, seq gap, unknown record 
     oversized += h.s + std::string(64, 'x');
   }
   const Case cases[] = {
-      {"broken chain", raw_log({{p1, 0}, {p2, 1}, {p3, 2, logfmt::kRecordEvent, true}}), 2, "broken chain", ""},
+      {"broken chain", raw_log({{p1, 0}, {p2, 1}, {p3, 2, logfmt::kRecordEvent, true}}), 2, "broken chain",
+       ""},
       {"seq gap", raw_log({{p1, 0}, {p2, 1}, {p3, 3}}), 2, "seq gap", ""},
       {"seq not starting at 0", raw_log({{p1, 1}}), 0, "seq gap", ""},
       {"repeated seq", raw_log({{p1, 0}, {p2, 0}}), 1, "seq gap", ""},
@@ -490,7 +507,8 @@ TEST_CASE("a damaged file header is refused", "[log]") {
   }
 }
 
-TEST_CASE("flipping any bit pattern in any byte of a log is detected, never read as different events", "[log]") {
+TEST_CASE("flipping any bit pattern in any byte of a log is detected, never read as different events",
+          "[log]") {
   TempDir dir;
   const std::string jsonl = canonical_jsonl(
       "{\"type\":\"price\",\"ts\":1,\"asset\":\"BTC\",\"price\":\"100\"}\n"
@@ -583,7 +601,8 @@ TEST_CASE("torn tail is end of file, not corruption", "[log]") {
     CHECK(r.torn);
     CHECK(r.events.size() == n - 1);
   }
-  SECTION("a last record cut short and followed by zeros (a file system that extended the file) is a torn tail") {
+  SECTION(
+      "a last record cut short and followed by zeros (a file system that extended the file) is a torn tail") {
     std::string torn = good.substr(0, good.size() - 5) + std::string(5, '\0') + std::string(100, '\0');
     spit(dir.path("zeroed.evlog"), torn);
     ReadOutcome r = read_binary(dir.path("zeroed.evlog"));
@@ -614,7 +633,8 @@ TEST_CASE("torn tail is end of file, not corruption", "[log]") {
       ++spanning;
       INFO("record " << k << " cut at sector boundary " << boundary);
       spit(dir.path("sector.evlog"),
-           bytes.substr(0, static_cast<std::size_t>(boundary)) + std::string(static_cast<std::size_t>(at[k + 1] - boundary) + 300, '\0'));
+           bytes.substr(0, static_cast<std::size_t>(boundary)) +
+               std::string(static_cast<std::size_t>(at[k + 1] - boundary) + 300, '\0'));
       ReadOutcome r = read_binary(dir.path("sector.evlog"));
       REQUIRE_FALSE(r.failed);
       CHECK(r.torn);
@@ -629,13 +649,16 @@ TEST_CASE("torn tail is end of file, not corruption", "[log]") {
       const std::int64_t off = at[k] + 6;
       if (off % 512 != 0 && bytes[static_cast<std::size_t>(off - 1)] != '\0') {
         spit(dir.path("sector.evlog"),
-             bytes.substr(0, static_cast<std::size_t>(off)) + std::string(static_cast<std::size_t>(at[k + 1] - off) + 300, '\0'));
+             bytes.substr(0, static_cast<std::size_t>(off)) +
+                 std::string(static_cast<std::size_t>(at[k + 1] - off) + 300, '\0'));
         CHECK(read_binary(dir.path("sector.evlog")).failed);
       }
     }
     CHECK(spanning >= 3);
   }
-  SECTION("damage to a complete last record that ends in zeros of its own across a sector boundary is corruption") {
+  SECTION(
+      "damage to a complete last record that ends in zeros of its own across a sector boundary is "
+      "corruption") {
     // Records often end in zero bytes (high bytes of an amount). Find a log
     // whose last record ends exactly at the end of the file with such zeros
     // running over a 512-byte boundary, then damage it before the boundary.
@@ -651,11 +674,13 @@ TEST_CASE("torn tail is end of file, not corruption", "[log]") {
       const std::int64_t boundary = (start / 512 + 1) * 512;
       if (boundary >= end || bytes[static_cast<std::size_t>(boundary - 1)] != '\0') continue;
       bool zeros = true;
-      for (std::int64_t i = boundary - 1; i < end; ++i) zeros = zeros && bytes[static_cast<std::size_t>(i)] == '\0';
+      for (std::int64_t i = boundary - 1; i < end; ++i)
+        zeros = zeros && bytes[static_cast<std::size_t>(i)] == '\0';
       if (!zeros) continue;
       ++found;
       INFO(n << " records, the last at " << start << ".." << end);
-      bytes[static_cast<std::size_t>(start)] = static_cast<char>(bytes[static_cast<std::size_t>(start)] ^ 0x01);
+      bytes[static_cast<std::size_t>(start)] =
+          static_cast<char>(bytes[static_cast<std::size_t>(start)] ^ 0x01);
       spit(dir.path("own-zeros.evlog"), bytes);
       ReadOutcome r = read_binary(dir.path("own-zeros.evlog"));
       CHECK(r.failed);

@@ -154,8 +154,9 @@ bool has_temporary_file(const TempDir& dir) {
 
 // ---------------------------------------------------------------- convert and repair against a writer
 
-TEST_CASE("a conversion onto a log that a writer holds is refused, and the writer's records stay in the file named",
-          "[log][lock]") {
+TEST_CASE(
+    "a conversion onto a log that a writer holds is refused, and the writer's records stay in the file named",
+    "[log][lock]") {
   TempDir dir;
   spit(dir.path("x.jsonl"), jsonl_of(1, 3, "X"));
   const std::string log = dir.path("live.evlog");
@@ -183,7 +184,8 @@ TEST_CASE("a conversion onto a log that a writer holds is refused, and the write
   CHECK(assets_of(log) == "XXX");
 }
 
-TEST_CASE("a conversion onto a missing log that a writer creates meanwhile does not replace it", "[log][lock]") {
+TEST_CASE("a conversion onto a missing log that a writer creates meanwhile does not replace it",
+          "[log][lock]") {
   TempDir dir;
   spit(dir.path("x.jsonl"), jsonl_of(1, 3, "X"));
   const std::string log = dir.path("new.evlog");
@@ -239,8 +241,8 @@ TEST_CASE("a writer whose log is replaced between its open and its lock appends 
           "[log][lock]") {
   TempDir dir;
   const std::string log = dir.path("log.evlog");
-  write_log(log, 1, 2, "O");                       // the file the writer opens first
-  write_log(dir.path("other.evlog"), 1, 3, "N");   // what a convert puts in its place
+  write_log(log, 1, 2, "O");                      // the file the writer opens first
+  write_log(dir.path("other.evlog"), 1, 3, "N");  // what a convert puts in its place
   HookScope scope("opened", [&](const std::string& path) {
     REQUIRE(::rename(dir.path("other.evlog").c_str(), path.c_str()) == 0);
   });
@@ -254,7 +256,8 @@ TEST_CASE("a writer whose log is replaced between its open and its lock appends 
   CHECK(assets_of(log) == "NNNA");
 }
 
-TEST_CASE("a repair whose log is replaced between its open and its lock repairs the file now named", "[log][lock]") {
+TEST_CASE("a repair whose log is replaced between its open and its lock repairs the file now named",
+          "[log][lock]") {
   TempDir dir;
   const std::string log = dir.path("log.evlog");
   write_log(log, 1, 2, "O");
@@ -272,7 +275,8 @@ TEST_CASE("a repair whose log is replaced between its open and its lock repairs 
   CHECK(scan_log(log)->torn == false);
 }
 
-TEST_CASE("a writer whose log was replaced by a program that takes no lock acknowledges nothing", "[log][lock]") {
+TEST_CASE("a writer whose log was replaced by a program that takes no lock acknowledges nothing",
+          "[log][lock]") {
   TempDir dir;
   const std::string log = dir.path("log.evlog");
   write_log(dir.path("other.evlog"), 1, 1, "N");
@@ -349,8 +353,9 @@ TEST_CASE("verify of a log whose writer holds the lock reads a half-written last
   CHECK(crashed->torn_error.seq == 2);
 }
 
-TEST_CASE("verify reads a torn tail again once its writer has finished: a completed record is not a torn tail",
-          "[log][lock][verify]") {
+TEST_CASE(
+    "verify reads a torn tail again once its writer has finished: a completed record is not a torn tail",
+    "[log][lock][verify]") {
   TempDir dir;
   const std::string log = dir.path("live.evlog");
   write_log(dir.path("whole.evlog"), 10, 3, "A");
@@ -412,7 +417,8 @@ TEST_CASE("repair turns a 0-byte file, what a crash at a log's creation leaves, 
   CHECK(assets_of(log) == "A");
 }
 
-TEST_CASE("a named pipe given as a log is refused by every reader and writer, never waited on", "[log][lock]") {
+TEST_CASE("a named pipe given as a log is refused by every reader and writer, never waited on",
+          "[log][lock]") {
   TempDir dir;
   const std::string fifo = dir.path("pipe.evlog");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);

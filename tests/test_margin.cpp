@@ -52,7 +52,8 @@ TEST_CASE("fills: open, add, reduce, close and flip, entry rounded against the h
 
   // Realized PnL rounds down: 0.00000001 × (0.5 − 0) = 0.000000005 → 0; the loss side to −0.00000001.
   CHECK(compute_fill(Q("0.00000001"), Price::zero(), Q("-0.00000001"), P("0.5")).realized.is_zero());
-  CHECK(compute_fill(Q("-0.00000001"), Price::zero(), Q("0.00000001"), P("0.5")).realized == U("-0.00000001"));
+  CHECK(compute_fill(Q("-0.00000001"), Price::zero(), Q("0.00000001"), P("0.5")).realized ==
+        U("-0.00000001"));
 }
 
 TEST_CASE("valuation: collateral haircut on holdings only, notional up, PnL down", "[margin]") {
@@ -160,7 +161,8 @@ TEST_CASE("ADL: score is PnL % × leverage, exact in 256 bits; shares and prices
   AdlScore s = adl_score(U("10"), position_cost(Q("1"), P("100")), U("110"), U("11"));
   CHECK(s.hi == 0);
   CHECK(s.lo == static_cast<unsigned __int128>(10'000'000) * 1'000'000'000);
-  AdlScore two128 = mul_wide(static_cast<unsigned __int128>(1) << 64, static_cast<unsigned __int128>(1) << 64);
+  AdlScore two128 =
+      mul_wide(static_cast<unsigned __int128>(1) << 64, static_cast<unsigned __int128>(1) << 64);
   CHECK(two128.hi == 1);
   CHECK(two128.lo == 0);
   const unsigned __int128 max = ~static_cast<unsigned __int128>(0);
@@ -174,7 +176,7 @@ TEST_CASE("ADL: score is PnL % × leverage, exact in 256 bits; shares and prices
 
   // Take 1 of 2 (PnL 50: 25 for the part) towards a leg of 3 with 30 to cover: 10.
   CHECK(adl_amount(U("50"), Q("1"), Q("2"), U("30"), Q("3"), U("30")) == U("10"));
-  CHECK(adl_amount(U("8"), Q("1"), Q("2"), U("30"), Q("3"), U("30")) == U("4"));    // capped at the part's PnL
+  CHECK(adl_amount(U("8"), Q("1"), Q("2"), U("30"), Q("3"), U("30")) == U("4"));  // capped at the part's PnL
   CHECK(adl_amount(U("50"), Q("1"), Q("2"), U("30"), Q("3"), U("2.5")) == U("2.5"));  // at what is open
   CHECK(adl_price(P("100"), U("10"), Q("1"), true) == P("110"));
   CHECK(adl_price(P("100"), U("10"), Q("3"), false) == P("96.66666666"));  // 3.33333334 per unit (up)

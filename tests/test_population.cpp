@@ -1,7 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -25,7 +24,8 @@ PopulationParams eth_params(std::uint64_t seed, std::int64_t accounts = 1000) {
   p.asset = "ETH";
   p.price_raw = 19521LL * 1'000'000;  // 195.21
   p.ts_ms = 1583971200000;
-  p.collateral = {{"USD", 70'000'000, 100'000'000}, {"ETH", 20'000'000, 19521LL * 1'000'000},
+  p.collateral = {{"USD", 70'000'000, 100'000'000},
+                  {"ETH", 20'000'000, 19521LL * 1'000'000},
                   {"USDC", 10'000'000, 100'000'000}};
   return p;
 }
@@ -229,7 +229,8 @@ TEST_CASE("gen population --out writes the events and a meta file next to them",
   REQUIRE(mkdtemp(tmpl) != nullptr);
   const std::string dir = tmpl;
   const std::string args =
-      " gen population --accounts 50 --seed 9 --market ETH-PERP --asset ETH --price 195.21 --ts 2020-03-12T00:00:00Z"
+      " gen population --accounts 50 --seed 9 --market ETH-PERP --asset ETH --price 195.21 --ts "
+      "2020-03-12T00:00:00Z"
       " --collateral USD:0.7,ETH:0.2,USDC:0.1 --with-price";
   REQUIRE(std::system((exe + args + " --out " + dir + "/a.jsonl").c_str()) == 0);
   REQUIRE(std::system((exe + args + " --out " + dir + "/b.jsonl").c_str()) == 0);
@@ -250,8 +251,9 @@ TEST_CASE("gen population --out writes the events and a meta file next to them",
   CHECK(std::system((exe + args + " --long-share 1.5 --out " + dir + "/c.jsonl 2>/dev/null").c_str()) != 0);
 }
 
-TEST_CASE("names, a timestamp and an account prefix that would make invalid events are refused, naming the option",
-          "[population]") {
+TEST_CASE(
+    "names, a timestamp and an account prefix that would make invalid events are refused, naming the option",
+    "[population]") {
   auto refused = [](const PopulationParams& p, const std::string& option, const std::string& text) {
     Status st = validate(p);
     REQUIRE_FALSE(st.ok());

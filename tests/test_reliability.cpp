@@ -14,12 +14,16 @@ TEST_CASE("control characters in a message are written as \\xNN, everything else
   CHECK(printable("BTC\x1b[31mX\a") == "BTC\\x1b[31mX\\x07");
   CHECK(printable(std::string("a\0b", 3)) == "a\\x00b");
   CHECK(printable("tab\tnewline\ndel\x7f") == "tab\\x09newline\\x0adel\\x7f");
-  CHECK(printable("plain ascii, UTF-8 \xc3\xa9 and a backslash \\") == "plain ascii, UTF-8 \xc3\xa9 and a backslash \\");
+  CHECK(printable("plain ascii, UTF-8 \xc3\xa9 and a backslash \\") ==
+        "plain ascii, UTF-8 \xc3\xa9 and a backslash \\");
 }
 
-TEST_CASE("an error names its file, field and message with their control characters escaped", "[reliability]") {
+TEST_CASE("an error names its file, field and message with their control characters escaped",
+          "[reliability]") {
   Error e = make_error(ErrorKind::input, "market 'X\x1b]0;pwned\a' is not defined", "mar\nket");
-  e.file = "ev\x1b" "ents.jsonl";
+  e.file =
+      "ev\x1b"
+      "ents.jsonl";
   e.line = 3;
   const std::string d = e.describe();
   CHECK(d == "ev\\x1bents.jsonl:3: field 'mar\\x0aket': market 'X\\x1b]0;pwned\\x07' is not defined");

@@ -72,9 +72,13 @@ void check_golden(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("golden: eth-2020-03-12 replays to its recorded summary", "[replays]") { check_golden("eth-2020-03-12"); }
+TEST_CASE("golden: eth-2020-03-12 replays to its recorded summary", "[replays]") {
+  check_golden("eth-2020-03-12");
+}
 
-TEST_CASE("golden: eth-2021-05-19 replays to its recorded summary", "[replays]") { check_golden("eth-2021-05-19"); }
+TEST_CASE("golden: eth-2021-05-19 replays to its recorded summary", "[replays]") {
+  check_golden("eth-2021-05-19");
+}
 
 TEST_CASE("golden: usdc-depeg-2023-03 replays to its recorded summary", "[replays]") {
   check_golden("usdc-depeg-2023-03");
@@ -87,7 +91,8 @@ TEST_CASE("golden: the crisis replays liquidate, and the depeg scenario holds US
     const nlohmann::json e = read_json(kReplays + name + "/expected.json");
     INFO(name);
     CHECK(e.at("liquidations").get<std::int64_t>() > 1000);
-    CHECK(e.at("rejected").get<std::int64_t>() * 20 < e.at("accounts").get<std::int64_t>());  // < 5 % rejected
+    CHECK(e.at("rejected").get<std::int64_t>() * 20 <
+          e.at("accounts").get<std::int64_t>());  // < 5 % rejected
   }
   const nlohmann::json usdc = read_json(kReplays + "usdc-depeg-2023-03/expected.json");
   CHECK(usdc.at("collateral_by_asset").at("USDC").get<std::string>() != "0");
@@ -134,7 +139,8 @@ nlohmann::ordered_json reversed_keys(const nlohmann::ordered_json& j) {
 // as a JSON number, every liquidation default written out, every object's
 // keys in reverse order — replays to the recorded hash; one changed value
 // does not.
-TEST_CASE("golden: a respelled flagship configuration keeps the recorded state hash", "[replays][canonical]") {
+TEST_CASE("golden: a respelled flagship configuration keeps the recorded state hash",
+          "[replays][canonical]") {
   const std::string dir = kReplays + "eth-2020-03-12";
   const nlohmann::json expected = read_json(dir + "/expected.json");
   std::ifstream in(dir + "/config.json", std::ios::binary);
@@ -158,7 +164,8 @@ TEST_CASE("golden: a respelled flagship configuration keeps the recorded state h
   CHECK(same.at("state_hash") == expected.at("state_hash"));
   CHECK(same.at("bad_debt") == expected.at("bad_debt"));
 
-  cfg["liquidation"]["max_cascade_rounds"] = 999;  // a different configuration, whatever it changes in the results
+  cfg["liquidation"]["max_cascade_rounds"] =
+      999;  // a different configuration, whatever it changes in the results
   const nlohmann::json other = flagship_with_config(reversed_keys(cfg).dump(2));
   CHECK(other.at("state_hash") != expected.at("state_hash"));
 }

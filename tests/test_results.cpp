@@ -2,8 +2,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -113,7 +113,8 @@ struct Fixture {
     for (std::size_t i = from; i < to && i < events.size(); ++i) {
       Status st = replay->apply(events[i]);
       if (!st.ok()) {
-        if (db_status && st.error().kind == ErrorKind::io) return;  // the database's failure, kept in *db_status
+        if (db_status && st.error().kind == ErrorKind::io)
+          return;  // the database's failure, kept in *db_status
         FAIL(st.error().describe());
       }
       derived.push_back(replay->derived());
@@ -324,13 +325,12 @@ TEST_CASE("summary fields are in a fixed order and identical across replays", "[
     INFO(k << " = " << v);
     CHECK(parse_json(v).ok());
   }
-  CHECK(keys == std::vector<std::string>{"cascade_events", "liquidations_outside_move", "liquidations_own_impact",
-                                         "cascade_rounds_histogram", "longest_cascade",
-                                         "largest_cascade", "amplification_median", "amplification_max",
-                                         "amplification_undefined", "time_to_neutralize_ms", "bad_debt_share",
-                                         "fees_collected", "slippage_vs_mark", "leverage_end",
-                                         "peak_open_interest_usd", "leverage_at_peak_open_interest",
-                                         "collateral_by_asset"});
+  CHECK(keys == std::vector<std::string>{
+                    "cascade_events", "liquidations_outside_move", "liquidations_own_impact",
+                    "cascade_rounds_histogram", "longest_cascade", "largest_cascade", "amplification_median",
+                    "amplification_max", "amplification_undefined", "time_to_neutralize_ms", "bad_debt_share",
+                    "fees_collected", "slippage_vs_mark", "leverage_end", "peak_open_interest_usd",
+                    "leverage_at_peak_open_interest", "collateral_by_asset"});
   // Before the tick the five longs hold 10 BTC at 100 with 110…150 USD: leverage 1000/110 … 1000/150.
   auto peak = parse_json(a.fields()["leverage_at_peak_open_interest"]);
   REQUIRE(peak.ok());
@@ -352,11 +352,13 @@ TEST_CASE("a new results database has the schema and its version", "[results]") 
   Sql q(path);
   CHECK(q.one("SELECT version FROM schema_version") == std::to_string(kResultsSchemaVersion));
   CHECK(q.count("SELECT COUNT(*) FROM schema_version") == 1);
-  for (const char* t : {"runs", "events", "market_series", "insurance_fund", "accounts", "markets", "collateral",
-                        "metrics", "cascades", "episodes"})
-    CHECK(q.count(std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='") + t + "'") == 1);
+  for (const char* t : {"runs", "events", "market_series", "insurance_fund", "accounts", "markets",
+                        "collateral", "metrics", "cascades", "episodes"})
+    CHECK(q.count(std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='") + t +
+                  "'") == 1);
   for (const char* i : {"events_run_ts", "events_run_account", "events_run_market"})
-    CHECK(q.count(std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND name='") + i + "'") == 1);
+    CHECK(q.count(std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND name='") + i +
+                  "'") == 1);
   { auto again = open_db(path); }  // reopening keeps one version row
   CHECK(q.count("SELECT COUNT(*) FROM schema_version") == 1);
 }
@@ -389,7 +391,8 @@ TEST_CASE("a first run that is aborted leaves no database file behind", "[result
   CHECK_FALSE(fs::exists(path));
 }
 
-TEST_CASE("an aborted first run into a file that existed, empty, keeps the file and adds no tables", "[results]") {
+TEST_CASE("an aborted first run into a file that existed, empty, keeps the file and adds no tables",
+          "[results]") {
   std::string path = temp_dir("first-abort-existing") + "/r.sqlite";
   { std::ofstream touch(path); }
   {
@@ -405,7 +408,8 @@ TEST_CASE("an aborted first run into a file that existed, empty, keeps the file 
 // Issue 10, finding 1: two replays into a database that does not exist yet.
 // The one that created the file times out on the other's lock; it may not
 // remove the file the other is writing.
-TEST_CASE("a writer that created the database and timed out on another's lock leaves the file to it", "[results]") {
+TEST_CASE("a writer that created the database and timed out on another's lock leaves the file to it",
+          "[results]") {
   std::string path = temp_dir("create-race") + "/r.sqlite";
   ResultsOptions quick;
   quick.busy_timeout_ms = 50;
@@ -430,7 +434,8 @@ TEST_CASE("a writer that created the database and timed out on another's lock le
   CHECK(q.one("SELECT label FROM runs") == "other");
 }
 
-TEST_CASE("a writer that opens a name its creator removed meanwhile starts again on a new file", "[results]") {
+TEST_CASE("a writer that opens a name its creator removed meanwhile starts again on a new file",
+          "[results]") {
   std::string path = temp_dir("reopen") + "/r.sqlite";
   {
     auto creator = open_db(path);
@@ -445,7 +450,8 @@ TEST_CASE("a writer that opens a name its creator removed meanwhile starts again
   CHECK(q.one("SELECT label FROM runs") == "after");
 }
 
-TEST_CASE("a run whose database file was removed while it was written is not reported as stored", "[results]") {
+TEST_CASE("a run whose database file was removed while it was written is not reported as stored",
+          "[results]") {
   std::string dir = temp_dir("removed-midway");
   std::string path = dir + "/r.sqlite";
   auto db = open_db(path);
@@ -459,7 +465,8 @@ TEST_CASE("a run whose database file was removed while it was written is not rep
   CHECK(id.error().message.find("removed or replaced") != std::string::npos);
 }
 
-TEST_CASE("the side files SQLite keeps beside a database are named for the name and its link target", "[results]") {
+TEST_CASE("the side files SQLite keeps beside a database are named for the name and its link target",
+          "[results]") {
   std::string dir = temp_dir("side-files");
   { std::ofstream target(dir + "/target.sqlite"); }
   fs::create_symlink(dir + "/target.sqlite", dir + "/link.sqlite");
@@ -475,8 +482,9 @@ TEST_CASE("a database of another schema version is refused with a message", "[re
   std::string path = temp_dir("version") + "/r.sqlite";
   {
     Sql q(path);
-    REQUIRE(sqlite3_exec(q.db, "CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (99)",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(
+                q.db, "CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (99)",
+                nullptr, nullptr, nullptr) == SQLITE_OK);
   }
   auto db = ResultsDb::open(path);
   REQUIRE_FALSE(db.ok());
@@ -495,10 +503,11 @@ TEST_CASE("a version-1 database is migrated with its next run, and only if that 
   }
   {
     Sql q(path);
-    REQUIRE(sqlite3_exec(q.db,
-                         "ALTER TABLE accounts DROP COLUMN isolated_equity; "
-                         "ALTER TABLE accounts DROP COLUMN isolated_equity_f; UPDATE schema_version SET version = 1",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(
+                q.db,
+                "ALTER TABLE accounts DROP COLUMN isolated_equity; "
+                "ALTER TABLE accounts DROP COLUMN isolated_equity_f; UPDATE schema_version SET version = 1",
+                nullptr, nullptr, nullptr) == SQLITE_OK);
   }
   {
     Fixture r(cascade_config("500"), cascade_events());
@@ -523,7 +532,8 @@ TEST_CASE("a version-1 database is migrated with its next run, and only if that 
   CHECK(q.count("SELECT COUNT(*) FROM runs WHERE complete = 1") == 2);
   CHECK(q.count("SELECT COUNT(*) FROM accounts WHERE run_id = 1 AND isolated_equity IS NOT NULL") == 0);
   CHECK(q.count("SELECT COUNT(*) FROM accounts WHERE run_id = 2 AND isolated_equity IS NULL") == 0);
-  CHECK(q.count("SELECT COUNT(*) FROM accounts WHERE run_id = 1") == q.count("SELECT COUNT(*) FROM accounts WHERE run_id = 2"));
+  CHECK(q.count("SELECT COUNT(*) FROM accounts WHERE run_id = 1") ==
+        q.count("SELECT COUNT(*) FROM accounts WHERE run_id = 2"));
 }
 
 TEST_CASE("a run written and read back has one row per derived event of each type", "[results]") {
@@ -540,15 +550,17 @@ TEST_CASE("a run written and read back has one row per derived event of each typ
     got[row[0]] = std::stoll(row[1]);
   CHECK(got == expected);
   Summary s = r.engine->summary();
-  auto run = q.rows("SELECT complete, events, liquidations, liquidated_notional, bad_debt, insurance_fund, state_hash, "
-                    "label, first_ts, last_ts FROM runs WHERE id = 1");
+  auto run = q.rows(
+      "SELECT complete, events, liquidations, liquidated_notional, bad_debt, insurance_fund, state_hash, "
+      "label, first_ts, last_ts FROM runs WHERE id = 1");
   REQUIRE(run.size() == 1);
   CHECK(run[0] == std::vector<std::string>{"1", std::to_string(s.events), std::to_string(s.liquidations),
-                                           s.liquidated_notional.str(), s.bad_debt.str(), s.insurance_fund.str(),
-                                           s.state_hash, "cascade", "0", "120000"});
+                                           s.liquidated_notional.str(), s.bad_debt.str(),
+                                           s.insurance_fund.str(), s.state_hash, "cascade", "0", "120000"});
   // Exact decimal text and its REAL companion.
-  auto liq = q.rows("SELECT price, price_f, mark, round, notional FROM events WHERE run_id = 1 AND type = "
-                    "'liquidation' ORDER BY n LIMIT 1");
+  auto liq = q.rows(
+      "SELECT price, price_f, mark, round, notional FROM events WHERE run_id = 1 AND type = "
+      "'liquidation' ORDER BY n LIMIT 1");
   REQUIRE(liq.size() == 1);
   CHECK(Price::parse_or_throw(liq[0][0]) < Price::parse_or_throw("93"));
   CHECK(std::stod(liq[0][1]) == Approx(std::stod(liq[0][0])));
@@ -627,7 +639,8 @@ TEST_CASE("a run dropped without finish_run is rolled back", "[results]") {
   CHECK(q.count("SELECT COUNT(*) FROM events WHERE run_id <> 1") == 0);
 }
 
-TEST_CASE("another writer holding the lock makes begin_run fail as busy and leaves earlier runs intact", "[results]") {
+TEST_CASE("another writer holding the lock makes begin_run fail as busy and leaves earlier runs intact",
+          "[results]") {
   std::string path = temp_dir("busy") + "/r.sqlite";
   {
     auto db = open_db(path);
@@ -668,8 +681,8 @@ TEST_CASE("a database that fills up midway rolls the run back and keeps earlier 
   // more than a few free pages can hold.
   std::vector<std::string> lines = {R"({"type":"price","ts":0,"asset":"BTC","price":"100"})"};
   for (int i = 0; i < 4000; ++i)
-    lines.push_back(R"({"type":"withdraw","ts":)" + std::to_string(i) + R"(,"account":"ghost-)" + std::to_string(i) +
-                    R"(","asset":"USD","amount":"1"})");
+    lines.push_back(R"({"type":"withdraw","ts":)" + std::to_string(i) + R"(,"account":"ghost-)" +
+                    std::to_string(i) + R"(","asset":"USD","amount":"1"})");
   ResultsOptions options;
   options.max_page_count = pages + 4;
   auto db = open_db(path, options);
@@ -734,10 +747,11 @@ TEST_CASE("a report is one HTML page with the charts as inline svg and their tit
   };
   CHECK(h.rfind("<!DOCTYPE html>", 0) == 0);
   CHECK(count("<svg") == 4);  // one market, notional, fund, cascades
-  for (const char* title : {"Mark price — BTC-PERP", "Liquidated notional per minute", "Insurance fund balance",
-                            "Cascade rounds per event", "20 largest liquidations", "Summary and metrics"})
+  for (const char* title :
+       {"Mark price — BTC-PERP", "Liquidated notional per minute", "Insurance fund balance",
+        "Cascade rounds per event", "20 largest liquidations", "Summary and metrics"})
     CHECK(count(title) >= 1);
-  CHECK(count("<circle") >= 3);        // liquidation markers and stems
+  CHECK(count("<circle") >= 3);         // liquidation markers and stems
   CHECK(count("class=\"tick\"") >= 8);  // tick values on the axes
   CHECK(count("<script") == 0);
   CHECK(count("https://") == 0);
@@ -772,7 +786,8 @@ TEST_CASE("a report of several runs compares them side by side and overlays thei
   CHECK(first->find("Liquidation replay: thin book") != std::string::npos);
 }
 
-TEST_CASE("a report of a missing run or a file that is no results database is an error naming it", "[report]") {
+TEST_CASE("a report of a missing run or a file that is no results database is an error naming it",
+          "[report]") {
   std::string dir = temp_dir("report3");
   std::string path = dir + "/r.sqlite";
   {
@@ -798,7 +813,8 @@ TEST_CASE("a report of a missing run or a file that is no results database is an
 // Not a timed assertion: prints the cost of writing results relative to the
 // replay itself. Run with: liqsim_tests "[.bench]" -s  (LIQSIM_BENCH_ACCOUNTS=N)
 // Issue 10, finding 14: values read back from a database are input.
-TEST_CASE("a report of a hand-edited database with values out of range is an error naming the column", "[report]") {
+TEST_CASE("a report of a hand-edited database with values out of range is an error naming the column",
+          "[report]") {
   std::string path = temp_dir("edited") + "/r.sqlite";
   {
     auto db = open_db(path);
@@ -816,7 +832,8 @@ TEST_CASE("a report of a hand-edited database with values out of range is an err
                         Edit{"UPDATE runs SET first_ts = 'soon'", "runs.first_ts"},
                         Edit{"UPDATE insurance_fund SET balance_f = 1e999", "insurance_fund.balance_f"},
                         Edit{"UPDATE events SET ts = -1 WHERE type = 'liquidation'", "events.ts"},
-                        Edit{"UPDATE market_series SET interval_start_ms = -9223372036854775808 WHERE rowid = (SELECT min(rowid) FROM market_series)",
+                        Edit{"UPDATE market_series SET interval_start_ms = -9223372036854775808 WHERE rowid "
+                             "= (SELECT min(rowid) FROM market_series)",
                              "market_series.interval_start_ms"}}) {
     std::string copy = path + ".edited";
     fs::copy_file(path, copy, fs::copy_options::overwrite_existing);
@@ -832,4 +849,3 @@ TEST_CASE("a report of a hand-edited database with values out of range is an err
     CHECK(html.error().field == e.column);
   }
 }
-

@@ -71,7 +71,8 @@ TEST_CASE("a run resumed from a fork at any event equals one run over the whole 
       for (std::size_t i = 0; i < one.journal.size(); ++i) REQUIRE(two.journal[i] == one.journal[i]);
       CHECK(two.json == one.json);  // summary, metrics and state hash
     }
-    for (const std::string& line : one.journal) liquidations += line.find("\"type\":\"liquidation\"") != std::string::npos;
+    for (const std::string& line : one.journal)
+      liquidations += line.find("\"type\":\"liquidation\"") != std::string::npos;
   }
   CHECK(liquidations > 0);
 }
@@ -92,7 +93,7 @@ TEST_CASE("a fork and its original go on independently", "[replay][snapshot]") {
   const std::string at_k = original.engine().state_hash();
   Replay fork(original);
   CHECK(fork.engine().state_hash() == at_k);
-  REQUIRE(fork.run(w.events, k).ok());  // the fork runs on through the crash ...
+  REQUIRE(fork.run(w.events, k).ok());            // the fork runs on through the crash ...
   CHECK(original.engine().state_hash() == at_k);  // ... and the original has not moved
   CHECK(fork.engine().state_hash() != at_k);
   REQUIRE(original.run(w.events, k).ok());

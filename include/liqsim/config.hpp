@@ -53,9 +53,9 @@ struct LiquidationConfig {
   Usd insurance_fund;
   bool adl = true;
   LiquidationMode mode = LiquidationMode::full;
-  Ratio step_ratio = Ratio::parse_or_throw("0.25");  // partial mode: share of the position per step
+  Ratio step_ratio = Ratio::parse_or_throw("0.25");            // partial mode: share of the position per step
   Ratio margin_call_threshold = Ratio::parse_or_throw("0.8");  // margin ratio that raises a call
-  std::uint32_t max_cascade_rounds = 1000;  // liquidation rounds inside one event
+  std::uint32_t max_cascade_rounds = 1000;                     // liquidation rounds inside one event
 };
 
 struct Config {

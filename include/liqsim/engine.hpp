@@ -49,11 +49,11 @@ struct Summary {
   // Extensions (CONTRACT allows new fields).
   std::int64_t bankruptcies = 0;
   std::int64_t accounts = 0;
-  std::int64_t cascade_rounds_max = 0;     // most liquidation rounds inside one event
-  std::int64_t impact_liquidations = 0;    // liquidations first seen in a round ≥ 2 (caused by impact)
-  UsdSum adl_amount;                         // loss covered by ADL counterparties
-  UsdSum insurance_paid;                     // paid out of the fund for deficits
-  std::int64_t evaluations = 0;            // exact account evaluations (work done; not in the state hash)
+  std::int64_t cascade_rounds_max = 0;   // most liquidation rounds inside one event
+  std::int64_t impact_liquidations = 0;  // liquidations first seen in a round ≥ 2 (caused by impact)
+  UsdSum adl_amount;                     // loss covered by ADL counterparties
+  UsdSum insurance_paid;                 // paid out of the fund for deficits
+  std::int64_t evaluations = 0;          // exact account evaluations (work done; not in the state hash)
 };
 
 // Accumulates per-event statistics the results database and reports use.

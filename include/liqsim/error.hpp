@@ -29,12 +29,12 @@ enum class ErrorKind : std::uint8_t {
 
 struct [[nodiscard]] Error {
   ErrorKind kind = ErrorKind::input;
-  std::string file;            // may be empty
-  std::int64_t line = 0;       // 1-based line; 0 when not applicable
-  std::int64_t offset = -1;    // byte offset in a binary file; -1 when not applicable
-  std::int64_t seq = -1;       // event seq; -1 when not applicable
-  std::string field;           // field or config key; may be empty
-  std::string message;         // what is wrong / what was expected
+  std::string file;          // may be empty
+  std::int64_t line = 0;     // 1-based line; 0 when not applicable
+  std::int64_t offset = -1;  // byte offset in a binary file; -1 when not applicable
+  std::int64_t seq = -1;     // event seq; -1 when not applicable
+  std::string field;         // field or config key; may be empty
+  std::string message;       // what is wrong / what was expected
 
   // "events.jsonl:12: field 'qty': not a decimal number", control bytes
   // escaped (printable()).
@@ -117,5 +117,4 @@ class [[nodiscard]] Status {
 
 }  // namespace liqsim
 
-#define LIQSIM_ASSERT(cond, msg) \
-  ((cond) ? (void)0 : ::liqsim::assert_fail(#cond, __FILE__, __LINE__, msg))
+#define LIQSIM_ASSERT(cond, msg) ((cond) ? (void)0 : ::liqsim::assert_fail(#cond, __FILE__, __LINE__, msg))

@@ -82,8 +82,8 @@ struct LiquidityEvent {
   Usd depth;
 };
 
-using EventBody = std::variant<PriceEvent, DepositEvent, WithdrawEvent, TradeEvent, FundingEvent,
-                               ParamEvent, LiquidityEvent>;
+using EventBody = std::variant<PriceEvent, DepositEvent, WithdrawEvent, TradeEvent, FundingEvent, ParamEvent,
+                               LiquidityEvent>;
 
 struct InputEvent {
   std::int64_t ts_ms = 0;

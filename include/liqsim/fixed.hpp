@@ -199,8 +199,12 @@ using AmountSum = Sum<AmountTag>;
 using QtySum = Sum<QtyTag>;
 
 template <class T>
-T min_of(T a, T b) { return b < a ? b : a; }
+T min_of(T a, T b) {
+  return b < a ? b : a;
+}
 template <class T>
-T max_of(T a, T b) { return a < b ? b : a; }
+T max_of(T a, T b) {
+  return a < b ? b : a;
+}
 
 }  // namespace liqsim

@@ -138,11 +138,11 @@ using ReportFn = std::function<void(const std::string&)>;
 struct CandleOptions {
   CandleLayout layout = CandleLayout::auto_detect;
   bool repair = false;
-  int ticks_per_bar = 4;                 // 1, 2 or 4
-  std::int64_t bar_ms = 0;               // 0: inferred (CoinAPI: end − start; else the
-                                         // smallest positive step between rows)
-  std::optional<std::int64_t> from_ms;   // keep bars with open time >= from
-  std::optional<std::int64_t> to_ms;     // ... and < to
+  int ticks_per_bar = 4;                     // 1, 2 or 4
+  std::int64_t bar_ms = 0;                   // 0: inferred (CoinAPI: end − start; else the
+                                             // smallest positive step between rows)
+  std::optional<std::int64_t> from_ms;       // keep bars with open time >= from
+  std::optional<std::int64_t> to_ms;         // ... and < to
   std::optional<std::int64_t> max_move_raw;  // wick filter ratio (1e-8 units), > 0
   bool keep_repeats = false;
 };
@@ -150,10 +150,10 @@ struct CandleOptions {
 struct TradeOptions {
   bool repair = false;
   TimeUnit time_unit = TimeUnit::auto_detect;  // for numeric times
-  std::string time_column;   // header name; empty: time|timestamp|ts|... or column 1
-  std::string price_column;  // empty: price|close|px or column 2
-  std::string qty_column;    // empty: qty|quantity|size|amount|volume or column 3 if present
-  std::int64_t shift_ms = 0; // added to every time (e.g. to stamp a bar close at its close tick)
+  std::string time_column;                     // header name; empty: time|timestamp|ts|... or column 1
+  std::string price_column;                    // empty: price|close|px or column 2
+  std::string qty_column;     // empty: qty|quantity|size|amount|volume or column 3 if present
+  std::int64_t shift_ms = 0;  // added to every time (e.g. to stamp a bar close at its close tick)
   std::optional<std::int64_t> from_ms;
   std::optional<std::int64_t> to_ms;
   bool keep_repeats = false;
@@ -167,13 +167,13 @@ struct Candle {
 };
 
 struct ImportStats {
-  std::int64_t rows = 0;        // data rows read (excluding header and blank lines)
-  std::int64_t bars = 0;        // bars after filtering and repair (including filled gaps)
-  std::int64_t events = 0;      // price events emitted
-  std::int64_t repairs = 0;     // repairs made (repair mode)
-  std::int64_t clipped = 0;     // wicks clipped by max_move
-  std::int64_t filtered = 0;    // rows outside [from, to)
-  std::int64_t bar_ms = 0;      // the bar length used (candles)
+  std::int64_t rows = 0;                            // data rows read (excluding header and blank lines)
+  std::int64_t bars = 0;                            // bars after filtering and repair (including filled gaps)
+  std::int64_t events = 0;                          // price events emitted
+  std::int64_t repairs = 0;                         // repairs made (repair mode)
+  std::int64_t clipped = 0;                         // wicks clipped by max_move
+  std::int64_t filtered = 0;                        // rows outside [from, to)
+  std::int64_t bar_ms = 0;                          // the bar length used (candles)
   CandleLayout layout = CandleLayout::auto_detect;  // the layout used (candles)
 };
 
@@ -205,8 +205,7 @@ Status import_candles(std::istream& in, const std::string& file_name, const std:
 // The same, collecting the events (for tests and small inputs).
 Result<std::vector<InputEvent>> import_candles(std::istream& in, const std::string& file_name,
                                                const std::string& asset, const CandleOptions& options,
-                                               Symbols& symbols, const ReportFn& report,
-                                               ImportStats& stats);
+                                               Symbols& symbols, const ReportFn& report, ImportStats& stats);
 
 // Streams a trade CSV; calls `emit` for every price event in order.
 Status import_trades(std::istream& in, const std::string& file_name, const std::string& asset,

@@ -35,10 +35,10 @@ namespace detail {
 struct State {
   std::atomic<bool> armed{false};
   Op op = Op::open;
-  std::uint64_t nth = 0;          // 1-based call number that fails
-  int err = 0;                    // errno of the failure
-  std::size_t short_bytes = 0;    // write: a short write of this many bytes instead of an error
-  bool sticky = false;            // every call after the nth fails too (with err)
+  std::uint64_t nth = 0;        // 1-based call number that fails
+  int err = 0;                  // errno of the failure
+  std::size_t short_bytes = 0;  // write: a short write of this many bytes instead of an error
+  bool sticky = false;          // every call after the nth fails too (with err)
   std::atomic<std::uint64_t> calls[kOps] = {};
   std::atomic<std::uint64_t> injected{0};
 };

@@ -24,9 +24,9 @@ class JsonValue {
 
   Kind kind = Kind::null;
   bool boolean = false;
-  std::string text;  // string contents, or a number's source text
-  std::vector<JsonValue> items;                             // array
-  std::vector<std::pair<std::string, JsonValue>> members;   // object, in source order
+  std::string text;                                        // string contents, or a number's source text
+  std::vector<JsonValue> items;                            // array
+  std::vector<std::pair<std::string, JsonValue>> members;  // object, in source order
 
   // Special members declared here and defaulted in json.cpp: `members` holds
   // pair<string, JsonValue> while JsonValue is still incomplete, and clang

@@ -22,10 +22,10 @@
 namespace liqsim {
 
 namespace limits {
-inline constexpr std::size_t kMaxLineBytes = 1 << 20;     // one JSONL record
-inline constexpr std::size_t kMaxNameBytes = 256;         // account, asset, market names
-inline constexpr std::size_t kMaxParamBytes = 64 * 1024;  // a param's value text
-inline constexpr std::uint64_t kMaxEvents = 1ull << 32;   // events in one log
+inline constexpr std::size_t kMaxLineBytes = 1 << 20;                 // one JSONL record
+inline constexpr std::size_t kMaxNameBytes = 256;                     // account, asset, market names
+inline constexpr std::size_t kMaxParamBytes = 64 * 1024;              // a param's value text
+inline constexpr std::uint64_t kMaxEvents = 1ull << 32;               // events in one log
 inline constexpr std::int64_t kMaxTimestampMs = 999'999'999'999'999;  // 15 digits: year 33658
 }  // namespace limits
 

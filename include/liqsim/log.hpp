@@ -52,8 +52,8 @@
 #include "liqsim/error.hpp"
 #include "liqsim/event_rules.hpp"
 #include "liqsim/events.hpp"
-#include "liqsim/sha256.hpp"
 #include "liqsim/jsonl.hpp"
+#include "liqsim/sha256.hpp"
 
 namespace liqsim {
 
@@ -84,13 +84,22 @@ inline constexpr std::uint32_t kFirstPrevChecksum = 0;
 inline constexpr std::uint32_t kCrcMaskDelta = 0xa282ead8u;
 
 // Event codes inside the payload (payload = ts i64 | event code u8 | fields).
-enum class EventCode : std::uint8_t { price = 1, deposit = 2, withdraw = 3, trade = 4, funding = 5, param = 6, liquidity = 7 };
+enum class EventCode : std::uint8_t {
+  price = 1,
+  deposit = 2,
+  withdraw = 3,
+  trade = 4,
+  funding = 5,
+  param = 6,
+  liquidity = 7
+};
 
 // Trade flags byte; bits 4..7 must be zero.
-inline constexpr std::uint8_t kTradeHasMargin = 0x01;          // the source named `margin`
-inline constexpr std::uint8_t kTradeIsolated = 0x02;           // margin = isolated (needs kTradeHasMargin)
-inline constexpr std::uint8_t kTradeHasIsolatedMargin = 0x04;  // an i64 isolated_margin follows (needs kTradeIsolated)
-inline constexpr std::uint8_t kTradeHasCounterparty = 0x08;    // a counterparty name follows
+inline constexpr std::uint8_t kTradeHasMargin = 0x01;  // the source named `margin`
+inline constexpr std::uint8_t kTradeIsolated = 0x02;   // margin = isolated (needs kTradeHasMargin)
+inline constexpr std::uint8_t kTradeHasIsolatedMargin =
+    0x04;  // an i64 isolated_margin follows (needs kTradeIsolated)
+inline constexpr std::uint8_t kTradeHasCounterparty = 0x08;  // a counterparty name follows
 inline constexpr std::uint8_t kTradeKnownFlags = 0x0f;
 
 // ts range the JSONL decoder accepts (integer milliseconds of at most 15 digits).
@@ -194,7 +203,8 @@ bool is_binary_log(const std::string& path);
 // header and valid records (not a torn tail) — so a log appended to during
 // the read is hashed as replayed, never re-read.
 Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols,
-                                               std::string* warning = nullptr, std::string* sha256_hex = nullptr);
+                                               std::string* warning = nullptr,
+                                               std::string* sha256_hex = nullptr);
 
 // ---- streaming reader ----
 
@@ -221,7 +231,7 @@ class LogReader {
   // header and payload bytes, as read) to HASH, which must outlive the reader.
   void hash_into(Sha256* hash);
 
-  std::uint64_t records() const { return next_seq_; }  // valid records so far = seq of the next
+  std::uint64_t records() const { return next_seq_; }    // valid records so far = seq of the next
   std::int64_t valid_end() const { return valid_end_; }  // offset just after the last valid record
   std::uint32_t last_checksum() const { return last_checksum_; }
   std::int64_t first_ts() const { return first_ts_; }  // INT64_MIN before the first record
@@ -292,7 +302,7 @@ class LogReader {
 struct LogScan {
   std::uint64_t records = 0;
   std::int64_t first_ts = INT64_MIN, last_ts = INT64_MIN;
-  std::int64_t valid_end = 0;   // bytes of header + valid records
+  std::int64_t valid_end = 0;  // bytes of header + valid records
   std::int64_t file_size = 0;
   std::uint32_t last_checksum = logfmt::kFirstPrevChecksum;
   bool torn = false;
@@ -368,15 +378,15 @@ class LogWriter {
 
   int fd_ = -1;
   std::string path_;
-  std::string pending_;                 // encoded records not yet written
-  std::int64_t written_end_ = 0;        // file offset after the last written record
-  std::int64_t durable_end_ = 0;        // file offset after the last fsync'ed record
-  std::uint64_t next_seq_ = 0;          // seq of the next append
-  std::uint64_t written_seq_ = 0;       // records written (not necessarily fsync'ed)
-  std::uint64_t durable_seq_ = 0;       // records fsync'ed
+  std::string pending_;            // encoded records not yet written
+  std::int64_t written_end_ = 0;   // file offset after the last written record
+  std::int64_t durable_end_ = 0;   // file offset after the last fsync'ed record
+  std::uint64_t next_seq_ = 0;     // seq of the next append
+  std::uint64_t written_seq_ = 0;  // records written (not necessarily fsync'ed)
+  std::uint64_t durable_seq_ = 0;  // records fsync'ed
   std::uint32_t last_checksum_ = logfmt::kFirstPrevChecksum;
   std::int64_t last_ts_ = INT64_MIN;
-  bool poisoned_ = false;               // a write or fsync failed: refuse further use
+  bool poisoned_ = false;  // a write or fsync failed: refuse further use
 };
 
 // ---- whole-file operations of `liqsim log` ----

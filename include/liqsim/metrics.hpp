@@ -33,10 +33,10 @@ struct CascadeRecord {
   std::int64_t seq = 0;
   std::int64_t ts_ms = 0;
   std::string market;
-  std::uint32_t rounds = 0;         // highest liquidation round of the event
-  std::int64_t liquidations = 0;    // liquidation fills in this market during the event
+  std::uint32_t rounds = 0;              // highest liquidation round of the event
+  std::int64_t liquidations = 0;         // liquidation fills in this market during the event
   std::int64_t impact_liquidations = 0;  // of which in round >= 2
-  Usd notional;                     // Σ qty × fill price
+  Usd notional;                          // Σ qty × fill price
   Price mark_before;
   Price oracle_after;
   Price mark_extreme;

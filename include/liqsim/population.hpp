@@ -84,14 +84,14 @@ struct PopulationParams {
   std::uint64_t seed = 1;
   std::string market = "ETH-PERP";
   std::string asset = "ETH";
-  std::int64_t price_raw = 0;                        // required, > 0
+  std::int64_t price_raw = 0;  // required, > 0
   std::int64_t ts_ms = 0;
-  std::int64_t leverage_mean_raw = 10 * kScale;      // before clipping to [1, max_leverage]
+  std::int64_t leverage_mean_raw = 10 * kScale;  // before clipping to [1, max_leverage]
   std::int64_t max_leverage_raw = 20 * kScale;
-  std::int64_t equity_median_raw = 2000 * kScale;    // USD
-  std::int64_t isolated_share_raw = 30'000'000;      // 0.3
-  std::int64_t long_share_raw = 50'000'000;          // 0.5
-  std::vector<CollateralShare> collateral;           // empty: USD only
+  std::int64_t equity_median_raw = 2000 * kScale;  // USD
+  std::int64_t isolated_share_raw = 30'000'000;    // 0.3
+  std::int64_t long_share_raw = 50'000'000;        // 0.5
+  std::vector<CollateralShare> collateral;         // empty: USD only
   CollateralMode collateral_mode = CollateralMode::pick;
   bool with_price = false;
   std::string account_prefix = "acct-";
@@ -103,8 +103,8 @@ struct AccountDraw {
   std::int64_t equity_raw = 0;    // USD, cents
   bool is_long = false;
   bool isolated = false;
-  std::size_t collateral = 0;     // index into params.collateral (pick mode)
-  std::int64_t qty_raw = 0;       // 0: the position rounded to zero and no trade was written
+  std::size_t collateral = 0;  // index into params.collateral (pick mode)
+  std::int64_t qty_raw = 0;    // 0: the position rounded to zero and no trade was written
 };
 
 struct PopulationStats {

@@ -59,7 +59,8 @@ class ReplaySink {
   virtual Status on_event(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,
                           const Engine& engine) = 0;
   // After the last event: make the output durable, not yet visible.
-  virtual Status on_finish(const ReplayResult& result, const MetricsCollector& metrics, const Engine& engine) {
+  virtual Status on_finish(const ReplayResult& result, const MetricsCollector& metrics,
+                           const Engine& engine) {
     (void)result;
     (void)metrics;
     (void)engine;
@@ -128,7 +129,8 @@ class Replay {
 
 // The whole pipeline at once: events[0..n) through a new Replay with these
 // sinks, then finish() and publish(). On any error every sink is abandoned.
-Result<ReplayResult> replay_events(const Config& config, Symbols& symbols, const std::vector<InputEvent>& events,
+Result<ReplayResult> replay_events(const Config& config, Symbols& symbols,
+                                   const std::vector<InputEvent>& events,
                                    const std::vector<ReplaySink*>& sinks, ReplayOptions options = {});
 
 }  // namespace liqsim

@@ -30,7 +30,8 @@ class JournalSink final : public ReplaySink {
   static Result<std::unique_ptr<JournalSink>> open(const std::string& path, const Symbols& symbols);
   Status on_event(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,
                   const Engine& engine) override;
-  Status on_finish(const ReplayResult& result, const MetricsCollector& metrics, const Engine& engine) override;
+  Status on_finish(const ReplayResult& result, const MetricsCollector& metrics,
+                   const Engine& engine) override;
   Status on_publish() override;
   void on_abandon() override;
   const std::string& path() const { return path_; }
@@ -53,7 +54,8 @@ class ResultsSink final : public ReplaySink {
   Status on_begin(const Engine& engine) override;
   Status on_event(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,
                   const Engine& engine) override;
-  Status on_finish(const ReplayResult& result, const MetricsCollector& metrics, const Engine& engine) override;
+  Status on_finish(const ReplayResult& result, const MetricsCollector& metrics,
+                   const Engine& engine) override;
   void on_abandon() override;
   // The run's id once on_finish has committed it; 0 before.
   std::int64_t run_id() const { return run_id_; }

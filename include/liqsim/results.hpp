@@ -19,11 +19,11 @@
 namespace liqsim {
 
 struct RunInfo {
-  std::string label;           // e.g. the scenario folder name, or the events file name
-  std::string config_json;     // the configuration as given
+  std::string label;        // e.g. the scenario folder name, or the events file name
+  std::string config_json;  // the configuration as given
   std::string events_path;
-  std::string events_sha256;   // checksum of the input log file's bytes
-  std::string engine_version;  // "liqsim 0.1.0"
+  std::string events_sha256;         // checksum of the input log file's bytes
+  std::string engine_version;        // "liqsim 0.1.0"
   std::int64_t started_unix_ms = 0;  // wall clock: recorded, never used by the engine
 };
 

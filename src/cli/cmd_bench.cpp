@@ -30,10 +30,10 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "options.hpp"
 #include "liqsim/engine.hpp"
 #include "liqsim/replay.hpp"
 #include "liqsim/workload.hpp"
+#include "options.hpp"
 
 namespace liqsim::cli {
 
@@ -83,7 +83,7 @@ struct Row {
   double fee_params_ps = 0;  // markets.SOL-PERP.liquidation_fee_ratio
   double fee_param_us = 0;
   double tick_ns_per_eval = 0;  // SOL ticks of ±4 %: the index re-rating the holders they reach
-  double fork_us = 0;            // one fork (copy) of the whole replay after the set-up
+  double fork_us = 0;           // one fork (copy) of the whole replay after the set-up
   double fork_bytes_per_account = 0;
 };
 
@@ -315,17 +315,19 @@ int cmd_bench(const Args& args) {
       std::fprintf(stderr, "liqsim: bench at %u accounts failed\n", n);
       return 2;
     }
-    std::printf("%9u %12.0f %12.0f %8.1f %12.0f %7lld %12.1f %8.0fx %9.0f %9.1f %8.1f\n", r.accounts, r.setup_eps,
-                r.quiet_tps, r.quiet_ns, r.crash_eps, static_cast<long long>(r.crash_liquidations), r.ref_tps,
-                r.speedup, r.bytes_per_account, r.peak_rss_mb, r.log_mb);
+    std::printf("%9u %12.0f %12.0f %8.1f %12.0f %7lld %12.1f %8.0fx %9.0f %9.1f %8.1f\n", r.accounts,
+                r.setup_eps, r.quiet_tps, r.quiet_ns, r.crash_eps,
+                static_cast<long long>(r.crash_liquidations), r.ref_tps, r.speedup, r.bytes_per_account,
+                r.peak_rss_mb, r.log_mb);
     std::fflush(stdout);
     last = r;
     rows.push_back(r);
   }
   if (last.day_events > 0)
-    std::printf("one day of 1-second ticks with a crash at %u accounts: %lld events in %.2f s (%lld liquidations)\n",
-                last.accounts, static_cast<long long>(last.day_events), last.day_seconds,
-                static_cast<long long>(last.day_liquidations));
+    std::printf(
+        "one day of 1-second ticks with a crash at %u accounts: %lld events in %.2f s (%lld liquidations)\n",
+        last.accounts, static_cast<long long>(last.day_events), last.day_seconds,
+        static_cast<long long>(last.day_liquidations));
   std::printf("forks: one copy of the whole replay after the set-up (engine, index, metrics)\n");
   std::printf("%9s %12s %12s %12s\n", "accounts", "us/fork", "ns/account", "B/account");
   for (const Row& r : rows)

@@ -18,7 +18,9 @@ namespace {
 // The options and their help are described in options.cpp ("gen population").
 using Options = ParsedOptions;
 
-Error usage(const std::string& option, const std::string& msg) { return make_error(ErrorKind::usage, msg, option); }
+Error usage(const std::string& option, const std::string& msg) {
+  return make_error(ErrorKind::usage, msg, option);
+}
 
 Result<std::int64_t> decimal_option(const Options& o, const std::string& name, std::int64_t def) {
   if (!o.has(name)) return def;
@@ -28,7 +30,8 @@ Result<std::int64_t> decimal_option(const Options& o, const std::string& name, s
 }
 
 // "USD:0.7,ETH:0.2" → (asset, raw) pairs.
-Result<std::vector<std::pair<std::string, std::int64_t>>> pairs_option(const std::string& name, const std::string& text) {
+Result<std::vector<std::pair<std::string, std::int64_t>>> pairs_option(const std::string& name,
+                                                                       const std::string& text) {
   std::vector<std::pair<std::string, std::int64_t>> out;
   std::size_t begin = 0;
   while (begin <= text.size()) {
@@ -84,14 +87,17 @@ Result<population::PopulationParams> build_params(const Options& o) {
   }
   if (o.has("--collateral-mode")) {
     const std::string m = o.get("--collateral-mode");
-    if (m == "pick") p.collateral_mode = population::CollateralMode::pick;
-    else if (m == "split") p.collateral_mode = population::CollateralMode::split;
-    else return usage("--collateral-mode", "must be pick or split");
+    if (m == "pick")
+      p.collateral_mode = population::CollateralMode::pick;
+    else if (m == "split")
+      p.collateral_mode = population::CollateralMode::split;
+    else
+      return usage("--collateral-mode", "must be pick or split");
   }
   if (o.has("--account-prefix")) p.account_prefix = o.get("--account-prefix");
   p.with_price = o.has("--with-price");
-  std::map<std::string, std::int64_t> prices = {{"USD", kScale}, {"USDC", kScale}, {"USDT", kScale},
-                                                 {"DAI", kScale}, {"BUSD", kScale}};
+  std::map<std::string, std::int64_t> prices = {
+      {"USD", kScale}, {"USDC", kScale}, {"USDT", kScale}, {"DAI", kScale}, {"BUSD", kScale}};
   prices[p.asset] = p.price_raw;
   for (const auto& text : o.all("--asset-price")) {
     auto pairs = pairs_option("--asset-price", text);

@@ -60,8 +60,10 @@ class EventSink {
  private:
   void flush_buffer() {
     if (buf_.empty()) return;
-    if (file_) (void)file_->write(buf_);  // an error sticks and is returned by commit()
-    else if (std::fwrite(buf_.data(), 1, buf_.size(), stdout) != buf_.size()) failed_ = true;
+    if (file_)
+      (void)file_->write(buf_);  // an error sticks and is returned by commit()
+    else if (std::fwrite(buf_.data(), 1, buf_.size(), stdout) != buf_.size())
+      failed_ = true;
     buf_.clear();
   }
   std::optional<OutputFile> file_;
@@ -144,10 +146,11 @@ int import_candles_cmd(const Args& args) {
   std::fprintf(stderr,
                "liqsim import candles: %s: layout %s, bar %lld s, %lld rows, %lld bars, %lld price events, "
                "%lld repairs, %lld clipped, %lld outside --from/--to\n",
-               in_path.c_str(), import::candle_layout_name(stats.layout), static_cast<long long>(stats.bar_ms / 1000),
-               static_cast<long long>(stats.rows), static_cast<long long>(stats.bars),
-               static_cast<long long>(stats.events), static_cast<long long>(stats.repairs),
-               static_cast<long long>(stats.clipped), static_cast<long long>(stats.filtered));
+               in_path.c_str(), import::candle_layout_name(stats.layout),
+               static_cast<long long>(stats.bar_ms / 1000), static_cast<long long>(stats.rows),
+               static_cast<long long>(stats.bars), static_cast<long long>(stats.events),
+               static_cast<long long>(stats.repairs), static_cast<long long>(stats.clipped),
+               static_cast<long long>(stats.filtered));
   return 0;
 }
 
@@ -189,10 +192,11 @@ int import_trades_cmd(const Args& args) {
     return report_error(st.error());
   }
   if (Status closed = sink.close(); !closed) return report_error(closed.error());
-  std::fprintf(stderr,
-               "liqsim import trades: %s: %lld rows, %lld price events, %lld repairs, %lld outside --from/--to\n",
-               in_path.c_str(), static_cast<long long>(stats.rows), static_cast<long long>(stats.events),
-               static_cast<long long>(stats.repairs), static_cast<long long>(stats.filtered));
+  std::fprintf(
+      stderr,
+      "liqsim import trades: %s: %lld rows, %lld price events, %lld repairs, %lld outside --from/--to\n",
+      in_path.c_str(), static_cast<long long>(stats.rows), static_cast<long long>(stats.events),
+      static_cast<long long>(stats.repairs), static_cast<long long>(stats.filtered));
   return 0;
 }
 

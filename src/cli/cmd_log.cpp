@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <optional>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,11 +52,13 @@ Error open_error(const std::string& path) {
 std::optional<Error> not_a_file(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    return make_file_error(ErrorKind::io, path, std::string("cannot open for reading: ") + std::strerror(errno));
+    return make_file_error(ErrorKind::io, path,
+                           std::string("cannot open for reading: ") + std::strerror(errno));
   if (Status regular = require_regular_input(path, "event log"); !regular) return regular.error();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
-    return make_file_error(ErrorKind::io, path, std::string("cannot open for reading: ") + std::strerror(errno));
+    return make_file_error(ErrorKind::io, path,
+                           std::string("cannot open for reading: ") + std::strerror(errno));
   ::close(fd);
   return std::nullopt;
 }
@@ -71,8 +73,9 @@ int run_convert(const std::string& in, const std::string& out) {
   auto r = convert_event_log(in, out);
   if (!r) return report_error(r.error());
   if (!r->warning.empty()) warn(r->warning);
-  std::printf("converted %llu events: %s (%s) -> %s (%s, %lld bytes)\n", static_cast<unsigned long long>(r->events),
-              in.c_str(), r->to_binary ? "JSON Lines" : "binary log", out.c_str(),
+  std::printf("converted %llu events: %s (%s) -> %s (%s, %lld bytes)\n",
+              static_cast<unsigned long long>(r->events), in.c_str(),
+              r->to_binary ? "JSON Lines" : "binary log", out.c_str(),
               r->to_binary ? "binary log" : "JSON Lines", static_cast<long long>(r->bytes_out));
   return 0;
 }
@@ -82,10 +85,11 @@ int run_verify(const std::string& path) {
   if (file_bytes(path) == 0) {
     // Both an empty JSON Lines log and what a crash at a binary log's creation
     // leaves before its header (events/FORMAT.md, "Empty and cut logs").
-    std::printf("%s: ok: empty file (0 bytes), no events: read as an empty JSON Lines log; if it was to be a "
-                "binary log, its creation was cut short before the header ('liqsim log repair' writes the "
-                "header; 'liqsim log append' appends to it as it is)\n",
-                path.c_str());
+    std::printf(
+        "%s: ok: empty file (0 bytes), no events: read as an empty JSON Lines log; if it was to be a "
+        "binary log, its creation was cut short before the header ('liqsim log repair' writes the "
+        "header; 'liqsim log append' appends to it as it is)\n",
+        path.c_str());
     return 0;
   }
   if (is_binary_log(path)) {
@@ -95,15 +99,15 @@ int run_verify(const std::string& path) {
     std::string summary = seq_range(scan->records, "records");
     if (scan->records > 0) summary += ", " + ts_range(scan->records, scan->first_ts, scan->last_ts);
     if (scan->writer_appending) {
-      std::printf("%s: ok: binary log v%u, %s, %lld bytes verified; a writer is appending: the %lld bytes after "
-                  "byte %lld are a record being written, not a torn tail\n",
-                  path.c_str(), logfmt::kFormatVersion, summary.c_str(), static_cast<long long>(scan->valid_end),
-                  static_cast<long long>(scan->file_size - scan->valid_end),
-                  static_cast<long long>(scan->valid_end));
+      std::printf(
+          "%s: ok: binary log v%u, %s, %lld bytes verified; a writer is appending: the %lld bytes after "
+          "byte %lld are a record being written, not a torn tail\n",
+          path.c_str(), logfmt::kFormatVersion, summary.c_str(), static_cast<long long>(scan->valid_end),
+          static_cast<long long>(scan->file_size - scan->valid_end), static_cast<long long>(scan->valid_end));
       return 0;
     }
-    std::printf("%s: ok: binary log v%u, %s, %lld bytes\n", path.c_str(), logfmt::kFormatVersion, summary.c_str(),
-                static_cast<long long>(scan->file_size));
+    std::printf("%s: ok: binary log v%u, %s, %lld bytes\n", path.c_str(), logfmt::kFormatVersion,
+                summary.c_str(), static_cast<long long>(scan->file_size));
     return 0;
   }
   std::ifstream in(path, std::ios::binary);
@@ -194,14 +198,16 @@ int run_append(const std::string& path) {
   if (exists) {
     if (Status regular = require_regular_input(path, "event log"); !regular) {
       Error e = regular.error();
-      if (e.kind == ErrorKind::usage) e.message += "; the events to append come on standard input, which may be a pipe";
+      if (e.kind == ErrorKind::usage)
+        e.message += "; the events to append come on standard input, which may be a pipe";
       return report_error(e);
     }
   }
   const bool empty = exists && info.st_size == 0;
   if (exists && !empty) {
     if (!is_binary_log(path)) {
-      Error e = make_error(ErrorKind::input, "not a binary event log (convert it with 'liqsim log convert' first)");
+      Error e =
+          make_error(ErrorKind::input, "not a binary event log (convert it with 'liqsim log convert' first)");
       e.file = path;
       return report_error(e);
     }
@@ -263,7 +269,8 @@ int run_append(const std::string& path) {
   if (batch.empty()) {
     std::printf("appended 0 events\n");
   } else {
-    std::printf("appended %zu events (seq %llu..%llu)\n", batch.size(), static_cast<unsigned long long>(first_seq),
+    std::printf("appended %zu events (seq %llu..%llu)\n", batch.size(),
+                static_cast<unsigned long long>(first_seq),
                 static_cast<unsigned long long>(first_seq + batch.size() - 1));
   }
   const bool told = std::fflush(stdout) == 0;
@@ -284,22 +291,25 @@ int run_repair(const std::string& path) {
   auto r = repair_log(path);
   if (!r) {
     if (r.error().kind == ErrorKind::corrupt)
-      std::fprintf(stderr, "liqsim: refusing to repair: the log is corrupt before its end, not torn; "
-                           "nothing was changed\n");
+      std::fprintf(stderr,
+                   "liqsim: refusing to repair: the log is corrupt before its end, not torn; "
+                   "nothing was changed\n");
     return report_error(r.error());
   }
   if (!r->was_torn) {
     std::printf("%s: clean, nothing to repair (%llu records, %lld bytes)\n", path.c_str(),
                 static_cast<unsigned long long>(r->records), static_cast<long long>(r->valid_end));
   } else if (r->size_before == 0) {
-    std::printf("%s: the file was empty (0 bytes): a crash while the log was created, before its header; "
-                "wrote the %zu-byte header: the log is empty (0 records, %lld bytes) and appends go on\n",
-                path.c_str(), logfmt::kFileHeaderBytes, static_cast<long long>(r->valid_end));
+    std::printf(
+        "%s: the file was empty (0 bytes): a crash while the log was created, before its header; "
+        "wrote the %zu-byte header: the log is empty (0 records, %lld bytes) and appends go on\n",
+        path.c_str(), logfmt::kFileHeaderBytes, static_cast<long long>(r->valid_end));
   } else if (r->size_before < static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) {
-    std::printf("%s: the file held only %lld bytes of its %zu-byte header (torn while the log was created): "
-                "wrote a new header; the log is empty (0 records, %lld bytes)\n",
-                path.c_str(), static_cast<long long>(r->size_before), logfmt::kFileHeaderBytes,
-                static_cast<long long>(r->valid_end));
+    std::printf(
+        "%s: the file held only %lld bytes of its %zu-byte header (torn while the log was created): "
+        "wrote a new header; the log is empty (0 records, %lld bytes)\n",
+        path.c_str(), static_cast<long long>(r->size_before), logfmt::kFileHeaderBytes,
+        static_cast<long long>(r->valid_end));
   } else {
     std::printf("%s: cut %lld bytes of a torn tail at byte offset %lld (%llu records kept)\n", path.c_str(),
                 static_cast<long long>(r->bytes_cut), static_cast<long long>(r->valid_end),

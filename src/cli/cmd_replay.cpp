@@ -9,8 +9,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -33,7 +33,6 @@
 namespace liqsim::cli {
 
 namespace {
-
 
 // The options and their help are described in options.cpp ("replay").
 struct Options {
@@ -71,8 +70,8 @@ Status check_distinct_files(const Options& o) {
   // SQLite keeps a journal (or WAL and shared memory) beside the database and
   // deletes it as a hot journal on the next open: no other file may be one.
   if (!o.out.empty()) {
-    for (const Named& n : {Named{"--config", o.config}, Named{"--events", o.events}, Named{"--journal", o.journal},
-                           Named{"--report", o.report}}) {
+    for (const Named& n : {Named{"--config", o.config}, Named{"--events", o.events},
+                           Named{"--journal", o.journal}, Named{"--report", o.report}}) {
       if (n.path.empty()) continue;
       if (Status st = refuse_side_file(n.option, n.path, o.out); !st) return st;
     }
@@ -116,9 +115,10 @@ Result<Options> parse_options(const ParsedOptions& cl) {
     const bool binary = ::stat((o.dir + "/events.evlog").c_str(), &sb) == 0;
     const bool jsonl = ::stat((o.dir + "/events.jsonl").c_str(), &sb) == 0;
     if (binary && jsonl)
-      return make_error(ErrorKind::usage, o.dir +
-                                              " holds both events.evlog and events.jsonl: remove one, or name the "
-                                              "log with --config and --events");
+      return make_error(ErrorKind::usage,
+                        o.dir +
+                            " holds both events.evlog and events.jsonl: remove one, or name the "
+                            "log with --config and --events");
     o.events = o.dir + (binary ? "/events.evlog" : "/events.jsonl");
     if (o.label.empty()) {
       std::string d = o.dir;
@@ -131,7 +131,8 @@ Result<Options> parse_options(const ParsedOptions& cl) {
   if (o.events.empty()) return make_error(ErrorKind::usage, "missing --events (or a scenario folder)");
   if (!o.report.empty() && o.out.empty()) return make_error(ErrorKind::usage, "--report needs --out");
   if (o.out == ":memory:" || o.out.rfind("file:", 0) == 0)
-    return make_error(ErrorKind::usage, "--out names a results database file (" + o.out + " would keep nothing)");
+    return make_error(ErrorKind::usage,
+                      "--out names a results database file (" + o.out + " would keep nothing)");
   if (o.label.empty()) o.label = o.events;
   if (Status st = check_distinct_files(o); !st) return st.error();
   return o;
@@ -195,13 +196,16 @@ int cmd_replay(const Args& args) {
   Replay replay(*config, symbols, ro);
   if (journal) replay.add_sink(*journal);
   if (results) replay.add_sink(*results);
-  ProgressSink progress(events->size(), o.quiet ? Progress::off : (o.progress ? Progress::on : Progress::automatic));
+  ProgressSink progress(events->size(),
+                        o.quiet ? Progress::off : (o.progress ? Progress::on : Progress::automatic));
   replay.add_sink(progress);
 
   auto failed = [&](Error e) {
     replay.abandon();
-    if (e.seq >= 0) e = locate_event_error(std::move(e), o.events);
-    else if (e.kind == ErrorKind::input && e.file.empty()) e.file = o.events;
+    if (e.seq >= 0)
+      e = locate_event_error(std::move(e), o.events);
+    else if (e.kind == ErrorKind::input && e.file.empty())
+      e.file = o.events;
     return report_error(e);
   };
   if (Status st = replay.run(*events); !st) return failed(st.error());
@@ -220,9 +224,9 @@ int cmd_replay(const Args& args) {
       int rc = cmd_report({"report", o.out, "-o", o.report});
       // cmd_report has printed why.
       if (rc != 0)
-        return report_error(make_file_error(ErrorKind::io, o.report,
-                                            "the report was not written (the run is in " + o.out +
-                                                "; 'liqsim report' draws it)"));
+        return report_error(make_file_error(
+            ErrorKind::io, o.report,
+            "the report was not written (the run is in " + o.out + "; 'liqsim report' draws it)"));
       lines.push_back("  report             " + o.report);
     }
   }

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -21,7 +21,8 @@ int report_error(const Error& e) {
 }
 
 bool same_file(const std::string& a, const std::string& b) {
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   const bool a_exists = ::stat(a.c_str(), &sa) == 0, b_exists = ::stat(b.c_str(), &sb) == 0;
   if (a_exists || b_exists) return a_exists && b_exists && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
   std::error_code ec;
@@ -34,9 +35,10 @@ bool same_file(const std::string& a, const std::string& b) {
 Status refuse_side_file(const std::string& option, const std::string& path, const std::string& db_path) {
   for (const std::string& side : results_side_files(db_path))
     if (same_file(path, side))
-      return make_error(ErrorKind::usage, option + " " + path + " is where SQLite keeps a side file of the results " +
-                                              "database " + db_path + " (it would be deleted as a hot journal): " +
-                                              "name another file");
+      return make_error(ErrorKind::usage,
+                        option + " " + path + " is where SQLite keeps a side file of the results " +
+                            "database " + db_path +
+                            " (it would be deleted as a hot journal): " + "name another file");
   return {};
 }
 
@@ -147,7 +149,9 @@ int checked_stdout(int rc) {
   int err = errno;
   if (flushed && !std::ferror(stdout)) return rc;
   if (rc != 0) return rc;  // the command has reported its own error
-  std::string reason = err == ENOSPC ? "no space left on device" : err != 0 ? std::strerror(err) : "I/O error";
+  std::string reason = err == ENOSPC ? "no space left on device"
+                       : err != 0    ? std::strerror(err)
+                                     : "I/O error";
   std::fprintf(stderr, "liqsim: <stdout>: write failed: %s\n", reason.c_str());
   return rc == 0 ? 2 : rc;
 }

@@ -41,7 +41,8 @@ class Progress {
 class ProgressSink final : public ReplaySink {
  public:
   ProgressSink(std::size_t total, Progress::Mode mode) : progress_(total, mode) {}
-  Status on_event(const InputEvent&, std::int64_t seq, const std::vector<DerivedEvent>&, const Engine&) override {
+  Status on_event(const InputEvent&, std::int64_t seq, const std::vector<DerivedEvent>&,
+                  const Engine&) override {
     progress_.tick(static_cast<std::size_t>(seq) + 1);
     return {};
   }

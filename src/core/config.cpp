@@ -88,8 +88,10 @@ Status check_name(const std::string& file, const std::string& key, const std::st
 // b × mmr_a − amt_a == b × mmr_b − amt_b, exactly (products have 16 digits).
 bool continuous_at(Usd boundary, const Tier& a, const Tier& b) {
   using i128 = __int128;
-  i128 lhs = i128(boundary.raw()) * a.maintenance_margin_ratio.raw() - i128(a.maintenance_amount.raw()) * kScale;
-  i128 rhs = i128(boundary.raw()) * b.maintenance_margin_ratio.raw() - i128(b.maintenance_amount.raw()) * kScale;
+  i128 lhs =
+      i128(boundary.raw()) * a.maintenance_margin_ratio.raw() - i128(a.maintenance_amount.raw()) * kScale;
+  i128 rhs =
+      i128(boundary.raw()) * b.maintenance_margin_ratio.raw() - i128(b.maintenance_amount.raw()) * kScale;
   return lhs == rhs;
 }
 
@@ -108,7 +110,8 @@ Result<MarketConfig> parse_market(const std::string& name, const JsonValue& v, c
   int idx = -1;
   for (std::size_t i = 0; i < assets.size(); ++i)
     if (assets[i].name == m.underlying) idx = static_cast<int>(i);
-  if (idx < 0) return config_error(file, r.key("underlying"), "asset '" + m.underlying + "' is not defined in assets");
+  if (idx < 0)
+    return config_error(file, r.key("underlying"), "asset '" + m.underlying + "' is not defined in assets");
   if (idx == 0) return config_error(file, r.key("underlying"), "a perpetual on USD itself is not a market");
   m.underlying_index = static_cast<std::uint32_t>(idx);
 
@@ -127,7 +130,8 @@ Result<MarketConfig> parse_market(const std::string& name, const JsonValue& v, c
   if (has_tiers) {
     if (tiers->kind != JsonValue::Kind::array || tiers->items.empty())
       return config_error(file, r.key("tiers"), "expected a non-empty array");
-    if (tiers->items.size() > limits::kMaxTiers) return config_error(file, r.key("tiers"), "more than 64 tiers");
+    if (tiers->items.size() > limits::kMaxTiers)
+      return config_error(file, r.key("tiers"), "more than 64 tiers");
     for (std::size_t i = 0; i < tiers->items.size(); ++i) {
       std::string tpath = r.key("tiers") + "[" + std::to_string(i) + "]";
       const JsonValue& tv = tiers->items[i];
@@ -140,26 +144,29 @@ Result<MarketConfig> parse_market(const std::string& name, const JsonValue& v, c
       CFG_TRY(tr.number("maintenance_amount", false, t.maintenance_amount));
       CFG_TRY(tr.no_unknown());
       if (t.maintenance_margin_ratio > t.initial_margin_ratio)
-        return config_error(file, tr.key("maintenance_margin_ratio"), "above the tier's initial_margin_ratio");
+        return config_error(file, tr.key("maintenance_margin_ratio"),
+                            "above the tier's initial_margin_ratio");
       // Continuity starts at notional 0, where the requirement is 0: a first
       // tier with an amount would make small positions' requirement negative.
       if (i == 0 && t.maintenance_amount.is_positive())
-        return config_error(file, tr.key("maintenance_amount"),
-                            "must be 0 in the first tier: the maintenance requirement (notional × "
-                            "maintenance_margin_ratio − maintenance_amount) must be continuous from notional 0, "
-                            "where it is 0, but this tier gives 0 × " +
-                                t.maintenance_margin_ratio.str() + " − " + t.maintenance_amount.str());
+        return config_error(
+            file, tr.key("maintenance_amount"),
+            "must be 0 in the first tier: the maintenance requirement (notional × "
+            "maintenance_margin_ratio − maintenance_amount) must be continuous from notional 0, "
+            "where it is 0, but this tier gives 0 × " +
+                t.maintenance_margin_ratio.str() + " − " + t.maintenance_amount.str());
       if (i > 0) {
         const Tier& prev = m.tiers.back();
         if (t.max_notional <= prev.max_notional)
           return config_error(file, tr.key("max_notional"), "tiers must have increasing max_notional");
         if (!continuous_at(prev.max_notional, prev, t))
           return config_error(file, tr.key("maintenance_amount"),
-                              "maintenance requirement is not continuous at notional " + prev.max_notional.str() +
-                                  ": tier " + std::to_string(i - 1) + " gives " + prev.max_notional.str() + " × " +
-                                  prev.maintenance_margin_ratio.str() + " − " + prev.maintenance_amount.str() +
-                                  ", this tier gives " + prev.max_notional.str() + " × " +
-                                  t.maintenance_margin_ratio.str() + " − " + t.maintenance_amount.str());
+                              "maintenance requirement is not continuous at notional " +
+                                  prev.max_notional.str() + ": tier " + std::to_string(i - 1) + " gives " +
+                                  prev.max_notional.str() + " × " + prev.maintenance_margin_ratio.str() +
+                                  " − " + prev.maintenance_amount.str() + ", this tier gives " +
+                                  prev.max_notional.str() + " × " + t.maintenance_margin_ratio.str() + " − " +
+                                  t.maintenance_amount.str());
       }
       m.tiers.push_back(t);
     }
@@ -191,15 +198,19 @@ Result<LiquidationConfig> parse_liquidation(const JsonValue& liq, const std::str
   CFG_TRY(r.number("insurance_fund", false, l.insurance_fund));
   CFG_TRY(r.boolean("adl", l.adl));
   if (const JsonValue* mode = r.get("mode")) {
-    if (mode->is_string() && mode->text == "full") l.mode = LiquidationMode::full;
-    else if (mode->is_string() && mode->text == "partial") l.mode = LiquidationMode::partial;
-    else return config_error(file, "liquidation.mode", "expected \"full\" or \"partial\"");
+    if (mode->is_string() && mode->text == "full")
+      l.mode = LiquidationMode::full;
+    else if (mode->is_string() && mode->text == "partial")
+      l.mode = LiquidationMode::partial;
+    else
+      return config_error(file, "liquidation.mode", "expected \"full\" or \"partial\"");
   }
   if (r.get("step_ratio")) {
     CFG_TRY(r.number("step_ratio", true, l.step_ratio, true, true));
     if (l.step_ratio.raw() < limits::kMinStepRatioRaw)
-      return config_error(file, "liquidation.step_ratio",
-                          "must be at least 0.001 (at most 1000 partial-liquidation steps of a position per event)");
+      return config_error(
+          file, "liquidation.step_ratio",
+          "must be at least 0.001 (at most 1000 partial-liquidation steps of a position per event)");
   }
   if (r.get("margin_call_threshold")) {
     CFG_TRY(r.number("margin_call_threshold", true, l.margin_call_threshold, true, true));
@@ -239,7 +250,8 @@ Result<Config> parse_config(const JsonValue& doc, const std::string& file) {
   c.assets.push_back(AssetConfig{"USD", Ratio::one()});
   if (const JsonValue* assets = top.get("assets")) {
     if (!assets->is_object()) return config_error(file, "assets", "expected an object");
-    if (assets->members.size() > limits::kMaxAssets) return config_error(file, "assets", "more than 1024 assets");
+    if (assets->members.size() > limits::kMaxAssets)
+      return config_error(file, "assets", "more than 1024 assets");
     for (const auto& [name, v] : assets->members) {
       auto a = parse_asset(name, v, file);
       if (!a) return a.error();
@@ -250,7 +262,8 @@ Result<Config> parse_config(const JsonValue& doc, const std::string& file) {
   const JsonValue* markets = top.get("markets");
   if (!markets) return config_error(file, "markets", "missing");
   if (!markets->is_object()) return config_error(file, "markets", "expected an object");
-  if (markets->members.size() > limits::kMaxMarkets) return config_error(file, "markets", "more than 1024 markets");
+  if (markets->members.size() > limits::kMaxMarkets)
+    return config_error(file, "markets", "more than 1024 markets");
   for (const auto& [name, v] : markets->members) {
     auto m = parse_market(name, v, file, c.assets);
     if (!m) return m.error();
@@ -338,8 +351,8 @@ Error param_value_error(Error e, const std::string& path, const std::string& val
   e.file.clear();
   // A key the configuration does not have is the path's fault, not the value's.
   const bool unknown_key = e.field == path && e.message.find("unknown key") != std::string::npos;
-  e.message = "'" + path + "' = " + value_json + " is not a valid configuration value: " +
-              (e.field.empty() ? "" : e.field + ": ") + e.message;
+  e.message = "'" + path + "' = " + value_json +
+              " is not a valid configuration value: " + (e.field.empty() ? "" : e.field + ": ") + e.message;
   e.field = unknown_key ? "path" : "value";
   return e;
 }
@@ -363,8 +376,9 @@ Result<ParamScope> apply_param_in_place(Config& config, const std::string& path,
     if (p.empty()) return bad("'" + path + "' has an empty component");
   std::size_t want = parts[0] == "liquidation" ? 2 : 3;
   if ((parts[0] != "liquidation" && parts[0] != "markets" && parts[0] != "assets") || parts.size() != want)
-    return bad("'" + path +
-               "' is not a configuration value (expected markets.<M>.<key>, assets.<A>.<key> or liquidation.<key>)");
+    return bad(
+        "'" + path +
+        "' is not a configuration value (expected markets.<M>.<key>, assets.<A>.<key> or liquidation.<key>)");
   ParamScope scope;
   scope.key = parts.back();
   if (parts[0] == "markets") {
@@ -381,10 +395,11 @@ Result<ParamScope> apply_param_in_place(Config& config, const std::string& path,
   if (parts[0] == "markets" && parts[2] == "underlying") return bad("a market's underlying cannot change");
   // With tiers the flat ratios are not used (CONTRACT §3): changing one would
   // silently do nothing.
-  if (parts[0] == "markets" && (parts[2] == "initial_margin_ratio" || parts[2] == "maintenance_margin_ratio") &&
+  if (parts[0] == "markets" &&
+      (parts[2] == "initial_margin_ratio" || parts[2] == "maintenance_margin_ratio") &&
       !config.markets[scope.index].tiers.empty())
-    return bad("market '" + parts[1] + "' has tiers, which replace its flat ratios: change markets." + parts[1] +
-               ".tiers instead");
+    return bad("market '" + parts[1] + "' has tiers, which replace its flat ratios: change markets." +
+               parts[1] + ".tiers instead");
   auto value = parse_json(value_json);
   if (!value) return make_error(ErrorKind::input, "malformed JSON: " + value.error().message, "value");
 

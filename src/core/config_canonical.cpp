@@ -66,8 +66,10 @@ void put_text(std::string& out, const char* key, const std::string& value) {
 
 const char* mode_name(LiquidationMode mode) {
   switch (mode) {
-    case LiquidationMode::full: return "full";
-    case LiquidationMode::partial: return "partial";
+    case LiquidationMode::full:
+      return "full";
+    case LiquidationMode::partial:
+      return "partial";
   }
   return "invalid";  // not a value parse_config produces
 }

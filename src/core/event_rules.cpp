@@ -12,10 +12,10 @@
 #include "liqsim/json.hpp"
 #include "liqsim/jsonl.hpp"
 
-#define LIQSIM_RULES_TRY(expr)    \
-  do {                            \
-    Status st_ = (expr);          \
-    if (!st_) return st_;         \
+#define LIQSIM_RULES_TRY(expr) \
+  do {                         \
+    Status st_ = (expr);       \
+    if (!st_) return st_;      \
   } while (0)
 
 namespace liqsim {
@@ -41,15 +41,24 @@ bool valid_utf8(std::string_view s) {
     }
     std::size_t n;
     unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) n = 1;
-    else if (c == 0xe0) n = 2, lo = 0xa0;
-    else if (c >= 0xe1 && c <= 0xec) n = 2;
-    else if (c == 0xed) n = 2, hi = 0x9f;
-    else if (c >= 0xee && c <= 0xef) n = 2;
-    else if (c == 0xf0) n = 3, lo = 0x90;
-    else if (c >= 0xf1 && c <= 0xf3) n = 3;
-    else if (c == 0xf4) n = 3, hi = 0x8f;
-    else return false;
+    if (c >= 0xc2 && c <= 0xdf)
+      n = 1;
+    else if (c == 0xe0)
+      n = 2, lo = 0xa0;
+    else if (c >= 0xe1 && c <= 0xec)
+      n = 2;
+    else if (c == 0xed)
+      n = 2, hi = 0x9f;
+    else if (c >= 0xee && c <= 0xef)
+      n = 2;
+    else if (c == 0xf0)
+      n = 3, lo = 0x90;
+    else if (c >= 0xf1 && c <= 0xf3)
+      n = 3;
+    else if (c == 0xf4)
+      n = 3, hi = 0x8f;
+    else
+      return false;
     if (static_cast<std::size_t>(end - p) < n + 1) return false;
     if (p[1] < lo || p[1] > hi) return false;
     for (std::size_t k = 2; k <= n; ++k)
@@ -61,8 +70,9 @@ bool valid_utf8(std::string_view s) {
 
 Status check_ts(std::int64_t ts, ErrorKind kind) {
   if (ts < 0 || ts > limits::kMaxTimestampMs)
-    return rule_error(kind, "outside the supported range (0.." + std::to_string(limits::kMaxTimestampMs) + " ms), got " +
-                                std::to_string(ts),
+    return rule_error(kind,
+                      "outside the supported range (0.." + std::to_string(limits::kMaxTimestampMs) +
+                          " ms), got " + std::to_string(ts),
                       "ts");
   return {};
 }
@@ -129,17 +139,21 @@ Status validate_event(const InputEvent& e, const Symbols& symbols) {
         } else if constexpr (std::is_same_v<T, TradeEvent>) {
           LIQSIM_RULES_TRY(check_sym(b.account, symbols, "account"));
           LIQSIM_RULES_TRY(check_sym(b.market, symbols, "market"));
-          if (b.side != Side::buy && b.side != Side::sell) return rule_error(kInput, "not buy or sell", "side");
+          if (b.side != Side::buy && b.side != Side::sell)
+            return rule_error(kInput, "not buy or sell", "side");
           if (b.margin != MarginMode::cross && b.margin != MarginMode::isolated)
             return rule_error(kInput, "not cross or isolated", "margin");
           LIQSIM_RULES_TRY(check_number(b.qty.raw(), Sign::positive, "qty", kInput));
           LIQSIM_RULES_TRY(check_number(b.price.raw(), Sign::positive, "price", kInput));
-          LIQSIM_RULES_TRY(check_trade_options(b.has_margin, b.margin == MarginMode::isolated, b.has_isolated_margin, kInput));
+          LIQSIM_RULES_TRY(check_trade_options(b.has_margin, b.margin == MarginMode::isolated,
+                                               b.has_isolated_margin, kInput));
           if (b.has_isolated_margin)
-            LIQSIM_RULES_TRY(check_number(b.isolated_margin.raw(), Sign::non_negative, "isolated_margin", kInput));
+            LIQSIM_RULES_TRY(
+                check_number(b.isolated_margin.raw(), Sign::non_negative, "isolated_margin", kInput));
           if (b.counterparty != kNoSym) {
             LIQSIM_RULES_TRY(check_sym(b.counterparty, symbols, "counterparty"));
-            if (b.counterparty == b.account) return rule_error(kInput, "must differ from account", "counterparty");
+            if (b.counterparty == b.account)
+              return rule_error(kInput, "must differ from account", "counterparty");
           }
           return {};
         } else if constexpr (std::is_same_v<T, FundingEvent>) {

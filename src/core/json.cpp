@@ -61,8 +61,7 @@ class Builder : public nlohmann::json_sax<nlohmann::json> {
     stack_.pop_back();
     return true;
   }
-  bool parse_error(std::size_t position, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
     std::string what = ex.what();
     // nlohmann's text reads "[json.exception.parse_error.101] parse error at line 1, column 5: ...".
     auto pos = what.find("] ");
@@ -127,12 +126,18 @@ const JsonValue* JsonValue::find(std::string_view key) const {
 
 const char* JsonValue::kind_name(Kind k) {
   switch (k) {
-    case Kind::null: return "null";
-    case Kind::boolean: return "a boolean";
-    case Kind::number: return "a number";
-    case Kind::string: return "a string";
-    case Kind::array: return "an array";
-    case Kind::object: return "an object";
+    case Kind::null:
+      return "null";
+    case Kind::boolean:
+      return "a boolean";
+    case Kind::number:
+      return "a number";
+    case Kind::string:
+      return "a string";
+    case Kind::array:
+      return "an array";
+    case Kind::object:
+      return "an object";
   }
   return "?";
 }
@@ -143,13 +148,27 @@ std::string json_quote(std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           static const char* hex = "0123456789abcdef";
@@ -167,10 +186,14 @@ std::string json_quote(std::string_view s) {
 
 std::string JsonValue::dump() const {
   switch (kind) {
-    case Kind::null: return "null";
-    case Kind::boolean: return boolean ? "true" : "false";
-    case Kind::number: return text;
-    case Kind::string: return json_quote(text);
+    case Kind::null:
+      return "null";
+    case Kind::boolean:
+      return boolean ? "true" : "false";
+    case Kind::number:
+      return text;
+    case Kind::string:
+      return json_quote(text);
     case Kind::array: {
       std::string out = "[";
       for (std::size_t i = 0; i < items.size(); ++i) {

@@ -1,10 +1,10 @@
 #include "liqsim/jsonl.hpp"
-#include "liqsim/sha256.hpp"
 
 #include <fstream>
 #include <streambuf>
 
 #include "liqsim/json.hpp"
+#include "liqsim/sha256.hpp"
 
 namespace liqsim {
 
@@ -65,8 +65,10 @@ Result<std::int64_t> parse_rfc3339(std::string_view s) {
     std::size_t begin = i;
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
       std::size_t k = i - begin;
-      if (k < 3) millis = millis * 10 + (s[i] - '0');
-      else if (s[i] != '0') return timestamp_error("timestamp has more precision than a millisecond");
+      if (k < 3)
+        millis = millis * 10 + (s[i] - '0');
+      else if (s[i] != '0')
+        return timestamp_error("timestamp has more precision than a millisecond");
       ++i;
     }
     std::size_t n = i - begin;
@@ -117,7 +119,8 @@ class FieldReader {
   Status no_unknown(std::string_view type) {
     for (std::size_t i = 0; i < used_.size(); ++i)
       if (!used_[i])
-        return make_error(ErrorKind::input, std::string("unknown field for a '") + std::string(type) + "' event",
+        return make_error(ErrorKind::input,
+                          std::string("unknown field for a '") + std::string(type) + "' event",
                           obj_.members[i].first);
     return {};
   }
@@ -138,7 +141,8 @@ Status read_number(FieldReader& r, std::string_view name, Sign sign, T& out) {
     return make_error(ErrorKind::input, "expected a decimal string or number", std::string(name));
   Result<std::int64_t> parsed = parse_decimal_raw(j.text);
   if (!parsed)
-    return make_error(ErrorKind::input, parsed.error().message + ": '" + excerpt(j.text) + "'", std::string(name));
+    return make_error(ErrorKind::input, parsed.error().message + ": '" + excerpt(j.text) + "'",
+                      std::string(name));
   const std::int64_t raw = *parsed;
   if (sign == Sign::positive && raw <= 0)
     return make_error(ErrorKind::input, "must be positive, got " + excerpt(j.text), std::string(name));
@@ -164,10 +168,13 @@ Status read_enum(FieldReader& r, std::string_view name, const char* a, const cha
   auto v = r.required(name);
   if (!v) return v.error();
   const JsonValue& j = **v;
-  if (j.is_string() && j.text == a) is_b = false;
-  else if (j.is_string() && j.text == b) is_b = true;
+  if (j.is_string() && j.text == a)
+    is_b = false;
+  else if (j.is_string() && j.text == b)
+    is_b = true;
   else
-    return make_error(ErrorKind::input, std::string("expected \"") + a + "\" or \"" + b + "\"", std::string(name));
+    return make_error(ErrorKind::input, std::string("expected \"") + a + "\" or \"" + b + "\"",
+                      std::string(name));
   return {};
 }
 
@@ -292,8 +299,8 @@ std::string format_rfc3339(std::int64_t ms) {
   unsigned m, d;
   civil_from_days(days, y, m, d);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), m, d,
-                static_cast<long long>(rem / 3600000), static_cast<long long>(rem / 60000 % 60),
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y),
+                m, d, static_cast<long long>(rem / 3600000), static_cast<long long>(rem / 60000 % 60),
                 static_cast<long long>(rem / 1000 % 60), static_cast<long long>(rem % 1000));
   return buf;
 }
@@ -445,9 +452,9 @@ Result<bool> JsonlEventReader::next(InputEvent& out) {
       return e;
     }
     if (ev->ts_ms < last_ts_) {
-      Error e = make_error(ErrorKind::input,
-                           "goes backwards: " + std::to_string(ev->ts_ms) + " after " + std::to_string(last_ts_),
-                           "ts");
+      Error e = make_error(
+          ErrorKind::input,
+          "goes backwards: " + std::to_string(ev->ts_ms) + " after " + std::to_string(last_ts_), "ts");
       e.file = file_;
       e.line = line_;
       return e;
@@ -491,7 +498,8 @@ class HashingFileBuf final : public std::streambuf {
 
 }  // namespace
 
-Result<std::vector<InputEvent>> read_jsonl_file(const std::string& path, Symbols& symbols, std::string* sha256_hex) {
+Result<std::vector<InputEvent>> read_jsonl_file(const std::string& path, Symbols& symbols,
+                                                std::string* sha256_hex) {
   std::filebuf file;
   if (!file.open(path, std::ios::in | std::ios::binary)) {
     return make_file_error(ErrorKind::io, path, "cannot open for reading");

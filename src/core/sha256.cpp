@@ -1,9 +1,9 @@
 // SHA-256 (FIPS 180-4), written out so the state hash needs no library.
+#include "liqsim/sha256.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <string>
-
-#include "liqsim/sha256.hpp"
 
 namespace liqsim {
 
@@ -48,12 +48,20 @@ void compress(std::uint32_t h[8], const unsigned char* block) {
     b = a;
     a = t1 + t2;
   }
-  h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+  h[0] += a;
+  h[1] += b;
+  h[2] += c;
+  h[3] += d;
+  h[4] += e;
+  h[5] += f;
+  h[6] += g;
+  h[7] += hh;
 }
 
 }  // namespace
 
-Sha256::Sha256() : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+Sha256::Sha256()
+    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
 
 void Sha256::update(const void* data, std::size_t n) {
   const auto* bytes = static_cast<const unsigned char*>(data);

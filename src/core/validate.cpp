@@ -19,13 +19,16 @@ Status validate_events(const Config& config, const Symbols& symbols, const std::
     auto market_of = [&](Sym s) { return current.market_index(symbols.name(s)); };
     if (const auto* p = std::get_if<PriceEvent>(&body)) {
       int a = asset_of(p->asset);
-      if (a < 0) return fail(seq, "asset", "asset '" + symbols.name(p->asset) + "' is not defined in the configuration");
+      if (a < 0)
+        return fail(seq, "asset",
+                    "asset '" + symbols.name(p->asset) + "' is not defined in the configuration");
       if (a == 0) return fail(seq, "asset", "USD is the numeraire; its price is always 1");
       priced[static_cast<std::size_t>(a)] = true;
     } else if (const auto* d = std::get_if<DepositEvent>(&body)) {
       const int a = asset_of(d->asset);
       if (a < 0)
-        return fail(seq, "asset", "asset '" + symbols.name(d->asset) + "' is not defined in the configuration");
+        return fail(seq, "asset",
+                    "asset '" + symbols.name(d->asset) + "' is not defined in the configuration");
       // Collateral is valued by its latest price (CONTRACT §1): before the
       // first one it has no value, cannot be sold in a liquidation, and would
       // outlive a bankruptcy it could have covered.
@@ -33,11 +36,13 @@ Status validate_events(const Config& config, const Symbols& symbols, const std::
         return fail(seq, "asset", "deposit of '" + symbols.name(d->asset) + "' before its first price");
     } else if (const auto* w = std::get_if<WithdrawEvent>(&body)) {
       if (asset_of(w->asset) < 0)
-        return fail(seq, "asset", "asset '" + symbols.name(w->asset) + "' is not defined in the configuration");
+        return fail(seq, "asset",
+                    "asset '" + symbols.name(w->asset) + "' is not defined in the configuration");
     } else if (const auto* t = std::get_if<TradeEvent>(&body)) {
       int m = market_of(t->market);
       if (m < 0)
-        return fail(seq, "market", "market '" + symbols.name(t->market) + "' is not defined in the configuration");
+        return fail(seq, "market",
+                    "market '" + symbols.name(t->market) + "' is not defined in the configuration");
       if (!priced[current.markets[static_cast<std::size_t>(m)].underlying_index])
         return fail(seq, "market",
                     "trade in '" + symbols.name(t->market) + "' before its underlying '" +
@@ -45,9 +50,11 @@ Status validate_events(const Config& config, const Symbols& symbols, const std::
     } else if (const auto* f = std::get_if<FundingEvent>(&body)) {
       int m = market_of(f->market);
       if (m < 0)
-        return fail(seq, "market", "market '" + symbols.name(f->market) + "' is not defined in the configuration");
+        return fail(seq, "market",
+                    "market '" + symbols.name(f->market) + "' is not defined in the configuration");
       if (!priced[current.markets[static_cast<std::size_t>(m)].underlying_index])
-        return fail(seq, "market", "funding in '" + symbols.name(f->market) + "' before its underlying has a price");
+        return fail(seq, "market",
+                    "funding in '" + symbols.name(f->market) + "' before its underlying has a price");
       if (f->rate.abs() > Ratio::one()) return fail(seq, "rate", "a funding rate beyond ±1 per interval");
     } else if (const auto* pa = std::get_if<ParamEvent>(&body)) {
       auto scope = apply_param_in_place(current, pa->path, pa->value_json);
@@ -58,7 +65,8 @@ Status validate_events(const Config& config, const Symbols& symbols, const std::
       }
     } else if (const auto* l = std::get_if<LiquidityEvent>(&body)) {
       if (market_of(l->market) < 0)
-        return fail(seq, "market", "market '" + symbols.name(l->market) + "' is not defined in the configuration");
+        return fail(seq, "market",
+                    "market '" + symbols.name(l->market) + "' is not defined in the configuration");
     }
   }
   return {};

@@ -102,7 +102,8 @@ class BandIndex {
       add_unit_widths(unit_slack(h, p.iso_state, h.iso_risk(p)) - 64);
     }
     for (const auto& [k, width] : widths_) {
-      std::int64_t value = k < markets_ ? h.mark_raw(k) : h.price_raw(static_cast<std::uint32_t>(k - markets_));
+      std::int64_t value =
+          k < markets_ ? h.mark_raw(k) : h.price_raw(static_cast<std::uint32_t>(k - markets_));
       Key& key = keys_[k];
       i128 lo = i128(value) - width, hi = i128(value) + width;
       if (lo > 0) push(key.lower, Entry{static_cast<std::int64_t>(lo), acct, ver}, true);
@@ -129,7 +130,6 @@ class BandIndex {
     std::vector<Entry> lower;  // max-heap on bound: crossed when the value falls to it
     std::vector<Entry> upper;  // min-heap on bound: crossed when the value rises to it
   };
-
 
   // 4-ary heaps: half the depth of a binary heap, and the four children of a
   // node share a cache line (16-byte entries), which matters with a million
@@ -166,21 +166,27 @@ class BandIndex {
 
   static void push(std::vector<Entry>& heap, Entry e, bool lower) {
     heap.push_back(e);
-    if (lower) sift_up(heap, heap.size() - 1, lower_first);
-    else sift_up(heap, heap.size() - 1, upper_first);
+    if (lower)
+      sift_up(heap, heap.size() - 1, lower_first);
+    else
+      sift_up(heap, heap.size() - 1, upper_first);
   }
   static void pop_top(std::vector<Entry>& heap, bool lower) {
     heap.front() = heap.back();
     heap.pop_back();
     if (heap.empty()) return;
-    if (lower) sift_down(heap, 0, lower_first);
-    else sift_down(heap, 0, upper_first);
+    if (lower)
+      sift_down(heap, 0, lower_first);
+    else
+      sift_down(heap, 0, upper_first);
   }
   static void heapify(std::vector<Entry>& heap, bool lower) {
     for (std::size_t i = heap.size() / 4 + 1; i-- > 0;) {
       if (i >= heap.size()) continue;
-      if (lower) sift_down(heap, i, lower_first);
-      else sift_down(heap, i, upper_first);
+      if (lower)
+        sift_down(heap, i, lower_first);
+      else
+        sift_down(heap, i, upper_first);
     }
   }
 
@@ -220,7 +226,8 @@ class BandIndex {
   template <BandHost H, class R>
   static __int128 unit_slack(const H& h, RiskState state, const R& r) {
     using i128 = __int128;
-    if (state == RiskState::liquidating || state == RiskState::bankrupt || state == RiskState::resolved) return 0;
+    if (state == RiskState::liquidating || state == RiskState::bankrupt || state == RiskState::resolved)
+      return 0;
     i128 equity = r.equity.raw(), mm = r.mm.raw();
     if (mm == 0) {
       // No requirement: the only boundary is equity < 0 (a debt the collateral no longer covers).
@@ -229,7 +236,7 @@ class BandIndex {
     i128 to_liquidation = equity - mm;  // ≥ 0 while not liquidatable
     if (to_liquidation < 0) return 0;
     i128 thr = h.margin_call_threshold_raw() - 1;  // the ratio is rounded up to 8 digits
-    i128 to_call = thr * equity / kScale - mm;                         // > 0 below the threshold, ≤ 0 at or above
+    i128 to_call = thr * equity / kScale - mm;     // > 0 below the threshold, ≤ 0 at or above
     return std::min(to_call < 0 ? -to_call : to_call, to_liquidation);
   }
 

@@ -74,7 +74,8 @@ void Engine::Impl::on(const PriceEvent& e) {
   IndexHost h = host();
   index.collect(h, index.price_key(asset), assets[asset].price.raw());
   for (std::uint32_t m = 0; m < markets.size(); ++m)
-    if (config.markets[m].underlying_index == asset) index.collect(h, index.mark_key(m), markets[m].mark.raw());
+    if (config.markets[m].underlying_index == asset)
+      index.collect(h, index.mark_key(m), markets[m].mark.raw());
 }
 
 void Engine::Impl::on(const DepositEvent& e) {
@@ -90,8 +91,8 @@ void Engine::Impl::on(const WithdrawEvent& e) {
   std::uint32_t asset = static_cast<std::uint32_t>(asset_index(e.asset));
   Amount holds = held(accounts[acct], asset);
   if (holds < e.amount)
-    return reject("insufficient balance: holds " + holds.str() + " " + symbols.name(e.asset) + ", withdrawal of " +
-                  e.amount.str());
+    return reject("insufficient balance: holds " + holds.str() + " " + symbols.name(e.asset) +
+                  ", withdrawal of " + e.amount.str());
   // The account as it would be after the withdrawal, on a copy: a check, not a movement.
   (void)balance_ref(acct, asset);  // the slot exists from here, accepted or not
   Account trial = accounts[acct];
@@ -100,16 +101,17 @@ void Engine::Impl::on(const WithdrawEvent& e) {
       ->amount -= e.amount;
   Risk after = cross_risk(trial);
   if (after.equity < after.im)
-    return reject("below initial margin: equity " + after.equity.str() + " after withdrawal, initial requirement " +
-                  after.im.str());
+    return reject("below initial margin: equity " + after.equity.str() +
+                  " after withdrawal, initial requirement " + after.im.str());
   ledger.transfer(balance(acct, asset), ledger.external(asset), e.amount);
   touch(acct);
 }
 
 // One side of a trade on a scratch copy of the account: nothing when
 // acceptable, else the reason it is rejected.
-std::optional<std::string> Engine::Impl::check_trade_side(const Account& a, std::uint32_t market, MarginMode mode,
-                                                          Qty delta, Price price, Usd iso_margin) const {
+std::optional<std::string> Engine::Impl::check_trade_side(const Account& a, std::uint32_t market,
+                                                          MarginMode mode, Qty delta, Price price,
+                                                          Usd iso_margin) const {
   Account copy = a;
   PositionSlot* slot = find_slot(copy, market);
   if (slot && slot->mode != mode && !slot->qty.is_zero())
@@ -126,13 +128,14 @@ std::optional<std::string> Engine::Impl::check_trade_side(const Account& a, std:
   slot->mode = mode;
   if (iso_margin.is_positive()) {
     Usd usd = usd_balance(copy);
-    if (usd < iso_margin) return "insufficient USD for isolated_margin: holds " + usd.str() + ", needs " + iso_margin.str();
+    if (usd < iso_margin)
+      return "insufficient USD for isolated_margin: holds " + usd.str() + ", needs " + iso_margin.str();
     copy.balances.front().amount -= same_units<Amount>(iso_margin);
     slot->wallet += iso_margin;
     Risk cross = cross_risk(copy);
     if (cross.equity < cross.im)
-      return "moving isolated_margin leaves cross equity " + cross.equity.str() + " below its initial requirement " +
-             cross.im.str();
+      return "moving isolated_margin leaves cross equity " + cross.equity.str() +
+             " below its initial requirement " + cross.im.str();
   }
   Fill f = compute_fill(slot->qty, slot->entry, delta, price);
   if (!f.increases_risk) return std::nullopt;
@@ -158,8 +161,8 @@ std::optional<std::string> Engine::Impl::check_trade_side(const Account& a, std:
   return std::nullopt;
 }
 
-void Engine::Impl::apply_trade_side(std::uint32_t acct, std::uint32_t market, MarginMode mode, Qty delta, Price price,
-                                    Usd iso_margin) {
+void Engine::Impl::apply_trade_side(std::uint32_t acct, std::uint32_t market, MarginMode mode, Qty delta,
+                                    Price price, Usd iso_margin) {
   PositionSlot* slot = find_slot(accounts[acct], market);
   if (!slot) slot = &open_slot(acct, market, mode);
   slot->mode = mode;
@@ -232,7 +235,8 @@ void Engine::Impl::on(const FundingEvent& e) {
 void Engine::Impl::on(const ParamEvent& e) {
   auto scope = apply_param_in_place(config, e.path, e.value_json);
   LIQSIM_ASSERT(scope.ok(), "param was validated before the replay");
-  if (e.path == "liquidation.insurance_fund" && config.liquidation.insurance_fund != ledger.insurance_balance()) {
+  if (e.path == "liquidation.insurance_fund" &&
+      config.liquidation.insurance_fund != ledger.insurance_balance()) {
     // Governance sets the fund's balance to the value (whatever it has
     // collected or paid since): the difference comes from, or goes, outside.
     Usd change = config.liquidation.insurance_fund - ledger.insurance_balance();
@@ -281,8 +285,8 @@ void Engine::Impl::add_param_candidates(const ParamScope& s) {
 // unit's state: no candidates.
 void Engine::Impl::on(const LiquidityEvent& e) {
   std::uint32_t m = static_cast<std::uint32_t>(market_index(e.market));
-  auto scope =
-      apply_param_in_place(config, "markets." + config.markets[m].name + ".depth", "\"" + e.depth.str() + "\"");
+  auto scope = apply_param_in_place(config, "markets." + config.markets[m].name + ".depth",
+                                    "\"" + e.depth.str() + "\"");
   LIQSIM_ASSERT(scope.ok(), "a positive depth is a valid configuration value");
 }
 
@@ -300,10 +304,11 @@ Status Engine::apply(const InputEvent& event, std::int64_t seq, std::vector<Deri
   try {
     impl_->apply(event, seq, out);
   } catch (const OverflowError& ex) {
-    Error e = make_error(ErrorKind::input,
-                         std::string(ex.what()) +
-                             ": an amount of this event, or a balance or total it changes, is outside the fixed-point "
-                             "range of ±92233720368.54775807");
+    Error e = make_error(
+        ErrorKind::input,
+        std::string(ex.what()) +
+            ": an amount of this event, or a balance or total it changes, is outside the fixed-point "
+            "range of ±92233720368.54775807");
     e.seq = seq;
     impl_->failure = e;
     return e;

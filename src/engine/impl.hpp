@@ -109,7 +109,8 @@ struct Engine::Impl {
   }
   std::uint32_t find_account(Sym s) const { return s < account_of_sym.size() ? account_of_sym[s] : kNone; }
   std::uint32_t get_or_create_account(Sym s) {
-    if (s >= account_of_sym.size()) account_of_sym.resize(std::max<std::size_t>(symbols.size(), s + 1), kNone);
+    if (s >= account_of_sym.size())
+      account_of_sym.resize(std::max<std::size_t>(symbols.size(), s + 1), kNone);
     if (account_of_sym[s] == kNone) {
       account_of_sym[s] = static_cast<std::uint32_t>(accounts.size());
       accounts.emplace_back();
@@ -189,7 +190,8 @@ struct Engine::Impl {
     return it == a.balances.end() || it->asset != asset ? Amount::zero() : it->amount;
   }
   static Usd usd_balance(const Account& a) {
-    if (!a.balances.empty() && a.balances.front().asset == 0) return same_units<Usd>(a.balances.front().amount);
+    if (!a.balances.empty() && a.balances.front().asset == 0)
+      return same_units<Usd>(a.balances.front().amount);
     return Usd::zero();
   }
   Ledger::Place balance(std::uint32_t acct, std::uint32_t asset) {
@@ -204,8 +206,10 @@ struct Engine::Impl {
   // Realized PnL, funding and fills settle against the outside world, into
   // the unit's margin.
   void settle_external(std::uint32_t acct, PositionSlot& p, Usd amount) {
-    if (p.mode == MarginMode::isolated) ledger.transfer(ledger.external(0), wallet(p), amount);
-    else ledger.transfer(ledger.external(0), balance(acct, 0), amount);
+    if (p.mode == MarginMode::isolated)
+      ledger.transfer(ledger.external(0), wallet(p), amount);
+    else
+      ledger.transfer(ledger.external(0), balance(acct, 0), amount);
   }
 
   // ---- positions and the holder lists ----
@@ -236,11 +240,15 @@ struct Engine::Impl {
   }
   void set_qty(PositionSlot& p, Qty q) {
     MarketState& m = markets[p.market];
-    if (p.qty.is_positive()) m.open_interest_long -= p.qty;
-    else m.open_interest_short += p.qty;
+    if (p.qty.is_positive())
+      m.open_interest_long -= p.qty;
+    else
+      m.open_interest_short += p.qty;
     p.qty = q;
-    if (q.is_positive()) m.open_interest_long += q;
-    else m.open_interest_short -= q;
+    if (q.is_positive())
+      m.open_interest_long += q;
+    else
+      m.open_interest_short -= q;
   }
   // A position at zero: cross slots go; an isolated slot returns its wallet
   // to the account, unless the wallet is negative (a bankruptcy to resolve).
@@ -279,7 +287,9 @@ struct Engine::Impl {
     std::int64_t max_maintenance_ratio_raw(std::uint32_t m) const {
       return max_maintenance_ratio(e.config.markets[m]).raw();
     }
-    std::int64_t margin_call_threshold_raw() const { return e.config.liquidation.margin_call_threshold.raw(); }
+    std::int64_t margin_call_threshold_raw() const {
+      return e.config.liquidation.margin_call_threshold.raw();
+    }
     Risk cross_risk(const Account& a) const { return e.cross_risk(a); }
     Risk iso_risk(const PositionSlot& p) const { return e.iso_risk(p); }
   };
@@ -304,8 +314,8 @@ struct Engine::Impl {
   void on(const FundingEvent& e);
   void on(const ParamEvent& e);
   void on(const LiquidityEvent& e);
-  std::optional<std::string> check_trade_side(const Account& a, std::uint32_t market, MarginMode mode, Qty delta,
-                                              Price price, Usd iso_margin) const;
+  std::optional<std::string> check_trade_side(const Account& a, std::uint32_t market, MarginMode mode,
+                                              Qty delta, Price price, Usd iso_margin) const;
   void apply_trade_side(std::uint32_t acct, std::uint32_t market, MarginMode mode, Qty delta, Price price,
                         Usd iso_margin);
   static MarginMode trade_mode(const Account& a, std::uint32_t market, MarginMode stated, Qty delta,
@@ -319,7 +329,8 @@ struct Engine::Impl {
   void collect_liquidatable(std::uint32_t acct);
   void liquidate(const Unit& u, std::uint32_t round);
   void close_for_liquidation(const Unit& u, std::uint32_t m, Qty qty, std::uint32_t round, Bankrupt& record);
-  void unit_positions(const Unit& u, boost::container::small_vector<std::pair<Usd, std::uint32_t>, 4>& outv) const;
+  void unit_positions(const Unit& u,
+                      boost::container::small_vector<std::pair<Usd, std::uint32_t>, 4>& outv) const;
   RiskState& unit_state(const Unit& u);
   void sell_collateral(std::uint32_t acct);
   void resolve_bankruptcies();

@@ -76,14 +76,15 @@ class Ledger {
       __int128 sum = held[i] + external_[i].raw();
       if (i == 0) sum += __int128(insurance_.raw()) + bad_debt_.raw() + socialized_.raw();
       if (sum != 0) {
-        Error e = make_error(ErrorKind::input,
-                             "ledger for " + asset_name(i) + " sums to " + format_decimal_wide(sum) + ", not zero");
+        Error e = make_error(ErrorKind::input, "ledger for " + asset_name(i) + " sums to " +
+                                                   format_decimal_wide(sum) + ", not zero");
         e.seq = seq;
         return e;
       }
     }
     if (!bad_debt_.is_zero()) {
-      Error e = make_error(ErrorKind::input, "bad debt ledger left at " + bad_debt_.str() + " after the event");
+      Error e =
+          make_error(ErrorKind::input, "bad debt ledger left at " + bad_debt_.str() + " after the event");
       e.seq = seq;
       return e;
     }
@@ -95,18 +96,34 @@ class Ledger {
   // the engine's arithmetic always has ("subtract", "add", "running total").
   static void take(Place p, Amount a) {
     switch (p.kind_) {
-      case Place::Kind::amount: *static_cast<Amount*>(p.cell_) -= a; return;
-      case Place::Kind::usd: *static_cast<Usd*>(p.cell_) -= same_units<Usd>(a); return;
-      case Place::Kind::amount_sum: *static_cast<AmountSum*>(p.cell_) -= a; return;
-      case Place::Kind::usd_sum: *static_cast<UsdSum*>(p.cell_) -= same_units<Usd>(a); return;
+      case Place::Kind::amount:
+        *static_cast<Amount*>(p.cell_) -= a;
+        return;
+      case Place::Kind::usd:
+        *static_cast<Usd*>(p.cell_) -= same_units<Usd>(a);
+        return;
+      case Place::Kind::amount_sum:
+        *static_cast<AmountSum*>(p.cell_) -= a;
+        return;
+      case Place::Kind::usd_sum:
+        *static_cast<UsdSum*>(p.cell_) -= same_units<Usd>(a);
+        return;
     }
   }
   static void give(Place p, Amount a) {
     switch (p.kind_) {
-      case Place::Kind::amount: *static_cast<Amount*>(p.cell_) += a; return;
-      case Place::Kind::usd: *static_cast<Usd*>(p.cell_) += same_units<Usd>(a); return;
-      case Place::Kind::amount_sum: *static_cast<AmountSum*>(p.cell_) += a; return;
-      case Place::Kind::usd_sum: *static_cast<UsdSum*>(p.cell_) += same_units<Usd>(a); return;
+      case Place::Kind::amount:
+        *static_cast<Amount*>(p.cell_) += a;
+        return;
+      case Place::Kind::usd:
+        *static_cast<Usd*>(p.cell_) += same_units<Usd>(a);
+        return;
+      case Place::Kind::amount_sum:
+        *static_cast<AmountSum*>(p.cell_) += a;
+        return;
+      case Place::Kind::usd_sum:
+        *static_cast<UsdSum*>(p.cell_) += same_units<Usd>(a);
+        return;
     }
   }
 

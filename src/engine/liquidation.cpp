@@ -15,11 +15,16 @@ namespace engine {
 
 const char* risk_state_name(RiskState s) {
   switch (s) {
-    case RiskState::healthy: return "healthy";
-    case RiskState::margin_call: return "margin_call";
-    case RiskState::liquidating: return "liquidating";
-    case RiskState::bankrupt: return "bankrupt";
-    case RiskState::resolved: return "resolved";
+    case RiskState::healthy:
+      return "healthy";
+    case RiskState::margin_call:
+      return "margin_call";
+    case RiskState::liquidating:
+      return "liquidating";
+    case RiskState::bankrupt:
+      return "bankrupt";
+    case RiskState::resolved:
+      return "resolved";
   }
   return "?";
 }
@@ -111,8 +116,8 @@ void Engine::Impl::close_for_liquidation(const Unit& u, std::uint32_t m, Qty qty
 }
 
 // Positions of the unit, largest maintenance requirement first.
-void Engine::Impl::unit_positions(const Unit& u,
-                                  boost::container::small_vector<std::pair<Usd, std::uint32_t>, 4>& outv) const {
+void Engine::Impl::unit_positions(
+    const Unit& u, boost::container::small_vector<std::pair<Usd, std::uint32_t>, 4>& outv) const {
   outv.clear();
   const Account& a = accounts[u.account];
   for (const PositionSlot& p : a.positions) {
@@ -352,7 +357,8 @@ void Engine::Impl::settle() {
       add_all_candidates();
     } else {
       std::sort(impacted_markets.begin(), impacted_markets.end());
-      impacted_markets.erase(std::unique(impacted_markets.begin(), impacted_markets.end()), impacted_markets.end());
+      impacted_markets.erase(std::unique(impacted_markets.begin(), impacted_markets.end()),
+                             impacted_markets.end());
       IndexHost h = host();
       for (std::uint32_t m : impacted_markets) index.collect(h, index.mark_key(m), markets[m].mark.raw());
       for (const auto& item : liquidatable) add_candidate(item.second.account);
@@ -402,8 +408,8 @@ void Engine::Impl::evaluate_margin_calls() {
   }
 }
 
-void Engine::Impl::update_margin_state(RiskState& st, const Risk& r, Ratio threshold, const Account& a, Sym market,
-                                       std::int64_t& breach_ts) {
+void Engine::Impl::update_margin_state(RiskState& st, const Risk& r, Ratio threshold, const Account& a,
+                                       Sym market, std::int64_t& breach_ts) {
   if (r.liquidatable() && breach_ts < 0) breach_ts = ts;
   const MarginCallTest call = margin_call_test(r, threshold);
   if (st == RiskState::healthy && call.in_call) {

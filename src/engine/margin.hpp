@@ -46,7 +46,9 @@ inline Usd collateral_value(Amount amount, Price price, Ratio weight) {
   return mul<Usd>(gross, weight, Round::down);
 }
 // Unrealized PnL, qty × (mark − entry), rounded down.
-inline Usd unrealized_pnl(Qty qty, Price mark, Price entry) { return mul<Usd>(qty, mark - entry, Round::down); }
+inline Usd unrealized_pnl(Qty qty, Price mark, Price entry) {
+  return mul<Usd>(qty, mark - entry, Round::down);
+}
 // Notional at the mark, |qty| × mark, rounded up.
 inline Usd notional_at(Qty qty, Price mark) { return mul<Usd>(qty.abs(), mark, Round::up); }
 
@@ -99,8 +101,9 @@ inline Fill compute_fill(Qty old_qty, Price old_entry, Qty delta, Price price) {
     using i128 = __int128;
     i128 num = i128(old_qty.abs().raw()) * old_entry.raw() + i128(delta.abs().raw()) * price.raw();
     // Longs round the average entry up, shorts down: either way against the holder.
-    f.entry = Price::from_raw(detail::narrow(
-        detail::div_round(num, next.abs().raw(), next.is_positive() ? Round::up : Round::down), "average entry"));
+    f.entry = Price::from_raw(
+        detail::narrow(detail::div_round(num, next.abs().raw(), next.is_positive() ? Round::up : Round::down),
+                       "average entry"));
     f.increases_risk = true;
   } else {
     Qty closed = min_of(old_qty.abs(), delta.abs());
@@ -148,7 +151,8 @@ inline Execution liquidation_execution(const MarketConfig& mc, Price mk, Side si
   Ratio half = div<Ratio>(move, Ratio::from_units(2), Round::up);
   Ratio perm = mul<Ratio>(move, mc.impact_permanent_share, Round::down);
   if (side == Side::sell) {
-    return {mul<Price>(mk, Ratio::one() - half, Round::down), mul<Price>(mk, Ratio::one() - perm, Round::down)};
+    return {mul<Price>(mk, Ratio::one() - half, Round::down),
+            mul<Price>(mk, Ratio::one() - perm, Round::down)};
   }
   return {mul<Price>(mk, Ratio::one() + half, Round::up), mul<Price>(mk, Ratio::one() + perm, Round::up)};
 }
@@ -159,7 +163,9 @@ inline Execution liquidation_execution(const MarketConfig& mc, Price mk, Side si
 inline Usd liquidation_fee_nominal(Qty qty, Price price, Ratio fee_ratio) {
   return mul<Usd>(mul<Usd>(qty, price, Round::up), fee_ratio, Round::up);
 }
-inline Usd fee_charged(Usd nominal, Usd equity_after) { return min_of(nominal, max_of(equity_after, Usd::zero())); }
+inline Usd fee_charged(Usd nominal, Usd equity_after) {
+  return min_of(nominal, max_of(equity_after, Usd::zero()));
+}
 
 // Partial liquidation's step: step_ratio of the position's size at the start,
 // rounded up; the whole position if that rounds to nothing.
@@ -172,7 +178,9 @@ inline Qty partial_step(Qty size, Ratio step_ratio) {
 // on: oracle price × collateral weight rounded down (the haircut is the
 // sale's discount). Sells what covers the debt (rounded up), or all of it;
 // the proceeds are rounded down. `px` is positive, `holds` positive, `debt` positive.
-inline Price collateral_sale_price(Price price, Ratio weight) { return mul<Price>(price, weight, Round::down); }
+inline Price collateral_sale_price(Price price, Ratio weight) {
+  return mul<Price>(price, weight, Round::down);
+}
 struct CollateralSale {
   Amount sell;
   Usd proceeds;
@@ -181,7 +189,8 @@ inline CollateralSale collateral_sale(Usd debt, Amount holds, Price px) {
   // Compared exactly in 128 bits first: at a price of a few 1e-8 the quantity
   // that would cover the debt is beyond the range, though the sale (at most
   // `holds`) is not.
-  const bool sell_all = static_cast<__int128>(debt.raw()) * kScale > static_cast<__int128>(holds.raw()) * px.raw();
+  const bool sell_all =
+      static_cast<__int128>(debt.raw()) * kScale > static_cast<__int128>(holds.raw()) * px.raw();
   CollateralSale s;
   s.sell = sell_all ? holds : div<Amount>(debt, px, Round::up);
   s.proceeds = mul<Usd>(s.sell, px, Round::down);
@@ -201,7 +210,9 @@ inline CollateralSale collateral_sale(Usd debt, Amount holds, Price px) {
 struct AdlScore {
   unsigned __int128 hi = 0, lo = 0;
   friend bool operator==(const AdlScore&, const AdlScore&) = default;
-  friend bool operator>(const AdlScore& a, const AdlScore& b) { return a.hi != b.hi ? a.hi > b.hi : a.lo > b.lo; }
+  friend bool operator>(const AdlScore& a, const AdlScore& b) {
+    return a.hi != b.hi ? a.hi > b.hi : a.lo > b.lo;
+  }
 };
 
 // The exact 256-bit product of two 128-bit values.

@@ -37,19 +37,19 @@ struct PositionSlot {
   std::uint32_t holder_pos = kNone;  // index in MarketState::holders
   MarginMode mode = MarginMode::cross;
   RiskState iso_state = RiskState::healthy;  // isolated positions only
-  Qty qty;      // signed: positive long, negative short
-  Price entry;  // average entry price
-  Usd wallet;   // isolated positions only
+  Qty qty;                                   // signed: positive long, negative short
+  Price entry;                               // average entry price
+  Usd wallet;                                // isolated positions only
   std::int64_t breach_ts = -1;  // isolated: ts of first maintenance breach, -1 when not in breach
 };
 
 struct Account {
   Sym name = kNoSym;
-  RiskState state = RiskState::healthy;  // of the cross unit
-  bool band_stale = false;               // evaluated since its index bands were last set
-  std::uint32_t stamp = 0;               // dedupe marker for candidate sets
-  std::int64_t breach_ts = -1;           // cross: ts of first maintenance breach
-  boost::container::small_vector<BalanceSlot, 1> balances;   // sorted by asset
+  RiskState state = RiskState::healthy;                       // of the cross unit
+  bool band_stale = false;                                    // evaluated since its index bands were last set
+  std::uint32_t stamp = 0;                                    // dedupe marker for candidate sets
+  std::int64_t breach_ts = -1;                                // cross: ts of first maintenance breach
+  boost::container::small_vector<BalanceSlot, 1> balances;    // sorted by asset
   boost::container::small_vector<PositionSlot, 1> positions;  // sorted by market
 };
 

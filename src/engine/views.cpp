@@ -15,14 +15,16 @@ Status Engine::Impl::check() const {
     for (const BalanceSlot& b : a.balances) held[b.asset] += b.amount.raw();
     for (const PositionSlot& p : a.positions) held[0] += p.wallet.raw();
   }
-  return ledger.check(held, [&](std::size_t i) { return config.assets[i].name; }, seq);
+  return ledger.check(
+      held, [&](std::size_t i) { return config.assets[i].name; }, seq);
 }
 
 std::string Engine::Impl::canonical() const {
   // The configuration as parsed, in canonical form: what it means, not how
   // its source spelled it (config.hpp, canonical_config).
   std::string s = "liqsim-state-v2\n" + canonical_config(config);
-  s += "insurance " + ledger.insurance_balance().str() + "\nsocialized " + ledger.socialized_balance().str() + "\n";
+  s += "insurance " + ledger.insurance_balance().str() + "\nsocialized " + ledger.socialized_balance().str() +
+       "\n";
   std::vector<std::pair<std::string, std::size_t>> order;
   for (std::size_t i = 0; i < config.assets.size(); ++i) order.emplace_back(config.assets[i].name, i);
   std::sort(order.begin(), order.end());
@@ -43,7 +45,8 @@ std::string Engine::Impl::canonical() const {
     s += "account " + name + " " + risk_state_name(a.state) + "\n";
     std::vector<std::string> lines;
     for (const BalanceSlot& b : a.balances)  // a zero balance is the same state as none
-      if (!b.amount.is_zero()) lines.push_back(" balance " + config.assets[b.asset].name + " " + b.amount.str());
+      if (!b.amount.is_zero())
+        lines.push_back(" balance " + config.assets[b.asset].name + " " + b.amount.str());
     for (const PositionSlot& p : a.positions)
       lines.push_back(" position " + config.markets[p.market].name + " " + margin_mode_name(p.mode) + " " +
                       p.qty.str() + " @ " + p.entry.str() + " wallet " + p.wallet.str() + " " +
@@ -52,9 +55,10 @@ std::string Engine::Impl::canonical() const {
     for (const auto& l : lines) s += l + "\n";
   }
   const Summary& t = totals;
-  s += "totals " + std::to_string(t.events) + " " + std::to_string(t.rejected) + " " + std::to_string(t.margin_calls) +
-       " " + std::to_string(t.liquidations) + " " + t.liquidated_notional.str() + " " + t.liquidation_fees.str() + " " +
-       t.bad_debt.str() + " " + std::to_string(t.adl_events) + " " + t.socialized_loss.str() + "\n";
+  s += "totals " + std::to_string(t.events) + " " + std::to_string(t.rejected) + " " +
+       std::to_string(t.margin_calls) + " " + std::to_string(t.liquidations) + " " +
+       t.liquidated_notional.str() + " " + t.liquidation_fees.str() + " " + t.bad_debt.str() + " " +
+       std::to_string(t.adl_events) + " " + t.socialized_loss.str() + "\n";
   return s;
 }
 
@@ -109,8 +113,8 @@ std::vector<Engine::AccountView> Engine::account_views() const {
 std::vector<Engine::MarketView> Engine::market_views() const {
   std::vector<MarketView> v;
   for (std::size_t i = 0; i < impl_->markets.size(); ++i)
-    v.push_back(MarketView{impl_->config.markets[i].name, impl_->markets[i].mark, impl_->markets[i].open_interest_long,
-                           impl_->markets[i].open_interest_short});
+    v.push_back(MarketView{impl_->config.markets[i].name, impl_->markets[i].mark,
+                           impl_->markets[i].open_interest_long, impl_->markets[i].open_interest_short});
   return v;
 }
 

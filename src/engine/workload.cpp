@@ -27,19 +27,23 @@ std::string config_text(const WorkloadSpec& s) {
   std::string btc_fee = s.liquidation_fees ? "0.005" : "0", alt_fee = s.liquidation_fees ? "0.01" : "0";
   std::int64_t depth = std::max<std::int64_t>(1'000'000, std::int64_t(s.accounts) * 20'000);
   std::string d = std::to_string(depth);
-  std::string markets =
-      R"("BTC-PERP": { "underlying": "BTC", "liquidation_fee_ratio": ")" + btc_fee + R"(", "tiers": [
+  std::string markets = R"("BTC-PERP": { "underlying": "BTC", "liquidation_fee_ratio": ")" + btc_fee +
+                        R"(", "tiers": [
           { "max_notional": "50000", "initial_margin_ratio": "0.01", "maintenance_margin_ratio": "0.004", "maintenance_amount": "0" },
           { "max_notional": "250000", "initial_margin_ratio": "0.02", "maintenance_margin_ratio": "0.005", "maintenance_amount": "50" },
           { "max_notional": "1000000", "initial_margin_ratio": "0.05", "maintenance_margin_ratio": "0.01", "maintenance_amount": "1300" },
           { "max_notional": "10000000", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.025", "maintenance_amount": "16300" } ])" +
-      (s.impact ? std::string(R"(, "depth": ")") + d + "\"" : std::string()) + " }";
+                        (s.impact ? std::string(R"(, "depth": ")") + d + "\"" : std::string()) + " }";
   if (s.markets >= 2)
-    markets += R"(, "ETH-PERP": { "underlying": "ETH", "initial_margin_ratio": "0.05", "maintenance_margin_ratio": "0.025", "liquidation_fee_ratio": ")" + alt_fee + "\"" +
-               (s.impact ? std::string(R"(, "depth": ")") + std::to_string(depth / 2) + "\"" : std::string()) + " }";
+    markets +=
+        R"(, "ETH-PERP": { "underlying": "ETH", "initial_margin_ratio": "0.05", "maintenance_margin_ratio": "0.025", "liquidation_fee_ratio": ")" +
+        alt_fee + "\"" +
+        (s.impact ? std::string(R"(, "depth": ")") + std::to_string(depth / 2) + "\"" : std::string()) + " }";
   if (s.markets >= 3)
-    markets += R"(, "SOL-PERP": { "underlying": "SOL", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05", "liquidation_fee_ratio": ")" + alt_fee + "\"" +
-               (s.impact ? std::string(R"(, "depth": ")") + std::to_string(depth / 5) + "\"" : std::string()) + " }";
+    markets +=
+        R"(, "SOL-PERP": { "underlying": "SOL", "initial_margin_ratio": "0.1", "maintenance_margin_ratio": "0.05", "liquidation_fee_ratio": ")" +
+        alt_fee + "\"" +
+        (s.impact ? std::string(R"(, "depth": ")") + std::to_string(depth / 5) + "\"" : std::string()) + " }";
   return R"({ "assets": { "BTC": { "collateral_weight": "0.95" }, "ETH": { "collateral_weight": "0.9" },
                  "SOL": { "collateral_weight": "0.8" }, "USDC": { "collateral_weight": "0.98" } },
        "markets": { )" +
@@ -130,7 +134,8 @@ class Builder {
     std::uint32_t m = t % n_markets_;
     std::int64_t step = rng_.between(-static_cast<std::int64_t>(spec_.volatility_bp), spec_.volatility_bp);
     if (spec_.crash_bp && t >= spec_.crash_at && t < spec_.crash_at + spec_.crash_ticks)
-      step -= static_cast<std::int64_t>(spec_.crash_bp / std::max<std::uint32_t>(1, spec_.crash_ticks / n_markets_));
+      step -= static_cast<std::int64_t>(spec_.crash_bp /
+                                        std::max<std::uint32_t>(1, spec_.crash_ticks / n_markets_));
     Price from = spec_.mean_revert ? Price::from_units(kMarkets[m].price_units) : price_[m];
     __int128 raw = __int128(from.raw()) * (10000 + step) / 10000;
     if (raw < kScale / 100) raw = kScale / 100;
@@ -154,7 +159,8 @@ class Builder {
       emit(tr);
     }
     if (rng_.chance(spec_.activity_ppm))
-      emit(DepositEvent{accounts_[rng_.below(accounts_.size())], usd_, Amount::from_units(rng_.between(10, 5000))});
+      emit(DepositEvent{accounts_[rng_.below(accounts_.size())], usd_,
+                        Amount::from_units(rng_.between(10, 5000))});
     if (rng_.chance(spec_.activity_ppm))
       emit(WithdrawEvent{accounts_[rng_.below(accounts_.size())], rng_.chance(800'000) ? usd_ : usdc_,
                          Amount::from_units(rng_.between(10, 5000))});

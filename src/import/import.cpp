@@ -24,8 +24,8 @@ void split_csv(std::string_view line, std::vector<std::string_view>& out) {
   std::size_t begin = 0;
   for (;;) {
     std::size_t comma = line.find(',', begin);
-    std::string_view f = line.substr(begin, comma == std::string_view::npos ? std::string_view::npos
-                                                                            : comma - begin);
+    std::string_view f =
+        line.substr(begin, comma == std::string_view::npos ? std::string_view::npos : comma - begin);
     while (!f.empty() && (f.front() == ' ' || f.front() == '\t')) f.remove_prefix(1);
     while (!f.empty() && (f.back() == ' ' || f.back() == '\t')) f.remove_suffix(1);
     if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
@@ -95,9 +95,7 @@ class LineReader {
   std::int64_t number_ = 0;
 };
 
-bool is_blank(std::string_view s) {
-  return s.find_first_not_of(" \t") == std::string_view::npos;
-}
+bool is_blank(std::string_view s) { return s.find_first_not_of(" \t") == std::string_view::npos; }
 
 bool all_digits(std::string_view s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
@@ -123,13 +121,12 @@ Error line_failure(const std::string& file, const LineReader& reader, LineReader
 // A file with nothing to import is refused rather than turned into an empty
 // log that looks like a successful import.
 Error no_data_rows(const std::string& file, bool had_header) {
-  return make_file_error(ErrorKind::input, file,
-                         had_header ? "no data rows (only one line, read as the header)" : "no data rows (the file is empty)");
+  return make_file_error(
+      ErrorKind::input, file,
+      had_header ? "no data rows (only one line, read as the header)" : "no data rows (the file is empty)");
 }
 
-std::string where(const std::string& file, std::int64_t line) {
-  return file + ":" + std::to_string(line);
-}
+std::string where(const std::string& file, std::int64_t line) { return file + ":" + std::to_string(line); }
 
 // RFC 3339 without a zero millisecond part, for messages.
 std::string fmt_time(std::int64_t ms) {
@@ -158,7 +155,8 @@ Result<std::int64_t> parse_uint64(std::string_view text) {
 Result<std::int64_t> parse_price(std::string_view text) {
   Result<std::int64_t> raw = parse_decimal_raw(text);
   if (!raw) return raw;
-  if (*raw <= 0) return make_error(ErrorKind::input, "price must be positive (got " + std::string(text) + ")");
+  if (*raw <= 0)
+    return make_error(ErrorKind::input, "price must be positive (got " + std::string(text) + ")");
   return raw;
 }
 
@@ -208,11 +206,20 @@ Result<Columns> columns_from_header(CandleLayout layout, const std::vector<std::
   };
   std::vector<Want> wants;
   if (layout == CandleLayout::coinapi) {
-    wants = {{&c.time, "period_start_utc"}, {&c.time_end, "period_end_utc"}, {&c.open, "open"},
-             {&c.high, "high"}, {&c.low, "low"}, {&c.close, "close"}, {&c.volume, "volume"}};
+    wants = {{&c.time, "period_start_utc"},
+             {&c.time_end, "period_end_utc"},
+             {&c.open, "open"},
+             {&c.high, "high"},
+             {&c.low, "low"},
+             {&c.close, "close"},
+             {&c.volume, "volume"}};
   } else {
-    wants = {{&c.time, "open_time_unix_s"}, {&c.time_check, "open_time_utc"}, {&c.open, "open"},
-             {&c.high, "high"}, {&c.low, "low"}, {&c.close, "close"}};
+    wants = {{&c.time, "open_time_unix_s"},
+             {&c.time_check, "open_time_utc"},
+             {&c.open, "open"},
+             {&c.high, "high"},
+             {&c.low, "low"},
+             {&c.close, "close"}};
   }
   for (const Want& w : wants) {
     *w.slot = find_col(fields, w.name);
@@ -253,7 +260,8 @@ Columns kline_columns(const std::vector<std::string_view>* header) {
 // The name of column i for messages; a header shorter than the layout's
 // column indexes (a malformed first line) must not be read out of bounds.
 std::string column_name(const Columns& cols, int i) {
-  if (i >= 0 && static_cast<std::size_t>(i) < cols.names.size()) return cols.names[static_cast<std::size_t>(i)];
+  if (i >= 0 && static_cast<std::size_t>(i) < cols.names.size())
+    return cols.names[static_cast<std::size_t>(i)];
   return "column " + std::to_string(i + 1);
 }
 
@@ -263,9 +271,11 @@ Result<Candle> parse_candle_row(CandleLayout layout, const Columns& cols,
                                 std::int64_t line, std::int64_t& bar_end_ms) {
   auto name = [&](int i) { return column_name(cols, i); };
   auto err = [&](int i, std::string msg) { return row_error(file, line, name(i), std::move(msg)); };
-  if (f.size() < cols.min_columns || (cols.header && layout != CandleLayout::kline && f.size() != cols.min_columns))
-    return row_error(file, line, f.size() < cols.min_columns ? name(static_cast<int>(f.size())) : "",
-                     "expected " + std::to_string(cols.min_columns) + " columns, found " + std::to_string(f.size()));
+  if (f.size() < cols.min_columns ||
+      (cols.header && layout != CandleLayout::kline && f.size() != cols.min_columns))
+    return row_error(
+        file, line, f.size() < cols.min_columns ? name(static_cast<int>(f.size())) : "",
+        "expected " + std::to_string(cols.min_columns) + " columns, found " + std::to_string(f.size()));
   Candle c;
   c.line = line;
   std::string_view t = f[cols.time];
@@ -303,7 +313,8 @@ Result<Candle> parse_candle_row(CandleLayout layout, const Columns& cols,
     if (!price) return err(col, price.error().message);
     *slot = *price;
   }
-  if (cols.volume >= 0 && static_cast<std::size_t>(cols.volume) < f.size() && !is_plain_decimal(f[cols.volume]))
+  if (cols.volume >= 0 && static_cast<std::size_t>(cols.volume) < f.size() &&
+      !is_plain_decimal(f[cols.volume]))
     return err(cols.volume, "not a non-negative number");
   return c;
 }
@@ -312,10 +323,14 @@ Result<Candle> parse_candle_row(CandleLayout layout, const Columns& cols,
 
 const char* candle_layout_name(CandleLayout layout) {
   switch (layout) {
-    case CandleLayout::auto_detect: return "auto";
-    case CandleLayout::coinapi: return "coinapi";
-    case CandleLayout::binanceus: return "binanceus";
-    case CandleLayout::kline: return "kline";
+    case CandleLayout::auto_detect:
+      return "auto";
+    case CandleLayout::coinapi:
+      return "coinapi";
+    case CandleLayout::binanceus:
+      return "binanceus";
+    case CandleLayout::kline:
+      return "kline";
   }
   return "?";
 }
@@ -350,7 +365,8 @@ Status check_name_option(std::string_view name, const std::string& option) {
 Status check_price_asset(std::string_view asset, const std::string& option) {
   if (Status st = check_name_option(asset, option); !st) return st;
   if (asset == "USD")
-    return make_error(ErrorKind::usage, "USD is the numeraire; its price is always 1 (replay refuses a price event for it)",
+    return make_error(ErrorKind::usage,
+                      "USD is the numeraire; its price is always 1 (replay refuses a price event for it)",
                       option);
   return Status::success();
 }
@@ -537,7 +553,8 @@ class CandleRowReader {
     if (layout_ == CandleLayout::coinapi) {
       const std::int64_t len = bar_end_ms - c.open_ms;
       std::string msg;
-      if (len <= 0) msg = "period end is not after period start";
+      if (len <= 0)
+        msg = "period end is not after period start";
       else if (coinapi_bar_ms_ != 0 && len != coinapi_bar_ms_)
         msg = "bar length " + std::to_string(len) + " ms differs from " + std::to_string(coinapi_bar_ms_) +
               " ms at line " + std::to_string(coinapi_bar_line_);
@@ -1068,9 +1085,12 @@ Result<std::int64_t> parse_trade_time(std::string_view t, TimeUnit& unit) {
   const std::int64_t whole = *whole_parsed;
   std::int64_t ms = 0;
   if (unit == TimeUnit::auto_detect) {
-    if (whole < 100'000'000'000) unit = TimeUnit::seconds;
-    else if (whole < 100'000'000'000'000) unit = TimeUnit::millis;
-    else unit = TimeUnit::micros;
+    if (whole < 100'000'000'000)
+      unit = TimeUnit::seconds;
+    else if (whole < 100'000'000'000'000)
+      unit = TimeUnit::millis;
+    else
+      unit = TimeUnit::micros;
   }
   switch (unit) {
     case TimeUnit::seconds: {
@@ -1080,9 +1100,14 @@ Result<std::int64_t> parse_trade_time(std::string_view t, TimeUnit& unit) {
       ms = whole * 1000 + millis;
       break;
     }
-    case TimeUnit::millis: ms = whole; break;
-    case TimeUnit::micros: ms = whole / 1000; break;
-    case TimeUnit::auto_detect: break;
+    case TimeUnit::millis:
+      ms = whole;
+      break;
+    case TimeUnit::micros:
+      ms = whole / 1000;
+      break;
+    case TimeUnit::auto_detect:
+      break;
   }
   return ms;
 }
@@ -1128,13 +1153,15 @@ Status import_trades(std::istream& in, const std::string& file, const std::strin
                         int fallback, const char* what) -> Result<int> {
           if (!wanted.empty()) {
             int i = find_col(fields, wanted);
-            if (i < 0) return row_error(file, ln, wanted, std::string("no such column in the header (") + what + ")");
+            if (i < 0)
+              return row_error(file, ln, wanted, std::string("no such column in the header (") + what + ")");
             return i;
           }
           int i = find_any(fields, aliases);
           return i >= 0 ? i : fallback;
         };
-        auto t = pick(opt.time_column, {"time", "timestamp", "ts", "open_time_unix_s", "open_time"}, 0, "time");
+        auto t =
+            pick(opt.time_column, {"time", "timestamp", "ts", "open_time_unix_s", "open_time"}, 0, "time");
         auto p = pick(opt.price_column, {"price", "px", "close"}, 1, "price");
         auto q = pick(opt.qty_column, {"qty", "quantity", "size", "amount", "volume"},
                       fields.size() >= 3 && opt.price_column.empty() ? 2 : -1, "qty");
@@ -1158,8 +1185,9 @@ Status import_trades(std::istream& in, const std::string& file, const std::strin
     std::int64_t ts = 0, price = 0;
     const int need = std::max({c_time, c_price, c_qty}) + 1;
     if (static_cast<int>(fields.size()) < need) {
-      bad = row_error(file, ln, name(static_cast<int>(fields.size())),
-                      "expected at least " + std::to_string(need) + " columns, found " + std::to_string(fields.size()));
+      bad = row_error(
+          file, ln, name(static_cast<int>(fields.size())),
+          "expected at least " + std::to_string(need) + " columns, found " + std::to_string(fields.size()));
     } else if (Result<std::int64_t> t = parse_trade_time(fields[c_time], unit); !t) {
       bad = row_error(file, ln, name(c_time), t.error().message);
     } else if (Result<std::int64_t> p = parse_price(fields[c_price]); !p) {
@@ -1169,13 +1197,16 @@ Status import_trades(std::istream& in, const std::string& file, const std::strin
       price = *p;
       if (c_qty >= 0) {
         Result<std::int64_t> qty = parse_decimal_raw(fields[c_qty]);
-        if (!qty) bad = row_error(file, ln, name(c_qty), qty.error().message);
-        else if (*qty <= 0) bad = row_error(file, ln, name(c_qty), "quantity must be positive");
+        if (!qty)
+          bad = row_error(file, ln, name(c_qty), qty.error().message);
+        else if (*qty <= 0)
+          bad = row_error(file, ln, name(c_qty), "quantity must be positive");
       }
     }
     if (!bad) {
       ts += opt.shift_ms;
-      if (ts < 0) bad = row_error(file, ln, name(c_time), "time before 1970-01-01 after the shift");
+      if (ts < 0)
+        bad = row_error(file, ln, name(c_time), "time before 1970-01-01 after the shift");
       else if (ts > limits::kMaxTimestampMs)
         bad = row_error(file, ln, name(c_time), "time after the event log's range (year 33658)");
     }
@@ -1185,12 +1216,14 @@ Status import_trades(std::istream& in, const std::string& file, const std::strin
     }
     if (!bad && ts < last_ts)
       bad = row_error(file, ln, name(c_time),
-                      "time goes backwards: " + fmt_time(ts) + " is before line " + std::to_string(last_ts_line) +
-                          "'s " + fmt_time(last_ts));
+                      "time goes backwards: " + fmt_time(ts) + " is before line " +
+                          std::to_string(last_ts_line) + "'s " + fmt_time(last_ts));
     if (bad) {
       if (!opt.repair) return *bad;
       ++stats.repairs;
-      if (report) report(where(file, ln) + ": repaired: dropped row (" + bad->describe().substr(where(file, ln).size() + 2) + ")");
+      if (report)
+        report(where(file, ln) + ": repaired: dropped row (" +
+               bad->describe().substr(where(file, ln).size() + 2) + ")");
       continue;
     }
     last_ts = ts;

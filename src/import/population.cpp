@@ -26,7 +26,8 @@ std::string account_name(const PopulationParams& p, std::int64_t index) {
   for (std::int64_t n = p.accounts; n >= 1'000'000; n /= 10) ++width;
   std::string digits = std::to_string(index);
   std::string out = p.account_prefix;
-  if (static_cast<int>(digits.size()) < width) out.append(static_cast<std::size_t>(width) - digits.size(), '0');
+  if (static_cast<int>(digits.size()) < width)
+    out.append(static_cast<std::size_t>(width) - digits.size(), '0');
   out += digits;
   return out;
 }
@@ -98,9 +99,7 @@ const QuantileTable& equity_shape() {
   return table;
 }
 
-bool bernoulli(std::uint32_t u, std::int64_t p_raw) {
-  return i128(u) * kScale < i128(p_raw) * kTwo32;
-}
+bool bernoulli(std::uint32_t u, std::int64_t p_raw) { return i128(u) * kScale < i128(p_raw) * kTwo32; }
 
 std::size_t weighted_pick(std::uint32_t u, const std::vector<std::int64_t>& weights_raw) {
   i128 total = 0;
@@ -115,7 +114,9 @@ std::size_t weighted_pick(std::uint32_t u, const std::vector<std::int64_t>& weig
 }
 
 Status validate(const PopulationParams& p) {
-  auto bad = [](const char* option, std::string msg) { return Status(make_error(ErrorKind::usage, std::move(msg), option)); };
+  auto bad = [](const char* option, std::string msg) {
+    return Status(make_error(ErrorKind::usage, std::move(msg), option));
+  };
   if (p.accounts < 1 || p.accounts > 10'000'000) return bad("--accounts", "must be between 1 and 10000000");
   if (p.price_raw <= 0) return bad("--price", "must be positive");
   // Names are checked as every event decoder checks them, so that nothing is
@@ -124,9 +125,12 @@ Status validate(const PopulationParams& p) {
   if (Status s = import::check_name_option(p.asset, "--asset"); !s) return s;
   if (p.asset == "USD") return bad("--asset", "must name the market's underlying (not USD)");
   if (p.max_leverage_raw < kScale) return bad("--max-leverage", "must be at least 1");
-  if (p.leverage_mean_raw < kScale || p.leverage_mean_raw > units(1000)) return bad("--leverage-mean", "must be between 1 and 1000");
-  if (p.equity_median_raw < kCent || p.equity_median_raw > units(1'000'000'000)) return bad("--equity-median", "must be between 0.01 and 1e9");
-  if (p.isolated_share_raw < 0 || p.isolated_share_raw > kScale) return bad("--isolated-share", "must be in [0, 1]");
+  if (p.leverage_mean_raw < kScale || p.leverage_mean_raw > units(1000))
+    return bad("--leverage-mean", "must be between 1 and 1000");
+  if (p.equity_median_raw < kCent || p.equity_median_raw > units(1'000'000'000))
+    return bad("--equity-median", "must be between 0.01 and 1e9");
+  if (p.isolated_share_raw < 0 || p.isolated_share_raw > kScale)
+    return bad("--isolated-share", "must be in [0, 1]");
   if (p.long_share_raw < 0 || p.long_share_raw > kScale) return bad("--long-share", "must be in [0, 1]");
   if (p.ts_ms < 0) return bad("--ts", "must not be before 1970");
   if (p.ts_ms > limits::kMaxTimestampMs)
@@ -136,14 +140,15 @@ Status validate(const PopulationParams& p) {
   const std::string last_account = account_name(p, p.accounts);
   if (Status s = import::check_name_option(last_account, "--account-prefix"); !s)
     return bad("--account-prefix", "account names are the prefix and " +
-                                       std::to_string(last_account.size() - p.account_prefix.size()) + " digits (" +
-                                       std::to_string(last_account.size()) + " bytes for the last): " +
-                                       s.error().message);
+                                       std::to_string(last_account.size() - p.account_prefix.size()) +
+                                       " digits (" + std::to_string(last_account.size()) +
+                                       " bytes for the last): " + s.error().message);
   for (std::size_t i = 0; i < p.collateral.size(); ++i) {
     const auto& c = p.collateral[i];
     if (Status s = import::check_name_option(c.asset, "--collateral"); !s) return s;
     if (c.weight_raw <= 0) return bad("--collateral", c.asset + ": weight must be positive");
-    if (c.price_raw <= 0) return bad("--collateral", c.asset + ": no price (give --asset-price " + c.asset + ":P)");
+    if (c.price_raw <= 0)
+      return bad("--collateral", c.asset + ": no price (give --asset-price " + c.asset + ":P)");
     for (std::size_t j = 0; j < i; ++j)
       if (p.collateral[j].asset == c.asset) return bad("--collateral", c.asset + " is listed twice");
   }
@@ -211,8 +216,8 @@ Status stream_population(const PopulationParams& p, PopulationStats& stats, cons
     lev = std::max<std::int64_t>(kScale, std::min(lev, p.max_leverage_raw));
     d.leverage_raw = lev;
     // Equity: the shape scaled to the requested median, floored to the cent.
-    std::int64_t eq = static_cast<std::int64_t>(i128(equity_shape().sample(u_eq)) * p.equity_median_raw /
-                                                eq_shape_median);
+    std::int64_t eq =
+        static_cast<std::int64_t>(i128(equity_shape().sample(u_eq)) * p.equity_median_raw / eq_shape_median);
     eq = std::max(kCent, eq / kCent * kCent);
     d.equity_raw = eq;
     d.is_long = bernoulli(u_side, p.long_share_raw);
@@ -329,7 +334,8 @@ std::string meta_json(const PopulationParams& p, const PopulationStats& s, std::
   for (std::size_t i = 0; i < p.collateral.size(); ++i) {
     const auto& c = p.collateral[i];
     if (i) collateral += ",";
-    collateral += "{\"asset\":" + q(c.asset) + ",\"weight\":" + dec(c.weight_raw) + ",\"price\":" + dec(c.price_raw) + "}";
+    collateral += "{\"asset\":" + q(c.asset) + ",\"weight\":" + dec(c.weight_raw) +
+                  ",\"price\":" + dec(c.price_raw) + "}";
   }
   collateral += "]";
   auto table = [&](const QuantileTable& t) {
@@ -350,7 +356,8 @@ std::string meta_json(const PopulationParams& p, const PopulationStats& s, std::
   o += "{\n";
   o += "  \"generator\": \"liqsim gen population\",\n";
   o += "  \"format_version\": " + std::to_string(kFormatVersion) + ",\n";
-  o += "  \"rng\": \"splitmix64 (top 32 bits per draw; 5 draws per account: leverage, equity, side, isolated, collateral)\",\n";
+  o += "  \"rng\": \"splitmix64 (top 32 bits per draw; 5 draws per account: leverage, equity, side, "
+       "isolated, collateral)\",\n";
   o += "  \"seed\": " + q(std::to_string(p.seed)) + ",\n";
   o += "  \"parameters\": {\n";
   o += "    \"accounts\": " + std::to_string(p.accounts) + ",\n";
@@ -363,18 +370,23 @@ std::string meta_json(const PopulationParams& p, const PopulationStats& s, std::
   o += "    \"equity_median\": " + dec(p.equity_median_raw) + ",\n";
   o += "    \"isolated_share\": " + dec(p.isolated_share_raw) + ",\n";
   o += "    \"long_share\": " + dec(p.long_share_raw) + ",\n";
-  o += "    \"collateral\": " + (p.collateral.empty() ? std::string("[{\"asset\":\"USD\",\"weight\":\"1\",\"price\":\"1\"}]") : collateral) + ",\n";
-  o += std::string("    \"collateral_mode\": ") + (p.collateral_mode == CollateralMode::pick ? "\"pick\"" : "\"split\"") + ",\n";
+  o += "    \"collateral\": " +
+       (p.collateral.empty() ? std::string("[{\"asset\":\"USD\",\"weight\":\"1\",\"price\":\"1\"}]")
+                             : collateral) +
+       ",\n";
+  o += std::string("    \"collateral_mode\": ") +
+       (p.collateral_mode == CollateralMode::pick ? "\"pick\"" : "\"split\"") + ",\n";
   o += std::string("    \"with_price\": ") + (p.with_price ? "true" : "false") + ",\n";
   o += "    \"account_prefix\": " + q(p.account_prefix) + "\n";
   o += "  },\n";
   o += "  \"leverage_shape\": " + table(leverage_shape()) + ",\n";
   o += "  \"equity_shape\": " + table(equity_shape()) + ",\n";
-  o += "  \"stats\": {\"accounts\": " + std::to_string(s.accounts) + ", \"longs\": " + std::to_string(s.longs) +
-       ", \"isolated\": " + std::to_string(s.isolated) + ", \"zero_positions\": " + std::to_string(s.zero_positions) +
-       ", \"events\": " + std::to_string(s.events) + ", \"leverage_mean\": " +
-       dec(s.accounts ? s.leverage_sum_raw / s.accounts : 0) + ", \"equity_mean\": " +
-       dec(s.accounts ? s.equity_sum_raw / s.accounts : 0) + "},\n";
+  o += "  \"stats\": {\"accounts\": " + std::to_string(s.accounts) +
+       ", \"longs\": " + std::to_string(s.longs) + ", \"isolated\": " + std::to_string(s.isolated) +
+       ", \"zero_positions\": " + std::to_string(s.zero_positions) +
+       ", \"events\": " + std::to_string(s.events) +
+       ", \"leverage_mean\": " + dec(s.accounts ? s.leverage_sum_raw / s.accounts : 0) +
+       ", \"equity_mean\": " + dec(s.accounts ? s.equity_sum_raw / s.accounts : 0) + "},\n";
   o += "  \"events_fnv1a64\": \"" + std::string(hash) + "\"\n";
   o += "}\n";
   return o;

@@ -8,7 +8,8 @@ namespace liqsim {
 
 Status require_regular_input(const std::string& path, const std::string& what) {
   struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return make_os_error(path, "cannot open the " + what + " for reading", errno);
+  if (::stat(path.c_str(), &info) != 0)
+    return make_os_error(path, "cannot open the " + what + " for reading", errno);
   if (S_ISREG(info.st_mode)) return {};
   const char* kind = S_ISDIR(info.st_mode)    ? "a directory"
                      : S_ISFIFO(info.st_mode) ? "a named pipe"

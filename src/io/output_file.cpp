@@ -27,7 +27,9 @@ namespace {
 
 constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
 
-Error os_error(const std::string& path, const std::string& what, int err) { return make_os_error(path, what, err); }
+Error os_error(const std::string& path, const std::string& what, int err) {
+  return make_os_error(path, what, err);
+}
 
 // The descriptor a name of this process's own descriptors stands for
 // (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N), else -1. Writing
@@ -87,7 +89,8 @@ Status fsync_parent_directory(const std::string& path) {
 }
 
 Status rename_durably(const std::string& from, const std::string& to) {
-  if (sys_rename(from.c_str(), to.c_str()) != 0) return os_error(to, "cannot rename " + from + " to it", errno);
+  if (sys_rename(from.c_str(), to.c_str()) != 0)
+    return os_error(to, "cannot rename " + from + " to it", errno);
   return fsync_parent_directory(to);
 }
 
@@ -103,7 +106,8 @@ Status check_replaceable(const std::string& path, const std::string& target) {
   struct stat info {};
   if (::stat(target.c_str(), &info) != 0) return {};
   // Like the shell's '>': a file the user may not write is not replaced.
-  if (::access(target.c_str(), W_OK) != 0) return make_os_error(path, "cannot replace the output file", errno);
+  if (::access(target.c_str(), W_OK) != 0)
+    return make_os_error(path, "cannot replace the output file", errno);
   return {};
 }
 
@@ -136,7 +140,8 @@ Result<OutputTarget> resolve_output(const std::string& path) {
     std::free(real);
     if (::stat(target.c_str(), &info) != 0) return os_error(path, "cannot inspect the output file", errno);
   }
-  if (S_ISDIR(info.st_mode)) return make_file_error(ErrorKind::usage, path, "is a directory, not an output file");
+  if (S_ISDIR(info.st_mode))
+    return make_file_error(ErrorKind::usage, path, "is a directory, not an output file");
   if (S_ISREG(info.st_mode)) return OutputTarget{target, false};
   return OutputTarget{path, true};  // FIFO, character device, socket: stream into it
 }
@@ -265,11 +270,12 @@ Status OutputFile::commit() {
     if (lock_fd >= 0 && ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       ::close(lock_fd);
-      (void)fail(err == EWOULDBLOCK
-                     ? make_file_error(ErrorKind::io, requested_,
-                                       "in use by another process (a log being appended to or a results database "
-                                       "being written): not replaced")
-                     : os_error(requested_, "cannot lock", err));
+      (void)fail(
+          err == EWOULDBLOCK
+              ? make_file_error(ErrorKind::io, requested_,
+                                "in use by another process (a log being appended to or a results database "
+                                "being written): not replaced")
+              : os_error(requested_, "cannot lock", err));
       abandon();
       return error_;
     }

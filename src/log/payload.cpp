@@ -67,9 +67,7 @@ class Cursor {
 
 constexpr ErrorKind kCorrupt = ErrorKind::corrupt;
 
-Error truncated(const char* field) {
-  return rule_error(kCorrupt, "payload ends before this field", field);
-}
+Error truncated(const char* field) { return rule_error(kCorrupt, "payload ends before this field", field); }
 
 struct Decoder {
   Cursor in;
@@ -101,10 +99,10 @@ struct Decoder {
   }
 };
 
-#define LIQSIM_LOG_TRY(expr)      \
-  do {                            \
-    Status st_ = (expr);          \
-    if (!st_) return st_;         \
+#define LIQSIM_LOG_TRY(expr) \
+  do {                       \
+    Status st_ = (expr);     \
+    if (!st_) return st_;    \
   } while (0)
 
 Status decode_trade(Decoder& d, InputEvent& out) {
@@ -113,20 +111,23 @@ Status decode_trade(Decoder& d, InputEvent& out) {
   LIQSIM_LOG_TRY(d.name("market", e.market));
   std::uint8_t side = 0;
   if (!d.in.u8(side)) return truncated("side");
-  if (side > 1) return rule_error(kCorrupt, "expected 0 (buy) or 1 (sell), got " + std::to_string(side), "side");
+  if (side > 1)
+    return rule_error(kCorrupt, "expected 0 (buy) or 1 (sell), got " + std::to_string(side), "side");
   e.side = side == 0 ? Side::buy : Side::sell;
   LIQSIM_LOG_TRY(d.number("qty", Sign::positive, e.qty));
   LIQSIM_LOG_TRY(d.number("price", Sign::positive, e.price));
   std::uint8_t flags = 0;
   if (!d.in.u8(flags)) return truncated("flags");
   if (flags & ~logfmt::kTradeKnownFlags)
-    return rule_error(kCorrupt, "unknown trade flag bits " + std::to_string(flags & ~logfmt::kTradeKnownFlags), "flags");
+    return rule_error(
+        kCorrupt, "unknown trade flag bits " + std::to_string(flags & ~logfmt::kTradeKnownFlags), "flags");
   e.has_margin = (flags & logfmt::kTradeHasMargin) != 0;
   bool isolated = (flags & logfmt::kTradeIsolated) != 0;
   e.margin = isolated ? MarginMode::isolated : MarginMode::cross;
   e.has_isolated_margin = (flags & logfmt::kTradeHasIsolatedMargin) != 0;
   LIQSIM_LOG_TRY(check_trade_options(e.has_margin, isolated, e.has_isolated_margin, kCorrupt));
-  if (e.has_isolated_margin) LIQSIM_LOG_TRY(d.number("isolated_margin", Sign::non_negative, e.isolated_margin));
+  if (e.has_isolated_margin)
+    LIQSIM_LOG_TRY(d.number("isolated_margin", Sign::non_negative, e.isolated_margin));
   if (flags & logfmt::kTradeHasCounterparty) {
     LIQSIM_LOG_TRY(d.name("counterparty", e.counterparty));
     if (e.counterparty == e.account) return rule_error(kCorrupt, "must differ from account", "counterparty");
@@ -147,7 +148,9 @@ Status decode_param(Decoder& d, InputEvent& out) {
   return {};
 }
 
-Sym intern_direct(void* context, std::string_view name) { return static_cast<Symbols*>(context)->intern(name); }
+Sym intern_direct(void* context, std::string_view name) {
+  return static_cast<Symbols*>(context)->intern(name);
+}
 
 }  // namespace
 
@@ -174,11 +177,15 @@ Status detail::decode_record_payload_with(std::string_view payload, InternFn int
       LIQSIM_LOG_TRY(d.name("account", e.account));
       LIQSIM_LOG_TRY(d.name("asset", e.asset));
       LIQSIM_LOG_TRY(d.number("amount", Sign::positive, e.amount));
-      if (static_cast<EventCode>(code) == EventCode::deposit) out.body = e;
-      else out.body = WithdrawEvent{e.account, e.asset, e.amount};
+      if (static_cast<EventCode>(code) == EventCode::deposit)
+        out.body = e;
+      else
+        out.body = WithdrawEvent{e.account, e.asset, e.amount};
       break;
     }
-    case EventCode::trade: LIQSIM_LOG_TRY(decode_trade(d, out)); break;
+    case EventCode::trade:
+      LIQSIM_LOG_TRY(decode_trade(d, out));
+      break;
     case EventCode::funding: {
       FundingEvent e;
       LIQSIM_LOG_TRY(d.name("market", e.market));
@@ -186,7 +193,9 @@ Status detail::decode_record_payload_with(std::string_view payload, InternFn int
       out.body = e;
       break;
     }
-    case EventCode::param: LIQSIM_LOG_TRY(decode_param(d, out)); break;
+    case EventCode::param:
+      LIQSIM_LOG_TRY(decode_param(d, out));
+      break;
     case EventCode::liquidity: {
       LiquidityEvent e;
       LIQSIM_LOG_TRY(d.name("market", e.market));

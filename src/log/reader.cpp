@@ -18,7 +18,9 @@ namespace {
 
 constexpr std::size_t kReadBufferBytes = std::size_t{4} << 20;
 
-Error io_error(const std::string& path, const std::string& what, int err) { return make_os_error(path, what, err); }
+Error io_error(const std::string& path, const std::string& what, int err) {
+  return make_os_error(path, what, err);
+}
 
 }  // namespace
 
@@ -101,7 +103,8 @@ Status require_regular_fd(int fd, const std::string& path) {
   if (::fstat(fd, &st) != 0) return io_error(path, "cannot stat", errno);
   if (S_ISREG(st.st_mode)) return {};
   return make_file_error(ErrorKind::usage, path,
-                         S_ISFIFO(st.st_mode)  ? "is a named pipe, not a regular file: an event log is read from a file"
+                         S_ISFIFO(st.st_mode)
+                             ? "is a named pipe, not a regular file: an event log is read from a file"
                          : S_ISDIR(st.st_mode) ? "is a directory, not an event log"
                                                : "is not a regular file: an event log is read from a file");
 }
@@ -158,12 +161,14 @@ Status LogReader::read_header() {
       return {};
     }
     return corrupt(0, "file header cut short (" + std::to_string(have) + " of " +
-                          std::to_string(logfmt::kFileHeaderBytes) + " bytes) and not a prefix of a valid one");
+                          std::to_string(logfmt::kFileHeaderBytes) +
+                          " bytes) and not a prefix of a valid one");
   }
   const std::uint8_t* h = buf_.data();
   if (std::memcmp(h, logfmt::kMagic.data(), logfmt::kMagic.size()) != 0)
     return corrupt(0, "bad magic: not a liqsim binary event log");
-  if (crc32c_mask(crc32c(h, 12)) != detail::load_u32(h + 12)) return corrupt(0, "file header checksum mismatch");
+  if (crc32c_mask(crc32c(h, 12)) != detail::load_u32(h + 12))
+    return corrupt(0, "file header checksum mismatch");
   std::uint32_t version = detail::load_u32(h + 8);
   if (version != logfmt::kFormatVersion) {
     Error e = make_error(ErrorKind::input, "unsupported log format version " + std::to_string(version) +
@@ -398,10 +403,11 @@ Result<bool> LogReader::next(InputEvent& out) {
     // damaged length field: corruption, not a torn tail (else every record
     // after it would be dropped with only a warning).
     if (std::int64_t next = chained_record_inside(stored_crc); next >= 0)
-      return fail(corrupt(offset, "record length " + std::to_string(length) +
-                                      " runs past the end of the file, but the next record of the chain (seq " +
-                                      std::to_string(next_seq_ + 1) + ") starts whole inside it at byte offset " +
-                                      std::to_string(offset + next) + ": the length field is damaged"));
+      return fail(
+          corrupt(offset, "record length " + std::to_string(length) +
+                              " runs past the end of the file, but the next record of the chain (seq " +
+                              std::to_string(next_seq_ + 1) + ") starts whole inside it at byte offset " +
+                              std::to_string(offset + next) + ": the length field is damaged"));
     return end_torn("the file ends inside a record's payload");
   }
   h = buf_.data() + begin_;
@@ -436,9 +442,8 @@ Result<bool> LogReader::next(InputEvent& out) {
     return fail(e);
   }
   if (out.ts_ms < last_ts_)
-    return fail(corrupt(offset,
-                        "goes backwards: " + std::to_string(out.ts_ms) + " after " + std::to_string(last_ts_),
-                        "ts"));
+    return fail(corrupt(
+        offset, "goes backwards: " + std::to_string(out.ts_ms) + " after " + std::to_string(last_ts_), "ts"));
   if (next_seq_ == 0) first_ts_ = out.ts_ms;
   last_ts_ = out.ts_ms;
   last_checksum_ = stored_crc;
@@ -465,9 +470,10 @@ std::string LogReader::torn_warning() const {
 }
 
 Error LogReader::torn_error() const {
-  Error e = make_error(ErrorKind::corrupt,
-                       std::string("torn tail: ") + torn_reason_ + "; " + std::to_string(torn_bytes()) +
-                           " bytes after the last valid record are not part of the log ('liqsim log repair' cuts them)");
+  Error e = make_error(
+      ErrorKind::corrupt,
+      std::string("torn tail: ") + torn_reason_ + "; " + std::to_string(torn_bytes()) +
+          " bytes after the last valid record are not part of the log ('liqsim log repair' cuts them)");
   e.file = path_;
   e.offset = valid_end_;
   e.seq = static_cast<std::int64_t>(next_seq_);
@@ -488,7 +494,8 @@ void LogReader::unlock() {
 }
 
 bool LogReader::names_same_file(const std::string& path) const {
-  struct stat mine {}, named {};
+  struct stat mine {
+  }, named{};
   if (::fstat(fd_, &mine) != 0 || ::stat(path.c_str(), &named) != 0) return false;
   return mine.st_dev == named.st_dev && mine.st_ino == named.st_ino;
 }
@@ -584,18 +591,20 @@ Result<LogScan> verify_log(const std::string& path) {
   return make_file_error(ErrorKind::io, path, "was replaced again and again while being verified");
 }
 
-Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols, std::string* warning,
-                                               std::string* sha256_hex) {
+Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols,
+                                               std::string* warning, std::string* sha256_hex) {
   if (warning) warning->clear();
   // The log is read more than once (its format sniffed, then decoded; a
   // replay also checksums it): a pipe would be consumed by the first read.
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return io_error(path, "cannot open for reading", errno);
-  if (S_ISDIR(info.st_mode)) return make_file_error(ErrorKind::usage, path, "is a directory, not an event log");
+  if (S_ISDIR(info.st_mode))
+    return make_file_error(ErrorKind::usage, path, "is a directory, not an event log");
   if (!S_ISREG(info.st_mode))
-    return make_file_error(ErrorKind::usage, path,
-                           "not a regular file: an event log is read more than once, so save a stream to a file "
-                           "first");
+    return make_file_error(
+        ErrorKind::usage, path,
+        "not a regular file: an event log is read more than once, so save a stream to a file "
+        "first");
   if (!is_binary_log(path)) return read_jsonl_file(path, symbols, sha256_hex);
   auto reader = LogReader::open(path, symbols);
   if (!reader) return reader.error();

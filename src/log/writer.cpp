@@ -14,9 +14,9 @@
 #include <thread>
 
 #include "liqsim/input_file.hpp"
-#include "liqsim/output_file.hpp"
 #include "liqsim/io_faults.hpp"
 #include "liqsim/log.hpp"
+#include "liqsim/output_file.hpp"
 
 namespace liqsim {
 
@@ -31,7 +31,9 @@ namespace {
 
 constexpr std::size_t kWriteChunkBytes = std::size_t{1} << 20;
 
-Error os_error(const std::string& path, const std::string& what, int err) { return make_os_error(path, what, err); }
+Error os_error(const std::string& path, const std::string& what, int err) {
+  return make_os_error(path, what, err);
+}
 
 // Writes all of `data` at `offset`, retrying short writes and EINTR.
 Status pwrite_all(int fd, const std::string& path, const char* data, std::size_t n, std::int64_t offset) {
@@ -84,9 +86,10 @@ Status lock_exclusive(int fd, const std::string& path) {
     if (shared != 0) return locked_error(path);
     (void)::flock(fd, LOCK_UN);
     if (std::chrono::steady_clock::now() >= deadline)
-      return make_file_error(ErrorKind::io, path,
-                             "still locked by a reader (a log verify, or another program's shared lock) after " +
-                                 std::to_string(logfmt::kReaderWaitMs / 1000) + " s; nothing was changed");
+      return make_file_error(
+          ErrorKind::io, path,
+          "still locked by a reader (a log verify, or another program's shared lock) after " +
+              std::to_string(logfmt::kReaderWaitMs / 1000) + " s; nothing was changed");
     if (!told) {
       hook("readers hold", path);
       told = true;
@@ -95,7 +98,9 @@ Status lock_exclusive(int fd, const std::string& path) {
   }
 }
 
-bool same_file(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
 
 // PATH, opened with FLAGS and locked, once PATH is known to still name the
 // file locked (a replacer may have renamed another file over it between the
@@ -251,13 +256,15 @@ Result<LogWriter> LogWriter::open(const std::string& path, std::string* warning)
 }
 
 Status LogWriter::check_still_named() const {
-  struct stat mine {}, named {};
+  struct stat mine {
+  }, named{};
   if (fd_ < 0 || ::fstat(fd_, &mine) != 0) return io_error("cannot stat", fd_ < 0 ? EBADF : errno);
   if (::stat(path_.c_str(), &named) == 0 && same_file(mine, named)) return {};
-  return make_file_error(ErrorKind::io, path_,
-                         "was replaced or removed while being appended to, by a program that does not take the "
-                         "log's lock: the records written went to the file it replaced, not to this one; nothing "
-                         "is acknowledged");
+  return make_file_error(
+      ErrorKind::io, path_,
+      "was replaced or removed while being appended to, by a program that does not take the "
+      "log's lock: the records written went to the file it replaced, not to this one; nothing "
+      "is acknowledged");
 }
 
 Status LogWriter::failed(Error e) {
@@ -271,7 +278,8 @@ Status LogWriter::failed(Error e) {
 
 Status LogWriter::append(const InputEvent& e, const Symbols& symbols) {
   if (poisoned_ || fd_ < 0) {
-    Error err = make_error(ErrorKind::io, "the log writer failed earlier or is closed; nothing more is appended");
+    Error err =
+        make_error(ErrorKind::io, "the log writer failed earlier or is closed; nothing more is appended");
     err.file = path_;
     return err;
   }
@@ -282,7 +290,8 @@ Status LogWriter::append(const InputEvent& e, const Symbols& symbols) {
                       "goes backwards: " + std::to_string(e.ts_ms) + " before the log's last ts " +
                           std::to_string(last_ts_),
                       "ts");
-  if (next_seq_ >= limits::kMaxEvents) return make_error(ErrorKind::input, "more than 2^32 events in one log");
+  if (next_seq_ >= limits::kMaxEvents)
+    return make_error(ErrorKind::input, "more than 2^32 events in one log");
 
   const std::size_t start = pending_.size();
   pending_.append(logfmt::kRecordHeaderBytes, '\0');
@@ -298,8 +307,8 @@ Status LogWriter::append(const InputEvent& e, const Symbols& symbols) {
   detail::store_u32(h + logfmt::kSeqOffset, static_cast<std::uint32_t>(next_seq_ & 0xffffffffu));
   detail::store_u32(h + logfmt::kSeqOffset + 4, static_cast<std::uint32_t>(next_seq_ >> 32));
   detail::store_u32(h + logfmt::kPrevOffset, last_checksum_);
-  const std::uint32_t checksum =
-      crc32c_mask(crc32c(h + logfmt::kLengthOffset, logfmt::kRecordHeaderBytes - logfmt::kLengthOffset + length));
+  const std::uint32_t checksum = crc32c_mask(
+      crc32c(h + logfmt::kLengthOffset, logfmt::kRecordHeaderBytes - logfmt::kLengthOffset + length));
   detail::store_u32(h + logfmt::kCrcOffset, checksum);
 
   last_checksum_ = checksum;
@@ -321,7 +330,8 @@ Status LogWriter::write_pending() {
 
 Status LogWriter::sync() {
   if (poisoned_ || fd_ < 0) {
-    Error err = make_error(ErrorKind::io, "the log writer failed earlier or is closed; nothing was acknowledged");
+    Error err =
+        make_error(ErrorKind::io, "the log writer failed earlier or is closed; nothing was acknowledged");
     err.file = path_;
     return err;
   }
@@ -430,7 +440,8 @@ Status install_locked(const std::string& tmp, const std::string& out, int& held_
   for (int attempt = 0; attempt < logfmt::kLockAttempts; ++attempt) {
     hook("replacing", out);
     if (held_fd >= 0) {
-      if (sys_rename(tmp.c_str(), out.c_str()) != 0) return os_error(out, "cannot rename " + tmp + " to it", errno);
+      if (sys_rename(tmp.c_str(), out.c_str()) != 0)
+        return os_error(out, "cannot rename " + tmp + " to it", errno);
       return {};
     }
     if (rename_noreplace(tmp.c_str(), out.c_str()) == 0) return {};
@@ -450,9 +461,10 @@ Result<ConvertSummary> convert_event_log(const std::string& in, const std::strin
   auto target = resolve_output(out_path);
   if (!target) return target.error();
   if (target->stream) {
-    Error e = make_error(ErrorKind::usage,
-                         "not a regular file: convert replaces OUT whole (use 'liqsim log cat' to write JSON Lines "
-                         "to a pipe or device)");
+    Error e =
+        make_error(ErrorKind::usage,
+                   "not a regular file: convert replaces OUT whole (use 'liqsim log cat' to write JSON Lines "
+                   "to a pipe or device)");
     e.file = out_path;
     return e;
   }
@@ -539,7 +551,8 @@ Result<ConvertSummary> convert_event_log(const std::string& in, const std::strin
   }
   {
     struct stat old {};  // a replaced OUT keeps its permission bits
-    if (::stat(out.c_str(), &old) == 0 && S_ISREG(old.st_mode)) (void)::chmod(tmp.c_str(), old.st_mode & 0777);
+    if (::stat(out.c_str(), &old) == 0 && S_ISREG(old.st_mode))
+      (void)::chmod(tmp.c_str(), old.st_mode & 0777);
   }
   if (Status st = install_locked(tmp, out, held->fd); !st) return give_up(st.error());
   Status st = fsync_parent_directory(out);

@@ -12,9 +12,10 @@ namespace liqsim {
 namespace {
 
 Error overflow_in_totals(const OverflowError& ex) {
-  return make_error(ErrorKind::input, std::string(ex.what()) +
-                                          " in the run's totals: a sum over the run is outside the fixed-point range "
-                                          "of ±92233720368.54775807");
+  return make_error(ErrorKind::input,
+                    std::string(ex.what()) +
+                        " in the run's totals: a sum over the run is outside the fixed-point range "
+                        "of ±92233720368.54775807");
 }
 
 }  // namespace
@@ -63,15 +64,16 @@ std::string ReplayResult::text(const std::string& label) const {
     o.push_back('\n');
   };
   line({"liqsim replay: ", printable(label)});
-  line({"  events             ", n(s.events), " (", n(s.rejected), " rejected), ", n(s.accounts), " accounts"});
+  line({"  events             ", n(s.events), " (", n(s.rejected), " rejected), ", n(s.accounts),
+        " accounts"});
   line({"  margin calls       ", n(s.margin_calls)});
-  line({"  liquidations       ", n(s.liquidations), " fills, notional ", s.liquidated_notional.str(), " USD, fees ",
-        s.liquidation_fees.str(), " USD"});
-  line({"  cascades           up to ", n(s.cascade_rounds_max), " rounds in one event; ", n(s.impact_liquidations),
-        " fills caused by liquidation impact"});
-  line({"  bad debt           ", s.bad_debt.str(), " USD in ", n(s.bankruptcies), " bankruptcies: insurance paid ",
-        s.insurance_paid.str(), ", ADL ", s.adl_amount.str(), " (", n(s.adl_events), " events), socialized ",
-        s.socialized_loss.str()});
+  line({"  liquidations       ", n(s.liquidations), " fills, notional ", s.liquidated_notional.str(),
+        " USD, fees ", s.liquidation_fees.str(), " USD"});
+  line({"  cascades           up to ", n(s.cascade_rounds_max), " rounds in one event; ",
+        n(s.impact_liquidations), " fills caused by liquidation impact"});
+  line({"  bad debt           ", s.bad_debt.str(), " USD in ", n(s.bankruptcies),
+        " bankruptcies: insurance paid ", s.insurance_paid.str(), ", ADL ", s.adl_amount.str(), " (",
+        n(s.adl_events), " events), socialized ", s.socialized_loss.str()});
   line({"  insurance fund     ", s.insurance_fund.str(), " USD at the end"});
   line({"  state hash         ", s.state_hash});
   if (!fields.empty()) {
@@ -172,7 +174,8 @@ void Replay::abandon() {
   for (ReplaySink* s : sinks_) s->on_abandon();
 }
 
-Result<ReplayResult> replay_events(const Config& config, Symbols& symbols, const std::vector<InputEvent>& events,
+Result<ReplayResult> replay_events(const Config& config, Symbols& symbols,
+                                   const std::vector<InputEvent>& events,
                                    const std::vector<ReplaySink*>& sinks, ReplayOptions options) {
   Replay replay(config, symbols, options);
   for (ReplaySink* s : sinks) replay.add_sink(*s);

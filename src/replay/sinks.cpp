@@ -1,7 +1,6 @@
 // sinks.cpp — the journal and results-database sinks (replay_sinks.hpp).
-#include "liqsim/replay_sinks.hpp"
-
 #include "liqsim/jsonl.hpp"
+#include "liqsim/replay_sinks.hpp"
 
 namespace liqsim {
 
@@ -42,12 +41,13 @@ ResultsSink::ResultsSink(std::unique_ptr<ResultsDb> db, RunInfo info, const Symb
 
 Status ResultsSink::on_begin(const Engine&) { return db_->begin_run(info_, symbols_); }
 
-Status ResultsSink::on_event(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,
-                             const Engine& engine) {
+Status ResultsSink::on_event(const InputEvent& event, std::int64_t seq,
+                             const std::vector<DerivedEvent>& derived, const Engine& engine) {
   return db_->observe(event, seq, derived, engine);
 }
 
-Status ResultsSink::on_finish(const ReplayResult& result, const MetricsCollector& metrics, const Engine& engine) {
+Status ResultsSink::on_finish(const ReplayResult& result, const MetricsCollector& metrics,
+                              const Engine& engine) {
   auto run = db_->finish_run(result.summary, metrics, engine, finished_ms_ ? finished_ms_() : 0);
   if (!run) return run.error();
   run_id_ = *run;

@@ -138,7 +138,6 @@ struct MetricsCollector::Impl {
   std::vector<bool> account_seen;  // by Sym: accounts created so far (deposit or trade)
   std::int64_t accounts_seen = 0;
 
-
   void see_account(Sym s) {
     if (s == kNoSym) return;
     if (s >= account_seen.size()) account_seen.resize(std::max<std::size_t>(symbols.size(), s + 1), false);
@@ -205,8 +204,10 @@ struct MetricsCollector::Impl {
         positions_changed = true;
         ++event_liquidations;
         event_rounds = std::max(event_rounds, le->round);
-        if (le->round >= 2) ++liquidations_impact;
-        else ++liquidations_round1;
+        if (le->round >= 2)
+          ++liquidations_impact;
+        else
+          ++liquidations_round1;
         Usd filled = mul<Usd>(le->qty, le->price, Round::down);
         liquidated_notional += filled;
         fees += le->fee;
@@ -289,7 +290,8 @@ struct MetricsCollector::Impl {
       r.impact_liquidations = c.impact;
       r.notional = c.notional;
       r.mark_before = marks[m];
-      bool own_move = priced_asset >= 0 && config.markets[m].underlying_index == static_cast<std::uint32_t>(priced_asset);
+      bool own_move =
+          priced_asset >= 0 && config.markets[m].underlying_index == static_cast<std::uint32_t>(priced_asset);
       r.oracle_after = own_move ? price_event->price : marks[m];
       // The most extreme mark reached: oracle after, each fill's mark, the mark at the end.
       Price extreme = r.oracle_after;
@@ -318,8 +320,8 @@ struct MetricsCollector::Impl {
       // Snapshots of every account are rate-limited so that their total cost
       // stays within a few account views per observed event (docs/RESULTS.md).
       // 0.1 % above the last snapshot's open interest (1000 × new > 1001 × old).
-      bool grew_enough = !have_peak_snapshot ||
-                         open_interest.to_double() > peak_snapshot.open_interest.to_double() * 1.001;
+      bool grew_enough =
+          !have_peak_snapshot || open_interest.to_double() > peak_snapshot.open_interest.to_double() * 1.001;
       std::int64_t accounts = accounts_seen;
       if (grew_enough && snapshot_work + accounts <= 4 * events_seen + 100'000) {
         snapshot_work += accounts;
@@ -352,15 +354,16 @@ MetricsCollector::MetricsCollector(const Config& config, const Symbols& symbols)
 MetricsCollector::MetricsCollector(const MetricsCollector& other) : impl_(new Impl(*other.impl_)) {}
 MetricsCollector::~MetricsCollector() { delete impl_; }
 
-void MetricsCollector::observe(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,
-                               const Engine& engine) {
+void MetricsCollector::observe(const InputEvent& event, std::int64_t seq,
+                               const std::vector<DerivedEvent>& derived, const Engine& engine) {
   impl_->observe(event, seq, derived, engine);
 }
 
 const std::vector<CascadeRecord>& MetricsCollector::cascades() const { return impl_->cascades; }
 std::vector<LiquidationEpisode> MetricsCollector::episodes() const { return impl_->all_episodes(); }
 
-std::vector<std::pair<std::string, std::string>> MetricsCollector::summary_fields(const Engine& engine) const {
+std::vector<std::pair<std::string, std::string>> MetricsCollector::summary_fields(
+    const Engine& engine) const {
   const Impl& m = *impl_;
   std::vector<std::pair<std::string, std::string>> f;
   auto num = [](std::int64_t v) { return std::to_string(v); };
@@ -386,11 +389,14 @@ std::vector<std::pair<std::string, std::string>> MetricsCollector::summary_field
   std::vector<double> amps;
   std::int64_t undefined = 0;
   for (const CascadeRecord& r : m.cascades) {
-    if (r.amplification_defined) amps.push_back(r.amplification);
-    else ++undefined;
+    if (r.amplification_defined)
+      amps.push_back(r.amplification);
+    else
+      ++undefined;
   }
   std::sort(amps.begin(), amps.end());
-  f.emplace_back("amplification_median", amps.empty() ? "null" : quoted(fixed_double(percentile_sorted(amps, 50), 6)));
+  f.emplace_back("amplification_median",
+                 amps.empty() ? "null" : quoted(fixed_double(percentile_sorted(amps, 50), 6)));
   f.emplace_back("amplification_max", amps.empty() ? "null" : quoted(fixed_double(amps.back(), 6)));
   f.emplace_back("amplification_undefined", num(undefined));
 
@@ -407,15 +413,16 @@ std::vector<std::pair<std::string, std::string>> MetricsCollector::summary_field
   if (durations.empty()) {
     eff += ",\"median\":0,\"p95\":0,\"max\":0}";
   } else {
-    eff += ",\"median\":" + num(percentile_sorted(durations, 50)) + ",\"p95\":" + num(percentile_sorted(durations, 95)) +
-           ",\"max\":" + num(durations.back()) + "}";
+    eff += ",\"median\":" + num(percentile_sorted(durations, 50)) +
+           ",\"p95\":" + num(percentile_sorted(durations, 95)) + ",\"max\":" + num(durations.back()) + "}";
   }
   f.emplace_back("time_to_neutralize_ms", eff);
   Summary s = engine.summary();
   std::string share = "0";
   if (s.liquidated_notional.is_positive()) {
     constexpr __int128 kNarrow = INT64_MAX;
-    bool narrow = s.bad_debt.raw() <= kNarrow && s.bad_debt.raw() >= 0 && s.liquidated_notional.raw() <= kNarrow;
+    bool narrow =
+        s.bad_debt.raw() <= kNarrow && s.bad_debt.raw() >= 0 && s.liquidated_notional.raw() <= kNarrow;
     try {
       if (narrow)
         share = div<Ratio>(Usd::from_raw(static_cast<std::int64_t>(s.bad_debt.raw())),

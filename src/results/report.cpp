@@ -15,8 +15,8 @@
 #include <optional>
 #include <set>
 
-#include "liqsim/output_file.hpp"
 #include "liqsim/jsonl.hpp"
+#include "liqsim/output_file.hpp"
 #include "liqsim/results.hpp"
 
 namespace liqsim {
@@ -30,12 +30,23 @@ std::string esc(const std::string& s) {
   o.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -96,8 +107,8 @@ struct Chart {
   std::string title;
   std::string x_label;
   std::string y_label;
-  bool x_is_time = true;         // x in epoch ms
-  bool x_is_minutes = false;     // x in elapsed minutes
+  bool x_is_time = true;      // x in epoch ms
+  bool x_is_minutes = false;  // x in elapsed minutes
   bool y_from_zero = false;
   bool fixed_x = false;  // use [x_min, x_max] (the run's event time) instead of the data's range
   double x_min = 0, x_max = 0;
@@ -118,14 +129,15 @@ std::vector<double> value_ticks(double lo, double hi, int target) {
   double step = nice_step((hi - lo) / target);
   std::vector<double> t;
   double start = std::ceil(lo / step - 1e-9) * step;
-  for (double v = start; v <= hi + step * 1e-9 && t.size() < 40; v += step) t.push_back(std::fabs(v) < step * 1e-9 ? 0 : v);
+  for (double v = start; v <= hi + step * 1e-9 && t.size() < 40; v += step)
+    t.push_back(std::fabs(v) < step * 1e-9 ? 0 : v);
   return t;
 }
 
 std::vector<double> time_ticks(double lo, double hi, int target) {
-  static const double steps[] = {1e3,     2e3,     5e3,     1e4,     3e4,      6e4,      2 * 6e4,  5 * 6e4,
-                                 10 * 6e4, 15 * 6e4, 30 * 6e4, 36e5,    2 * 36e5, 3 * 36e5, 6 * 36e5, 12 * 36e5,
-                                 864e5,   2 * 864e5, 7 * 864e5, 30 * 864e5};
+  static const double steps[] = {1e3,      2e3,       5e3,      1e4,       3e4,       6e4,       2 * 6e4,
+                                 5 * 6e4,  10 * 6e4,  15 * 6e4, 30 * 6e4,  36e5,      2 * 36e5,  3 * 36e5,
+                                 6 * 36e5, 12 * 36e5, 864e5,    2 * 864e5, 7 * 864e5, 30 * 864e5};
   double raw = (hi - lo) / target;
   double step = steps[sizeof steps / sizeof steps[0] - 1];
   for (double s : steps)
@@ -151,13 +163,13 @@ class Plot {
          std::to_string(c_.height) + "\" viewBox=\"0 0 " + std::to_string(c_.width) + " " +
          std::to_string(c_.height) + "\" role=\"img\" aria-label=\"" + esc(c_.title) + "\">\n";
     s += "<title>" + esc(c_.title) + "</title>\n";
-    s += "<rect x=\"0\" y=\"0\" width=\"" + std::to_string(c_.width) + "\" height=\"" + std::to_string(c_.height) +
-         "\" fill=\"#ffffff\"/>\n";
+    s += "<rect x=\"0\" y=\"0\" width=\"" + std::to_string(c_.width) + "\" height=\"" +
+         std::to_string(c_.height) + "\" fill=\"#ffffff\"/>\n";
     s += "<text class=\"ctitle\" x=\"" + num(left_) + "\" y=\"22\">" + esc(c_.title) + "</text>\n";
     axes(s);
     if (!has_data_) {
-      s += "<text class=\"empty\" x=\"" + num((left_ + right()) / 2) + "\" y=\"" + num((top_ + bottom()) / 2) +
-           "\" text-anchor=\"middle\">no data in this run</text>\n";
+      s += "<text class=\"empty\" x=\"" + num((left_ + right()) / 2) + "\" y=\"" +
+           num((top_ + bottom()) / 2) + "\" text-anchor=\"middle\">no data in this run</text>\n";
     }
     s += "<g clip-path=\"url(#clip-" + esc(c_.id) + ")\">\n";
     for (const Series& se : c_.series) draw(s, se);
@@ -228,14 +240,15 @@ class Plot {
 
   void axes(std::string& s) {
     s += "<defs><clipPath id=\"clip-" + esc(c_.id) + "\"><rect x=\"" + num(left_) + "\" y=\"" + num(top_) +
-         "\" width=\"" + num(right() - left_) + "\" height=\"" + num(bottom() - top_) + "\"/></clipPath></defs>\n";
-    s += "<rect x=\"" + num(left_) + "\" y=\"" + num(top_) + "\" width=\"" + num(right() - left_) + "\" height=\"" +
-         num(bottom() - top_) + "\" fill=\"#fbfcfe\" stroke=\"#c9d1dc\"/>\n";
+         "\" width=\"" + num(right() - left_) + "\" height=\"" + num(bottom() - top_) +
+         "\"/></clipPath></defs>\n";
+    s += "<rect x=\"" + num(left_) + "\" y=\"" + num(top_) + "\" width=\"" + num(right() - left_) +
+         "\" height=\"" + num(bottom() - top_) + "\" fill=\"#fbfcfe\" stroke=\"#c9d1dc\"/>\n";
     // y ticks and grid
     for (double v : value_ticks(y0_, y1_, 6)) {
       double y = py(v);
-      s += "<line class=\"grid\" x1=\"" + num(left_) + "\" y1=\"" + num(y) + "\" x2=\"" + num(right()) + "\" y2=\"" +
-           num(y) + "\"/>";
+      s += "<line class=\"grid\" x1=\"" + num(left_) + "\" y1=\"" + num(y) + "\" x2=\"" + num(right()) +
+           "\" y2=\"" + num(y) + "\"/>";
       s += "<text class=\"tick\" x=\"" + num(left_ - 6) + "\" y=\"" + num(y + 4) + "\" text-anchor=\"end\">" +
            esc(human(v)) + "</text>\n";
     }
@@ -253,16 +266,17 @@ class Plot {
       double x = px(v);
       s += "<line class=\"grid\" x1=\"" + num(x) + "\" y1=\"" + num(top_) + "\" x2=\"" + num(x) + "\" y2=\"" +
            num(bottom()) + "\"/>";
-      s += "<line class=\"axis\" x1=\"" + num(x) + "\" y1=\"" + num(bottom()) + "\" x2=\"" + num(x) + "\" y2=\"" +
-           num(bottom() + 5) + "\"/>";
-      std::string label = c_.x_is_time ? time_label(static_cast<std::int64_t>(v), with_date, with_seconds) : human(v);
-      s += "<text class=\"tick\" x=\"" + num(x) + "\" y=\"" + num(bottom() + 19) + "\" text-anchor=\"middle\">" +
-           esc(label) + "</text>\n";
+      s += "<line class=\"axis\" x1=\"" + num(x) + "\" y1=\"" + num(bottom()) + "\" x2=\"" + num(x) +
+           "\" y2=\"" + num(bottom() + 5) + "\"/>";
+      std::string label =
+          c_.x_is_time ? time_label(static_cast<std::int64_t>(v), with_date, with_seconds) : human(v);
+      s += "<text class=\"tick\" x=\"" + num(x) + "\" y=\"" + num(bottom() + 19) +
+           "\" text-anchor=\"middle\">" + esc(label) + "</text>\n";
     }
     s += "<line class=\"axis\" x1=\"" + num(left_) + "\" y1=\"" + num(bottom()) + "\" x2=\"" + num(right()) +
          "\" y2=\"" + num(bottom()) + "\"/>\n";
-    s += "<line class=\"axis\" x1=\"" + num(left_) + "\" y1=\"" + num(top_) + "\" x2=\"" + num(left_) + "\" y2=\"" +
-         num(bottom()) + "\"/>\n";
+    s += "<line class=\"axis\" x1=\"" + num(left_) + "\" y1=\"" + num(top_) + "\" x2=\"" + num(left_) +
+         "\" y2=\"" + num(bottom()) + "\"/>\n";
     s += "<text class=\"alabel\" x=\"" + num((left_ + right()) / 2) + "\" y=\"" + num(c_.height - 10.0) +
          "\" text-anchor=\"middle\">" + esc(c_.x_label) + "</text>\n";
     s += "<text class=\"alabel\" transform=\"translate(18 " + num((top_ + bottom()) / 2) +
@@ -308,9 +322,12 @@ class Plot {
         std::string d;
         for (std::size_t i = 0; i < pts.size(); ++i) {
           double x = px(pts[i].first), y = py(pts[i].second);
-          if (i == 0) d += "M" + num(x) + " " + num(y);
-          else if (se.kind == Series::Kind::step) d += "H" + num(x) + "V" + num(y);
-          else d += "L" + num(x) + " " + num(y);
+          if (i == 0)
+            d += "M" + num(x) + " " + num(y);
+          else if (se.kind == Series::Kind::step)
+            d += "H" + num(x) + "V" + num(y);
+          else
+            d += "L" + num(x) + " " + num(y);
         }
         if (se.kind == Series::Kind::step) d += "H" + num(right());
         s += "<path d=\"" + d + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"1.8\"/>\n";
@@ -343,8 +360,8 @@ class Plot {
           double X0 = px(x), X1 = px(x + se.bar_width);
           double w = std::max(1.0, X1 - X0 - 0.6);
           double Y = py(y), B = py(std::max(0.0, y0_));
-          s += "<rect x=\"" + num(X0) + "\" y=\"" + num(std::min(Y, B)) + "\" width=\"" + num(w) + "\" height=\"" +
-               num(std::fabs(B - Y)) + "\"/>";
+          s += "<rect x=\"" + num(X0) + "\" y=\"" + num(std::min(Y, B)) + "\" width=\"" + num(w) +
+               "\" height=\"" + num(std::fabs(B - Y)) + "\"/>";
         }
         s += "</g>\n";
         break;
@@ -388,8 +405,8 @@ class Plot {
         sym = "<rect x=\"" + num(x) + "\" y=\"22\" width=\"12\" height=\"10\" fill=\"" + se.color + "\"" +
               (se.kind == Series::Kind::band ? " fill-opacity=\"0.3\"" : "") + "/>";
       else
-        sym = "<line x1=\"" + num(x) + "\" y1=\"27\" x2=\"" + num(x + 12) + "\" y2=\"27\" stroke=\"" + se.color +
-              "\" stroke-width=\"2.5\"/>";
+        sym = "<line x1=\"" + num(x) + "\" y1=\"27\" x2=\"" + num(x + 12) + "\" y2=\"27\" stroke=\"" +
+              se.color + "\" stroke-width=\"2.5\"/>";
       g += sym + "<text class=\"legend\" x=\"" + num(x + 16) + "\" y=\"31\">" + esc(se.name) + "</text>";
     }
     s += "<g class=\"legendbox\">" + g + "</g>\n";
@@ -403,12 +420,12 @@ class Db {
   ~Db() { sqlite3_close(db_); }
   Status open(const std::string& path) {
     path_ = path;
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return fail("cannot open");
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+      return fail("cannot open");
     sqlite3_busy_timeout(db_, 5000);
     int version = 0;
-    bool ok = query("SELECT version FROM schema_version", {}, [&](sqlite3_stmt* st) {
-      version = sqlite3_column_int(st, 0);
-    });
+    bool ok = query("SELECT version FROM schema_version", {},
+                    [&](sqlite3_stmt* st) { version = sqlite3_column_int(st, 0); });
     if (!ok) return fail("not a liqsim results database");
     // Version 1 lacks only accounts.isolated_equity, which the report does not read.
     if (version != kResultsSchemaVersion && version != 1)
@@ -475,8 +492,8 @@ class Checked {
     }
     std::int64_t v = col_int(st, i);
     if (v < lo || v > hi) {
-      fail(where, std::to_string(v) + " is outside " + std::to_string(lo) + ".." + std::to_string(hi) + " (" + what +
-                      ")");
+      fail(where, std::to_string(v) + " is outside " + std::to_string(lo) + ".." + std::to_string(hi) + " (" +
+                      what + ")");
       return lo;
     }
     return v;
@@ -509,10 +526,11 @@ struct RunRow {
   std::vector<std::pair<std::string, std::string>> fields;  // summary, in contract order
 };
 
-const char* const kRunColumns[] = {"events",       "rejected",        "margin_calls",       "liquidations",
-                                   "liquidated_notional", "liquidation_fees", "bad_debt",   "insurance_fund",
-                                   "adl_events",   "socialized_loss", "bankruptcies",       "accounts",
-                                   "cascade_rounds_max", "impact_liquidations", "adl_amount", "insurance_paid"};
+const char* const kRunColumns[] = {
+    "events",           "rejected", "margin_calls",       "liquidations",        "liquidated_notional",
+    "liquidation_fees", "bad_debt", "insurance_fund",     "adl_events",          "socialized_loss",
+    "bankruptcies",     "accounts", "cascade_rounds_max", "impact_liquidations", "adl_amount",
+    "insurance_paid"};
 
 std::string unquote(const std::string& v) {
   if (v.size() >= 2 && v.front() == '"' && v.back() == '"') return v.substr(1, v.size() - 2);
@@ -556,7 +574,8 @@ std::string table(const std::vector<std::string>& head, const std::vector<std::v
   for (const auto& r : rows) {
     s += "<tr>";
     for (std::size_t i = 0; i < r.size(); ++i)
-      s += std::string(i < numeric.size() && numeric[i] ? "<td class=\"num\">" : "<td>") + esc(r[i]) + "</td>";
+      s +=
+          std::string(i < numeric.size() && numeric[i] ? "<td class=\"num\">" : "<td>") + esc(r[i]) + "</td>";
     s += "</tr>\n";
   }
   return s + "</tbody></table>\n";
@@ -574,8 +593,9 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
 
   // Runs.
   std::vector<RunRow> runs;
-  std::string sql = "SELECT id, label, events_path, events_sha256, engine_version, state_hash, first_ts, last_ts, "
-                    "series_interval_ms";
+  std::string sql =
+      "SELECT id, label, events_path, events_sha256, engine_version, state_hash, first_ts, last_ts, "
+      "series_interval_ms";
   for (const char* c : kRunColumns) sql += std::string(", ") + c;
   sql += " FROM runs WHERE complete = 1 ORDER BY id";
   if (!db.query(sql.c_str(), {}, [&](sqlite3_stmt* st) {
@@ -588,8 +608,10 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
         r.state_hash = col_text(st, 5);
         r.first_ts = check.ts(st, 6, "runs.first_ts");
         r.last_ts = check.ts(st, 7, "runs.last_ts");
-        if (r.first_ts > r.last_ts) check.fail("runs.last_ts", "run " + std::to_string(r.id) + " ends before it begins");
-        r.interval_ms = check.in_range(st, 8, "runs.series_interval_ms", 1, limits::kMaxTimestampMs, "milliseconds");
+        if (r.first_ts > r.last_ts)
+          check.fail("runs.last_ts", "run " + std::to_string(r.id) + " ends before it begins");
+        r.interval_ms =
+            check.in_range(st, 8, "runs.series_interval_ms", 1, limits::kMaxTimestampMs, "milliseconds");
         for (std::size_t i = 0; i < sizeof kRunColumns / sizeof kRunColumns[0]; ++i)
           r.fields.emplace_back(kRunColumns[i], col_text(st, static_cast<int>(9 + i)));
         r.fields.emplace_back("state_hash", r.state_hash);
@@ -613,8 +635,9 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
 
   // Metrics per run (key order as written).
   std::map<std::int64_t, std::vector<std::pair<std::string, std::string>>> metrics;
-  if (!db.query("SELECT run_id, key, value FROM metrics ORDER BY run_id, n", {},
-                [&](sqlite3_stmt* st) { metrics[col_int(st, 0)].emplace_back(col_text(st, 1), col_text(st, 2)); }))
+  if (!db.query("SELECT run_id, key, value FROM metrics ORDER BY run_id, n", {}, [&](sqlite3_stmt* st) {
+        metrics[col_int(st, 0)].emplace_back(col_text(st, 1), col_text(st, 2));
+      }))
     return query_failed("metrics");
 
   std::string html;
@@ -623,7 +646,8 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
   html += "<style>" + std::string(kCss) + "</style>\n</head>\n<body>\n";
   html += "<header><h1>Liquidation replay: " + esc(run->label) + "</h1><div class=\"meta\">";
   html += "Run " + std::to_string(rid) + " · " + esc(run->engine_version) + " · events <code>" +
-          esc(run->events_path) + "</code> (sha256 <code>" + esc(run->events_sha256.substr(0, 16)) + "…</code>)<br>";
+          esc(run->events_path) + "</code> (sha256 <code>" + esc(run->events_sha256.substr(0, 16)) +
+          "…</code>)<br>";
   html += "Event time " + esc(format_rfc3339(run->first_ts)) + " → " + esc(format_rfc3339(run->last_ts)) +
           " · state hash <code>" + esc(run->state_hash.substr(0, 16)) + "…</code>";
   if (runs.size() > 1) html += " · " + std::to_string(runs.size()) + " runs in this database";
@@ -639,7 +663,9 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
     html += table({"summary", "value"}, rows, {false, true}, "summary");
     html += "</div><div>";
     html += table({"metric", "value"}, mrows, {false, true}, "metrics");
-    html += "</div></div>\n<p class=\"note\">Money is in USD. Metric definitions: docs/RESULTS.md.</p></section>\n";
+    html +=
+        "</div></div>\n<p class=\"note\">Money is in USD. Metric definitions: "
+        "docs/RESULTS.md.</p></section>\n";
   }
 
   // Mark price per market with liquidation markers.
@@ -647,28 +673,31 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
     double t, close, low, high, liquidated;
   };
   std::map<std::string, std::vector<SeriesRow>> series;
-  if (!db.query("SELECT market, interval_start_ms, mark_close_f, mark_min_f, mark_max_f, liquidated_notional_f "
-                "FROM market_series WHERE run_id = ? ORDER BY market, interval_start_ms",
-                {rid}, [&](sqlite3_stmt* st) {
-                  series[col_text(st, 0)].push_back(
-                      {static_cast<double>(check.ts(st, 1, "market_series.interval_start_ms")),
-                       check.real(st, 2, "market_series.mark_close_f"), check.real(st, 3, "market_series.mark_min_f"),
-                       check.real(st, 4, "market_series.mark_max_f"),
-                       check.real(st, 5, "market_series.liquidated_notional_f")});
-                }))
+  if (!db.query(
+          "SELECT market, interval_start_ms, mark_close_f, mark_min_f, mark_max_f, liquidated_notional_f "
+          "FROM market_series WHERE run_id = ? ORDER BY market, interval_start_ms",
+          {rid}, [&](sqlite3_stmt* st) {
+            series[col_text(st, 0)].push_back(
+                {static_cast<double>(check.ts(st, 1, "market_series.interval_start_ms")),
+                 check.real(st, 2, "market_series.mark_close_f"),
+                 check.real(st, 3, "market_series.mark_min_f"), check.real(st, 4, "market_series.mark_max_f"),
+                 check.real(st, 5, "market_series.liquidated_notional_f")});
+          }))
     return query_failed("market_series");
   std::map<std::string, std::vector<std::pair<double, double>>> fills;
-  if (!db.query("SELECT market, ts, price_f FROM events WHERE run_id = ? AND type = 'liquidation' ORDER BY n", {rid},
-                [&](sqlite3_stmt* st) {
+  if (!db.query("SELECT market, ts, price_f FROM events WHERE run_id = ? AND type = 'liquidation' ORDER BY n",
+                {rid}, [&](sqlite3_stmt* st) {
                   fills[col_text(st, 0)].emplace_back(static_cast<double>(check.ts(st, 1, "events.ts")),
                                                       check.real(st, 2, "events.price_f"));
                 }))
     return query_failed("liquidations");
   if (check.error()) return *check.error();
-  html += "<section id=\"marks\"><h2>Mark price per market</h2>\n<p class=\"note\">Line: mark at the close of each " +
-          std::to_string(run->interval_ms / 1000) +
-          " s interval of event time (UTC); band: lowest to highest mark in the interval, including the "
-          "liquidations' own price impact; dots: liquidation fills at their execution price.</p>\n";
+  html +=
+      "<section id=\"marks\"><h2>Mark price per market</h2>\n<p class=\"note\">Line: mark at the close of "
+      "each " +
+      std::to_string(run->interval_ms / 1000) +
+      " s interval of event time (UTC); band: lowest to highest mark in the interval, including the "
+      "liquidations' own price impact; dots: liquidation fills at their execution price.</p>\n";
   if (series.empty()) html += "<p class=\"note\">No market was priced in this run.</p>\n";
   std::size_t mi = 0;
   for (const auto& [market, rows] : series) {
@@ -709,8 +738,9 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
     c.fixed_x = true;
     c.x_min = static_cast<double>(run->first_ts);
     c.x_max = static_cast<double>(run->last_ts);
-    c.title = "Liquidated notional per " + (run->interval_ms == 60000 ? std::string("minute")
-                                                                        : std::to_string(run->interval_ms / 1000) + " s");
+    c.title =
+        "Liquidated notional per " +
+        (run->interval_ms == 60000 ? std::string("minute") : std::to_string(run->interval_ms / 1000) + " s");
     c.x_label = "event time (UTC)";
     c.y_label = "notional (USD)";
     c.y_from_zero = true;
@@ -765,9 +795,11 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
     s.color = "#2ca02c";
     s.points = fund[rid];
     c.series = {s};
-    html += "<section id=\"insurance\"><h2>Insurance fund</h2>\n<p class=\"note\">Every change: liquidation fees in, "
-            "deficits of bankrupt accounts out.</p>\n" +
-            Plot(c).render() + "</section>\n";
+    html +=
+        "<section id=\"insurance\"><h2>Insurance fund</h2>\n<p class=\"note\">Every change: liquidation fees "
+        "in, "
+        "deficits of bankrupt accounts out.</p>\n" +
+        Plot(c).render() + "</section>\n";
   }
 
   // Cascade rounds per event.
@@ -787,16 +819,18 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
     s.color = "#9467bd";
     if (!db.query("SELECT ts, MAX(rounds) FROM cascades WHERE run_id = ? GROUP BY seq ORDER BY seq", {rid},
                   [&](sqlite3_stmt* st) {
-                    s.points.emplace_back(
-                        static_cast<double>(check.ts(st, 0, "cascades.ts")),
-                        static_cast<double>(check.in_range(st, 1, "cascades.rounds", 0, INT32_MAX, "rounds")));
+                    s.points.emplace_back(static_cast<double>(check.ts(st, 0, "cascades.ts")),
+                                          static_cast<double>(check.in_range(st, 1, "cascades.rounds", 0,
+                                                                             INT32_MAX, "rounds")));
                   }))
       return query_failed("cascades");
     if (check.error()) return *check.error();
     c.series = {s};
-    html += "<section id=\"cascades\"><h2>Cascades</h2>\n<p class=\"note\">Round 1 is caused by the input event "
-            "itself; each further round by the price impact of the previous round's liquidations (or ADL).</p>\n" +
-            Plot(c).render() + "</section>\n";
+    html +=
+        "<section id=\"cascades\"><h2>Cascades</h2>\n<p class=\"note\">Round 1 is caused by the input event "
+        "itself; each further round by the price impact of the previous round's liquidations (or "
+        "ADL).</p>\n" +
+        Plot(c).render() + "</section>\n";
   }
 
   // Largest liquidations.
@@ -805,19 +839,19 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
     if (!db.query("SELECT seq, ts, account, market, side, qty, price, mark, notional, fee, round FROM events "
                   "WHERE run_id = ? AND type = 'liquidation' ORDER BY notional_f DESC, n LIMIT 20",
                   {rid}, [&](sqlite3_stmt* st) {
-                    rows.push_back({std::to_string(col_int(st, 0)), format_rfc3339(check.ts(st, 1, "events.ts")),
-                                    col_text(st, 2),
-                                    col_text(st, 3), col_text(st, 4), col_text(st, 5), col_text(st, 6),
-                                    col_text(st, 7), col_text(st, 8), col_text(st, 9),
-                                    std::to_string(col_int(st, 10))});
+                    rows.push_back(
+                        {std::to_string(col_int(st, 0)), format_rfc3339(check.ts(st, 1, "events.ts")),
+                         col_text(st, 2), col_text(st, 3), col_text(st, 4), col_text(st, 5), col_text(st, 6),
+                         col_text(st, 7), col_text(st, 8), col_text(st, 9), std::to_string(col_int(st, 10))});
                   }))
       return query_failed("liquidations");
     if (check.error()) return *check.error();
     html += "<section id=\"largest\"><h2>20 largest liquidations</h2>\n";
-    if (rows.empty()) html += "<p class=\"note\">No liquidation in this run.</p>\n";
+    if (rows.empty())
+      html += "<p class=\"note\">No liquidation in this run.</p>\n";
     else
-      html += table({"seq", "time (UTC)", "account", "market", "side", "qty", "price", "mark before", "notional",
-                     "fee", "round"},
+      html += table({"seq", "time (UTC)", "account", "market", "side", "qty", "price", "mark before",
+                     "notional", "fee", "round"},
                     rows, {true, false, false, false, false, true, true, true, true, true, true}, "largest");
     html += "</section>\n";
   }
@@ -868,14 +902,17 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
       s.kind = Series::Kind::step;
       s.name = "run " + std::to_string(r.id) + ": " + r.label;
       s.color = color_of(k++);
-      for (const auto& [t, b] : fund[r.id]) s.points.emplace_back((t - static_cast<double>(r.first_ts)) / 60000.0, b);
+      for (const auto& [t, b] : fund[r.id])
+        s.points.emplace_back((t - static_cast<double>(r.first_ts)) / 60000.0, b);
       c.series.push_back(std::move(s));
     }
     html += Plot(c).render() + "</section>\n";
   }
 
-  html += "</main>\n<footer style=\"padding:0 36px 30px;font-size:11.5px;color:#6b7785\">Generated by liqsim "
-          "report from " + esc(db_path) + ". Self-contained: no scripts, no network.</footer>\n";
+  html +=
+      "</main>\n<footer style=\"padding:0 36px 30px;font-size:11.5px;color:#6b7785\">Generated by liqsim "
+      "report from " +
+      esc(db_path) + ". Self-contained: no scripts, no network.</footer>\n";
   html += "</body>\n</html>\n";
   return html;
 }

@@ -266,9 +266,11 @@ class SqliteResultsDb final : public ResultsDb {
     if (::lstat(path_.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
       struct stat target {};
       if (::stat(path_.c_str(), &target) != 0 && errno == ENOENT)
-        return make_error_in(ErrorKind::usage, "a symbolic link to a file that does not exist: name the file itself");
+        return make_error_in(ErrorKind::usage,
+                             "a symbolic link to a file that does not exist: name the file itself");
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.busy_timeout_ms);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.busy_timeout_ms);
     for (int attempt = 0;; ++attempt) {
       if (attempt > 0 && std::chrono::steady_clock::now() > deadline)
         return make_io("the file kept being removed or replaced while it was opened");
@@ -304,7 +306,8 @@ class SqliteResultsDb final : public ResultsDb {
   Status lock_shared(int fd, std::chrono::steady_clock::time_point deadline) {
     for (;;) {
       if (::flock(fd, LOCK_SH | LOCK_NB) == 0) return {};
-      if (errno != EWOULDBLOCK && errno != EINTR) return make_os_error(path_, "cannot lock the results database", errno);
+      if (errno != EWOULDBLOCK && errno != EINTR)
+        return make_os_error(path_, "cannot lock the results database", errno);
       if (std::chrono::steady_clock::now() > deadline)
         return make_io("another process holds the results database exclusively");
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -349,15 +352,19 @@ class SqliteResultsDb final : public ResultsDb {
     bool has_table = false;
     {
       Stmt q;
-      if (q.prepare(db_, "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'") != SQLITE_OK)
+      if (q.prepare(db_, "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'") !=
+          SQLITE_OK)
         return fail("cannot read the schema");
       int s = q.step();
-      if (s == SQLITE_ROW) has_table = true;
-      else if (s != SQLITE_DONE) return fail("cannot read the schema");
+      if (s == SQLITE_ROW)
+        has_table = true;
+      else if (s != SQLITE_DONE)
+        return fail("cannot read the schema");
     }
     if (has_table) {
       Stmt q;
-      if (q.prepare(db_, "SELECT version FROM schema_version") != SQLITE_OK) return fail("cannot read schema_version");
+      if (q.prepare(db_, "SELECT version FROM schema_version") != SQLITE_OK)
+        return fail("cannot read schema_version");
       if (q.step() == SQLITE_ROW) version = sqlite3_column_int(q.get(), 0);
     }
     if (version == kResultsSchemaVersion) return {};
@@ -373,7 +380,8 @@ class SqliteResultsDb final : public ResultsDb {
       if (q.prepare(db_, "SELECT COUNT(*) FROM sqlite_master") != SQLITE_OK || q.step() != SQLITE_ROW)
         return fail("cannot read the schema");
       if (sqlite3_column_int64(q.get(), 0) != 0)
-        return make_io("not a liqsim results database (it has tables but no schema_version); name a new file");
+        return make_io(
+            "not a liqsim results database (it has tables but no schema_version); name a new file");
     }
     return {};
   }
@@ -394,7 +402,8 @@ class SqliteResultsDb final : public ResultsDb {
     int version = 0;
     {
       Stmt q;  // finalized before the schema changes
-      if (q.prepare(db_, "SELECT version FROM schema_version") != SQLITE_OK || q.step() != SQLITE_ROW) return false;
+      if (q.prepare(db_, "SELECT version FROM schema_version") != SQLITE_OK || q.step() != SQLITE_ROW)
+        return false;
       version = sqlite3_column_int(q.get(), 0);
     }
     if (version != 1) return true;
@@ -412,9 +421,10 @@ class SqliteResultsDb final : public ResultsDb {
     if (!ensure_schema()) return fail_run("cannot create the schema");
     if (!migrate_from_1()) return fail_run("cannot migrate the schema from version 1");
     Stmt ins;
-    if (ins.prepare(db_,
-                    "INSERT INTO runs (label, config_json, events_path, events_sha256, engine_version, started_ms, "
-                    "series_interval_ms, complete) VALUES (?,?,?,?,?,?,?,0)") != SQLITE_OK)
+    if (ins.prepare(
+            db_,
+            "INSERT INTO runs (label, config_json, events_path, events_sha256, engine_version, started_ms, "
+            "series_interval_ms, complete) VALUES (?,?,?,?,?,?,?,0)") != SQLITE_OK)
       return fail_run("cannot write the run");
     ins.text(1, info.label);
     ins.text(2, info.config_json);
@@ -426,25 +436,27 @@ class SqliteResultsDb final : public ResultsDb {
     if (ins.step() != SQLITE_DONE) return fail_run("cannot write the run");
     run_id_ = sqlite3_last_insert_rowid(db_);
     if (!ins_event_ &&
-        ins_event_.prepare(db_,
-                           "INSERT INTO events (run_id, n, seq, ts, type, account, counterparty, market, asset, side, "
-                           "margin, qty, qty_f, price, price_f, mark, mark_f, notional, notional_f, fee, fee_f, amount, "
-                           "amount_f, deficit, deficit_f, balance, balance_f, margin_ratio, margin_ratio_f, proceeds, "
-                           "proceeds_f, reason, round) VALUES "
-                           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
+        ins_event_.prepare(
+            db_,
+            "INSERT INTO events (run_id, n, seq, ts, type, account, counterparty, market, asset, side, "
+            "margin, qty, qty_f, price, price_f, mark, mark_f, notional, notional_f, fee, fee_f, amount, "
+            "amount_f, deficit, deficit_f, balance, balance_f, margin_ratio, margin_ratio_f, proceeds, "
+            "proceeds_f, reason, round) VALUES "
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
       return fail_run("cannot prepare the event statement");
     if (!ins_insurance_ &&
-        ins_insurance_.prepare(db_,
-                               "INSERT INTO insurance_fund (run_id, n, seq, ts, amount, amount_f, balance, balance_f) "
-                               "VALUES (?,?,?,?,?,?,?,?)") != SQLITE_OK)
+        ins_insurance_.prepare(
+            db_,
+            "INSERT INTO insurance_fund (run_id, n, seq, ts, amount, amount_f, balance, balance_f) "
+            "VALUES (?,?,?,?,?,?,?,?)") != SQLITE_OK)
       return fail_run("cannot prepare the insurance statement");
     if (!ins_series_ &&
-        ins_series_.prepare(db_,
-                            "INSERT INTO market_series (run_id, market, interval_start_ms, mark_open, mark_open_f, "
-                            "mark_close, mark_close_f, mark_min, mark_min_f, mark_max, mark_max_f, open_interest_long, "
-                            "open_interest_long_f, open_interest_short, open_interest_short_f, liquidated_notional, "
-                            "liquidated_notional_f, liquidations) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") !=
-            SQLITE_OK)
+        ins_series_.prepare(
+            db_,
+            "INSERT INTO market_series (run_id, market, interval_start_ms, mark_open, mark_open_f, "
+            "mark_close, mark_close_f, mark_min, mark_min_f, mark_max, mark_max_f, open_interest_long, "
+            "open_interest_long_f, open_interest_short, open_interest_short_f, liquidated_notional, "
+            "liquidated_notional_f, liquidations) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
       return fail_run("cannot prepare the series statement");
     event_n_ = 0;
     insurance_n_ = 0;
@@ -462,7 +474,8 @@ class SqliteResultsDb final : public ResultsDb {
     if (failed_) return make_io("the run already failed; abort it");
     if (first_ts_ < 0) first_ts_ = event.ts_ms;
     last_ts_ = event.ts_ms;
-    bool marks_moved = std::holds_alternative<PriceEvent>(event.body) || std::holds_alternative<TradeEvent>(event.body);
+    bool marks_moved =
+        std::holds_alternative<PriceEvent>(event.body) || std::holds_alternative<TradeEvent>(event.body);
     for (const DerivedEvent& d : derived) {
       if (Status st = write_derived(d); !st.ok()) return st;
       if (std::holds_alternative<LiquidationEvent>(d.body) || std::holds_alternative<AdlEvent>(d.body))
@@ -505,8 +518,8 @@ class SqliteResultsDb final : public ResultsDb {
     return {};
   }
 
-  Result<std::int64_t> finish_run(const Summary& summary, const MetricsCollector& metrics, const Engine& engine,
-                                  std::int64_t finished_unix_ms) override {
+  Result<std::int64_t> finish_run(const Summary& summary, const MetricsCollector& metrics,
+                                  const Engine& engine, std::int64_t finished_unix_ms) override {
     if (!in_run_) return make_io("finish_run without begin_run").error();
     if (failed_) return make_io("the run already failed; abort it").error();
     for (std::size_t m = 0; m < buckets_.size(); ++m)
@@ -524,8 +537,8 @@ class SqliteResultsDb final : public ResultsDb {
     // or replaced while the run was written (not by a liqsim, which would
     // have waited for this process's lock), say so.
     if (!still_named())
-      return make_io("the file was removed or replaced while the run was written: run " + std::to_string(run_id_) +
-                     " is not in the file that now has this name")
+      return make_io("the file was removed or replaced while the run was written: run " +
+                     std::to_string(run_id_) + " is not in the file that now has this name")
           .error();
     return run_id_;
   }
@@ -582,7 +595,8 @@ class SqliteResultsDb final : public ResultsDb {
     if (market_of_sym_[s] == -2) {
       const std::string& name = symbols_->name(s);
       auto it = std::find(market_names_.begin(), market_names_.end(), name);
-      market_of_sym_[s] = it == market_names_.end() ? -1 : static_cast<std::int32_t>(it - market_names_.begin());
+      market_of_sym_[s] =
+          it == market_names_.end() ? -1 : static_cast<std::int32_t>(it - market_names_.begin());
     }
     return market_of_sym_[s];
   }
@@ -684,12 +698,13 @@ class SqliteResultsDb final : public ResultsDb {
 
   Status write_final_state(const MetricsCollector& metrics, const Engine& engine) {
     Stmt acc;
-    if (acc.prepare(db_,
-                    "INSERT INTO accounts (run_id, account, state, cross_equity, cross_equity_f, "
-                    "maintenance_requirement, maintenance_requirement_f, initial_requirement, initial_requirement_f, "
-                    "gross_notional, gross_notional_f, collateral_value, collateral_value_f, positions, "
-                    "effective_leverage, isolated_equity, isolated_equity_f) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
+    if (acc.prepare(
+            db_,
+            "INSERT INTO accounts (run_id, account, state, cross_equity, cross_equity_f, "
+            "maintenance_requirement, maintenance_requirement_f, initial_requirement, initial_requirement_f, "
+            "gross_notional, gross_notional_f, collateral_value, collateral_value_f, positions, "
+            "effective_leverage, isolated_equity, isolated_equity_f) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
       return fail_run("cannot prepare the accounts statement");
     for (const Engine::AccountView& a : engine.account_views()) {
       acc.start();
@@ -707,9 +722,10 @@ class SqliteResultsDb final : public ResultsDb {
       if (acc.step() != SQLITE_DONE) return fail_run("cannot write an account");
     }
     Stmt mk;
-    if (mk.prepare(db_,
-                   "INSERT INTO markets (run_id, market, mark, mark_f, open_interest_long, open_interest_long_f, "
-                   "open_interest_short, open_interest_short_f) VALUES (?,?,?,?,?,?,?,?)") != SQLITE_OK)
+    if (mk.prepare(
+            db_,
+            "INSERT INTO markets (run_id, market, mark, mark_f, open_interest_long, open_interest_long_f, "
+            "open_interest_short, open_interest_short_f) VALUES (?,?,?,?,?,?,?,?)") != SQLITE_OK)
       return fail_run("cannot prepare the markets statement");
     for (const Engine::MarketView& v : engine.market_views()) {
       mk.start();
@@ -721,7 +737,8 @@ class SqliteResultsDb final : public ResultsDb {
       if (mk.step() != SQLITE_DONE) return fail_run("cannot write a market");
     }
     Stmt col;
-    if (col.prepare(db_, "INSERT INTO collateral (run_id, asset, value, value_f) VALUES (?,?,?,?)") != SQLITE_OK)
+    if (col.prepare(db_, "INSERT INTO collateral (run_id, asset, value, value_f) VALUES (?,?,?,?)") !=
+        SQLITE_OK)
       return fail_run("cannot prepare the collateral statement");
     for (const auto& [asset, value] : engine.collateral_by_asset()) {
       col.start();
@@ -732,10 +749,11 @@ class SqliteResultsDb final : public ResultsDb {
     }
     if (Status st = write_metrics(metrics, engine); !st.ok()) return st;
     Stmt cas;
-    if (cas.prepare(db_,
-                    "INSERT INTO cascades (run_id, seq, ts, market, rounds, liquidations, impact_liquidations, "
-                    "notional, notional_f, mark_before, mark_before_f, oracle_after, oracle_after_f, mark_extreme, "
-                    "mark_extreme_f, amplification) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
+    if (cas.prepare(
+            db_,
+            "INSERT INTO cascades (run_id, seq, ts, market, rounds, liquidations, impact_liquidations, "
+            "notional, notional_f, mark_before, mark_before_f, oracle_after, oracle_after_f, mark_extreme, "
+            "mark_extreme_f, amplification) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
       return fail_run("cannot prepare the cascades statement");
     for (const CascadeRecord& r : metrics.cascades()) {
       cas.start();
@@ -754,9 +772,10 @@ class SqliteResultsDb final : public ResultsDb {
       if (cas.step() != SQLITE_DONE) return fail_run("cannot write a cascade");
     }
     Stmt ep;
-    if (ep.prepare(db_,
-                   "INSERT INTO episodes (run_id, n, account, market, start_ms, end_ms, duration_ms, bankrupt) "
-                   "VALUES (?,?,?,?,?,?,?,?)") != SQLITE_OK)
+    if (ep.prepare(
+            db_,
+            "INSERT INTO episodes (run_id, n, account, market, start_ms, end_ms, duration_ms, bankrupt) "
+            "VALUES (?,?,?,?,?,?,?,?)") != SQLITE_OK)
       return fail_run("cannot prepare the episodes statement");
     std::int64_t n = 0;
     for (const LiquidationEpisode& e : metrics.episodes()) {
@@ -778,7 +797,8 @@ class SqliteResultsDb final : public ResultsDb {
   // dotted keys ("leverage_end.p90"); value is JSON text, value_f its number.
   Status write_metrics(const MetricsCollector& metrics, const Engine& engine) {
     Stmt st;
-    if (st.prepare(db_, "INSERT INTO metrics (run_id, n, key, value, value_f) VALUES (?,?,?,?,?)") != SQLITE_OK)
+    if (st.prepare(db_, "INSERT INTO metrics (run_id, n, key, value, value_f) VALUES (?,?,?,?,?)") !=
+        SQLITE_OK)
       return fail_run("cannot prepare the metrics statement");
     std::int64_t n = 0;
     Status status;
@@ -794,7 +814,8 @@ class SqliteResultsDb final : public ResultsDb {
       st.text(3, key);
       st.text(4, v.dump());
       if (v.is_number() || v.is_string()) {
-        if (const Result<std::int64_t> raw = parse_decimal_raw(v.text)) st.real(5, as_double(*raw));
+        if (const Result<std::int64_t> raw = parse_decimal_raw(v.text))
+          st.real(5, as_double(*raw));
         else if (char* end = nullptr; !v.text.empty()) {
           double d = std::strtod(v.text.c_str(), &end);
           if (end && *end == '\0' && std::isfinite(d)) st.real(5, d);
@@ -816,13 +837,14 @@ class SqliteResultsDb final : public ResultsDb {
 
   Status write_summary(const Summary& s, std::int64_t finished_ms) {
     Stmt up;
-    if (up.prepare(db_,
-                   "UPDATE runs SET finished_ms=?, complete=1, state_hash=?, first_ts=?, last_ts=?, events=?, "
-                   "rejected=?, margin_calls=?, liquidations=?, liquidated_notional=?, liquidated_notional_f=?, "
-                   "liquidation_fees=?, liquidation_fees_f=?, bad_debt=?, bad_debt_f=?, insurance_fund=?, "
-                   "insurance_fund_f=?, adl_events=?, socialized_loss=?, socialized_loss_f=?, bankruptcies=?, "
-                   "accounts=?, cascade_rounds_max=?, impact_liquidations=?, adl_amount=?, adl_amount_f=?, "
-                   "insurance_paid=?, insurance_paid_f=? WHERE id=?") != SQLITE_OK)
+    if (up.prepare(
+            db_,
+            "UPDATE runs SET finished_ms=?, complete=1, state_hash=?, first_ts=?, last_ts=?, events=?, "
+            "rejected=?, margin_calls=?, liquidations=?, liquidated_notional=?, liquidated_notional_f=?, "
+            "liquidation_fees=?, liquidation_fees_f=?, bad_debt=?, bad_debt_f=?, insurance_fund=?, "
+            "insurance_fund_f=?, adl_events=?, socialized_loss=?, socialized_loss_f=?, bankruptcies=?, "
+            "accounts=?, cascade_rounds_max=?, impact_liquidations=?, adl_amount=?, adl_amount_f=?, "
+            "insurance_paid=?, insurance_paid_f=? WHERE id=?") != SQLITE_OK)
       return fail_run("cannot prepare the summary statement");
     up.start();
     up.i64(1, finished_ms);
@@ -866,7 +888,9 @@ std::vector<std::string> results_side_files(const std::string& db_path) {
   return names;
 }
 
-Result<std::unique_ptr<ResultsDb>> ResultsDb::open(const std::string& path) { return open(path, ResultsOptions{}); }
+Result<std::unique_ptr<ResultsDb>> ResultsDb::open(const std::string& path) {
+  return open(path, ResultsOptions{});
+}
 
 Result<std::unique_ptr<ResultsDb>> ResultsDb::open(const std::string& path, const ResultsOptions& options) {
   auto db = std::make_unique<SqliteResultsDb>(path, options);
