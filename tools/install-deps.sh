@@ -6,7 +6,7 @@
 set -euo pipefail
 packages=(meson ninja-build g++ pkg-config git ca-certificates
           libboost-container-dev libboost-program-options-dev
-          libsqlite3-dev sqlite3 nlohmann-json3-dev catch2 python3 util-linux)
+          libsqlite3-dev sqlite3 nlohmann-json3-dev catch2 python3 util-linux libssl-dev)
 if [[ ${1:-} == --ci ]]; then
   packages+=(clang clang-format libclang-rt-14-dev chromium)
 fi

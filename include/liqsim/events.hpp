@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -31,9 +32,16 @@ class Symbols {
   std::size_t size() const { return names_.size(); }
 
  private:
-  std::vector<std::string> names_;
+  // Hashes a std::string and a std::string_view alike, so a name is looked
+  // up by its view without building a std::string (C++20 heterogeneous
+  // lookup); only a new name is copied.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::vector<std::string> names_;  // by id: ids are given in order of first appearance
   // Lookup only: iteration order never reaches output.
-  std::unordered_map<std::string, Sym> ids_;
+  std::unordered_map<std::string, Sym, NameHash, std::equal_to<>> ids_;
 };
 
 enum class Side : std::uint8_t { buy, sell };

@@ -115,9 +115,13 @@ inline constexpr int kLockAttempts = 16;
 
 }  // namespace logfmt
 
-// ---- CRC32C (Castagnoli), software, slicing-by-8 ----
+// ---- CRC32C (Castagnoli) ----
 
 // Extends `crc` (0 to start) over `n` bytes. crc32c("123456789") == 0xe3069283.
+// Uses the CPU's crc32 instruction (x86-64 SSE4.2) when it has one, else the
+// software path (slicing-by-8); both give the same result. The choice is made
+// at the first call; LIQSIM_CRC32C=software in the environment forces the
+// software path.
 std::uint32_t crc32c_extend(std::uint32_t crc, const void* data, std::size_t n);
 inline std::uint32_t crc32c(const void* data, std::size_t n) { return crc32c_extend(0, data, n); }
 inline std::uint32_t crc32c_mask(std::uint32_t crc) {
@@ -167,7 +171,16 @@ inline std::uint32_t load_u32(const std::uint8_t* p) {
 inline std::uint64_t load_u64(const std::uint8_t* p) {
   return static_cast<std::uint64_t>(load_u32(p)) | (static_cast<std::uint64_t>(load_u32(p + 4)) << 32);
 }
-// The payload decoder with a caller-supplied interner (the reader's cache).
+// The two CRC32C paths behind crc32c_extend (tests/test_crc32c.cpp).
+std::uint32_t crc32c_extend_software(std::uint32_t crc, const void* data, std::size_t n);
+// The hardware path where the CPU has it (else the software path).
+std::uint32_t crc32c_extend_hardware(std::uint32_t crc, const void* data, std::size_t n);
+bool crc32c_hardware_available();  // x86-64 with SSE4.2
+// true: crc32c_extend uses the software path from now on; false: back to the
+// automatic choice.
+void crc32c_force_software(bool software);
+bool crc32c_uses_hardware();  // the path crc32c_extend takes
+// The payload decoder with a caller-supplied interner.
 using InternFn = Sym (*)(void* context, std::string_view name);
 Status decode_record_payload_with(std::string_view payload, InternFn intern, void* context, InputEvent& out);
 // The 16-byte file header of format kFormatVersion.
@@ -229,6 +242,8 @@ class LogReader {
   Result<bool> next(InputEvent& out);
   // From now on, feeds the file header and every record next() accepts (its
   // header and payload bytes, as read) to HASH, which must outlive the reader.
+  // Records are fed in batches: all of them by the time next() returns false
+  // or an error.
   void hash_into(Sha256* hash);
 
   std::uint64_t records() const { return next_seq_; }    // valid records so far = seq of the next
@@ -259,14 +274,20 @@ class LogReader {
 
  private:
   LogReader() = default;
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  // The names last interned, by a cheap key of their bytes: a log names the
+  // same few assets and markets over and over, and a hit costs one compare
+  // (no hash, no allocation). Symbols assigns every id; this only remembers.
+  struct NameSlot {
+    std::string name;
+    Sym sym = kNoSym;
   };
+  static constexpr std::size_t kNameSlots = 16;
   Result<bool> fail(Error e);
   Result<bool> end_torn(const char* reason);
   Error corrupt(std::int64_t offset, std::string message, std::string field = {}) const;
-  static Sym intern_cached(void* self, std::string_view name);
+  static Sym intern_symbol(void* self, std::string_view name);
+  Result<bool> next_record(InputEvent& out);
+  void flush_hash();
   // Makes `n` bytes available at buf_[begin_..]; false if the file ends first.
   Result<bool> fill(std::size_t n);
   Status read_header();
@@ -280,7 +301,7 @@ class LogReader {
   int fd_ = -1;
   std::string path_;
   Symbols* symbols_ = nullptr;
-  std::unordered_map<std::string, Sym, NameHash, std::equal_to<>> sym_cache_;
+  std::array<NameSlot, kNameSlots> names_;
   std::vector<std::uint8_t> buf_;
   std::size_t begin_ = 0, end_ = 0;
   bool eof_ = false;
@@ -291,7 +312,8 @@ class LogReader {
   std::uint32_t last_checksum_ = logfmt::kFirstPrevChecksum;
   std::int64_t first_ts_ = INT64_MIN;
   std::int64_t last_ts_ = INT64_MIN;
-  Sha256* hash_ = nullptr;  // hash_into
+  Sha256* hash_ = nullptr;     // hash_into
+  std::size_t hash_from_ = 0;  // buf_[hash_from_, begin_): accepted, not yet hashed
   bool done_ = false;
   bool torn_ = false;
   const char* torn_reason_ = "";

@@ -1,10 +1,14 @@
 // sha256.hpp — SHA-256 (FIPS 180-4) in the core: the state hash and the
-// checksum of an input log's bytes as they are read.
+// checksum of an input log's bytes as they are read. Computed by OpenSSL's
+// libcrypto (its SHA-NI / AVX2 code where the CPU has it); the digest is
+// SHA-256's, whatever computes it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
 
 namespace liqsim {
 
@@ -14,14 +18,16 @@ std::string sha256_hex(const std::string& data);
 class Sha256 {
  public:
   Sha256();
+  Sha256(const Sha256& other);
+  Sha256& operator=(const Sha256& other);
+  Sha256(Sha256&& other) noexcept;
+  Sha256& operator=(Sha256&& other) noexcept;
+  ~Sha256();
   void update(const void* data, std::size_t n);
   std::string hex();  // finishes the hash; call once
 
  private:
-  std::uint32_t h_[8];
-  unsigned char block_[64] = {};
-  std::size_t used_ = 0;
-  std::uint64_t total_ = 0;
+  evp_md_ctx_st* ctx_ = nullptr;
 };
 
 }  // namespace liqsim

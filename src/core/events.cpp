@@ -5,7 +5,7 @@
 namespace liqsim {
 
 Sym Symbols::intern(std::string_view name) {
-  auto it = ids_.find(std::string(name));
+  auto it = ids_.find(name);
   if (it != ids_.end()) return it->second;
   LIQSIM_ASSERT(names_.size() < kNoSym, "symbol table full");
   Sym id = static_cast<Sym>(names_.size());
@@ -15,7 +15,7 @@ Sym Symbols::intern(std::string_view name) {
 }
 
 Sym Symbols::find(std::string_view name) const {
-  auto it = ids_.find(std::string(name));
+  auto it = ids_.find(name);
   return it == ids_.end() ? kNoSym : it->second;
 }
 

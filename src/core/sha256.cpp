@@ -1,104 +1,83 @@
-// SHA-256 (FIPS 180-4), written out so the state hash needs no library.
+// SHA-256 over OpenSSL's libcrypto (EVP digest API): a well-kept
+// implementation with hardware paths (SHA-NI, AVX2) chosen at run time.
 #include "liqsim/sha256.hpp"
 
-#include <algorithm>
-#include <cstdint>
+#include <openssl/evp.h>
+
 #include <string>
+#include <utility>
+
+#include "liqsim/error.hpp"
 
 namespace liqsim {
 
 namespace {
 
-constexpr std::uint32_t kRound[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+// Fetched once (OpenSSL 3: an explicit fetch saves a lookup per digest).
+const EVP_MD* sha256_md() {
+  static EVP_MD* const md = [] {
+    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    LIQSIM_ASSERT(m != nullptr, "libcrypto has no SHA-256");
+    return m;
+  }();
+  return md;
+}
 
-inline std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-
-void compress(std::uint32_t h[8], const unsigned char* block) {
-  std::uint32_t w[64];
-  for (int i = 0; i < 16; ++i)
-    w[i] = (std::uint32_t(block[4 * i]) << 24) | (std::uint32_t(block[4 * i + 1]) << 16) |
-           (std::uint32_t(block[4 * i + 2]) << 8) | std::uint32_t(block[4 * i + 3]);
-  for (int i = 16; i < 64; ++i) {
-    std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+std::string to_hex(const unsigned char* digest, unsigned int n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (unsigned int i = 0; i < n; ++i) {
+    out.push_back(digits[digest[i] >> 4]);
+    out.push_back(digits[digest[i] & 15]);
   }
-  std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-  for (int i = 0; i < 64; ++i) {
-    std::uint32_t s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-    std::uint32_t ch = (e & f) ^ (~e & g);
-    std::uint32_t t1 = hh + s1 + ch + kRound[i] + w[i];
-    std::uint32_t s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-    std::uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
-    std::uint32_t t2 = s0 + maj;
-    hh = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
-  }
-  h[0] += a;
-  h[1] += b;
-  h[2] += c;
-  h[3] += d;
-  h[4] += e;
-  h[5] += f;
-  h[6] += g;
-  h[7] += hh;
+  return out;
 }
 
 }  // namespace
 
-Sha256::Sha256()
-    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  LIQSIM_ASSERT(ctx_ != nullptr && EVP_DigestInit_ex(ctx_, sha256_md(), nullptr) == 1,
+                "cannot start a SHA-256");
+}
+
+Sha256::Sha256(const Sha256& other) : ctx_(EVP_MD_CTX_new()) {
+  LIQSIM_ASSERT(ctx_ != nullptr && EVP_MD_CTX_copy_ex(ctx_, other.ctx_) == 1, "cannot copy a SHA-256");
+}
+
+Sha256& Sha256::operator=(const Sha256& other) {
+  if (this == &other) return *this;
+  if (ctx_ == nullptr) ctx_ = EVP_MD_CTX_new();  // moved from
+  LIQSIM_ASSERT(ctx_ != nullptr && EVP_MD_CTX_copy_ex(ctx_, other.ctx_) == 1, "cannot copy a SHA-256");
+  return *this;
+}
+
+Sha256::Sha256(Sha256&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
+
+Sha256& Sha256::operator=(Sha256&& other) noexcept {
+  std::swap(ctx_, other.ctx_);
+  return *this;
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
 
 void Sha256::update(const void* data, std::size_t n) {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  total_ += n;
-  while (n > 0) {
-    std::size_t take = std::min<std::size_t>(n, 64 - used_);
-    for (std::size_t i = 0; i < take; ++i) block_[used_ + i] = bytes[i];
-    used_ += take;
-    bytes += take;
-    n -= take;
-    if (used_ == 64) {
-      compress(h_, block_);
-      used_ = 0;
-    }
-  }
+  LIQSIM_ASSERT(EVP_DigestUpdate(ctx_, data, n) == 1, "SHA-256 update failed");
 }
 
 std::string Sha256::hex() {
-  std::uint64_t bits = total_ * 8;
-  unsigned char pad = 0x80;
-  update(&pad, 1);
-  unsigned char zero = 0;
-  while (used_ != 56) update(&zero, 1);
-  unsigned char len[8];
-  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(bits >> (8 * (7 - i)));
-  update(len, 8);
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (std::uint32_t v : h_)
-    for (int s = 28; s >= 0; s -= 4) out.push_back(digits[(v >> s) & 15]);
-  return out;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  LIQSIM_ASSERT(EVP_DigestFinal_ex(ctx_, digest, &n) == 1, "SHA-256 final failed");
+  return to_hex(digest, n);
 }
 
 std::string sha256_hex(const std::string& data) {
-  Sha256 h;
-  h.update(data.data(), data.size());
-  return h.hex();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  LIQSIM_ASSERT(EVP_Digest(data.data(), data.size(), digest, &n, sha256_md(), nullptr) == 1,
+                "SHA-256 failed");
+  return to_hex(digest, n);
 }
 
 }  // namespace liqsim

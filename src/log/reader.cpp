@@ -68,7 +68,7 @@ LogReader& LogReader::operator=(LogReader&& o) noexcept {
   o.fd_ = -1;
   path_ = std::move(o.path_);
   symbols_ = o.symbols_;
-  sym_cache_ = std::move(o.sym_cache_);
+  names_ = std::move(o.names_);
   buf_ = std::move(o.buf_);
   begin_ = o.begin_;
   end_ = o.end_;
@@ -81,6 +81,7 @@ LogReader& LogReader::operator=(LogReader&& o) noexcept {
   first_ts_ = o.first_ts_;
   last_ts_ = o.last_ts_;
   hash_ = o.hash_;
+  hash_from_ = o.hash_from_;
   done_ = o.done_;
   torn_ = o.torn_;
   torn_reason_ = o.torn_reason_;
@@ -178,13 +179,19 @@ Status LogReader::read_header() {
     e.offset = 8;
     return e;
   }
+  // Read again after a torn header (reread_tail) with a hash set: the header
+  // is now valid and hashed like the records after it.
+  if (hash_) hash_->update(h, logfmt::kFileHeaderBytes);
   begin_ += logfmt::kFileHeaderBytes;
+  hash_from_ = begin_;
   valid_end_ = static_cast<std::int64_t>(logfmt::kFileHeaderBytes);
   return {};
 }
 
 Result<bool> LogReader::fill(std::size_t n) {
   if (end_ - begin_ >= n) return true;
+  flush_hash();
+  hash_from_ = 0;
   if (begin_ > 0) {
     std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
     buf_file_offset_ += static_cast<std::int64_t>(begin_);
@@ -337,16 +344,38 @@ Result<bool> LogReader::end_torn(const char* reason) {
   return false;
 }
 
-Sym LogReader::intern_cached(void* self, std::string_view name) {
+// A name seen lately is its slot's; any other goes to Symbols::intern, which
+// looks a known name up by its view, without allocating, and gives a new one
+// the next id (first-seen order, as without the slots).
+Sym LogReader::intern_symbol(void* self, std::string_view name) {
   auto* r = static_cast<LogReader*>(self);
-  auto it = r->sym_cache_.find(name);
-  if (it != r->sym_cache_.end()) return it->second;
-  Sym s = r->symbols_->intern(name);
-  r->sym_cache_.emplace(std::string(name), s);
+  if (name.empty()) return r->symbols_->intern(name);
+  const std::size_t key = (name.size() * 31 + static_cast<unsigned char>(name.front()) * 7 +
+                           static_cast<unsigned char>(name.back())) %
+                          kNameSlots;
+  NameSlot& slot = r->names_[key];
+  if (slot.sym != kNoSym && slot.name == name) return slot.sym;
+  const Sym s = r->symbols_->intern(name);
+  slot.name.assign(name);  // reuses the slot's storage
+  slot.sym = s;
   return s;
 }
 
+// The accepted records not yet hashed are buf_[hash_from_, begin_): hashed in
+// one piece before the buffer moves and when reading stops, not record by
+// record.
+void LogReader::flush_hash() {
+  if (hash_ && begin_ > hash_from_) hash_->update(buf_.data() + hash_from_, begin_ - hash_from_);
+  hash_from_ = begin_;
+}
+
 Result<bool> LogReader::next(InputEvent& out) {
+  Result<bool> r = next_record(out);
+  if (hash_ && (!r || !*r)) flush_hash();
+  return r;
+}
+
+Result<bool> LogReader::next_record(InputEvent& out) {
   if (error_) return *error_;
   if (done_) return false;
   const std::int64_t offset = valid_end_;
@@ -432,7 +461,7 @@ Result<bool> LogReader::next(InputEvent& out) {
   if (next_seq_ >= limits::kMaxEvents) return fail(corrupt(offset, "more than 2^32 records in one log"));
 
   std::string_view payload(reinterpret_cast<const char*>(h + logfmt::kRecordHeaderBytes), length);
-  Status st = detail::decode_record_payload_with(payload, &LogReader::intern_cached, this, out);
+  Status st = detail::decode_record_payload_with(payload, &LogReader::intern_symbol, this, out);
   if (!st) {
     Error e = st.error();
     e.file = path_;
@@ -448,14 +477,15 @@ Result<bool> LogReader::next(InputEvent& out) {
   last_ts_ = out.ts_ms;
   last_checksum_ = stored_crc;
   ++next_seq_;
-  if (hash_) hash_->update(h, total);
-  begin_ += total;
+  begin_ += total;  // hashed later, with the records next to it (flush_hash)
   valid_end_ += static_cast<std::int64_t>(total);
   return true;
 }
 
 void LogReader::hash_into(Sha256* hash) {
+  flush_hash();
   hash_ = hash;
+  hash_from_ = begin_;
   // The header was checked byte for byte against the one this format writes.
   if (hash_ && valid_end_ >= static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) {
     const std::string header = detail::file_header();
@@ -511,8 +541,9 @@ Status LogReader::reread_tail() {
   file_size_ = st.st_size;
   if (valid_end_ < static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) return read_header();
   // Drop what is buffered from the tail on; the valid records before it stay read.
+  flush_hash();
   buf_file_offset_ = valid_end_;
-  begin_ = end_ = 0;
+  begin_ = end_ = hash_from_ = 0;
   return {};
 }
 
@@ -611,6 +642,16 @@ Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols&
   Sha256 hash;
   if (sha256_hex) reader->hash_into(&hash);
   std::vector<InputEvent> events;
+  // No valid record is shorter than 40 bytes (a param naming one-byte path
+  // and value: header 21, ts 8, code 1, two u32 lengths and their bytes), so
+  // this many events is an upper bound: the vector is never moved as it
+  // grows, and the pages reserved past the last event are never touched.
+  constexpr std::int64_t kMinRecordBytes = 40;
+  const std::int64_t records_bound =
+      std::max<std::int64_t>(0, reader->file_size() - static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) /
+      kMinRecordBytes;
+  events.reserve(static_cast<std::size_t>(
+      std::min<std::int64_t>(records_bound, static_cast<std::int64_t>(limits::kMaxEvents))));
   InputEvent ev;
   for (;;) {
     auto more = reader->next(ev);
