@@ -727,6 +727,96 @@ TEST_CASE("a read-only database file is an error, not a crash, and is left as it
   CHECK(q.count("SELECT COUNT(*) FROM runs") == 1);
 }
 
+namespace {
+
+// The indexes of a results database: exactly the ones docs/RESULTS.md
+// documents (schema version 2), by name and definition.
+std::vector<std::vector<std::string>> documented_indexes() {
+  return {{"events_run_account", "CREATE INDEX events_run_account ON events (run_id, account)"},
+          {"events_run_market", "CREATE INDEX events_run_market ON events (run_id, market)"},
+          {"events_run_ts", "CREATE INDEX events_run_ts ON events (run_id, ts)"},
+          {"events_run_type", "CREATE INDEX events_run_type ON events (run_id, type)"}};
+}
+const char* const kIndexList =
+    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name";
+
+}  // namespace
+
+TEST_CASE(
+    "a first run builds the documented indexes after its rows; a later run keeps them; rows are the same",
+    "[results]") {
+  std::string path = temp_dir("indexes") + "/r.sqlite";
+  Fixture first(cascade_config("500"), cascade_events());
+  Fixture second(cascade_config("500"), cascade_events());
+  {
+    auto db = open_db(path);
+    CHECK(write_run(*db, first, "first") == 1);  // into an empty events table: indexed at the end
+  }
+  {
+    Sql q(path);
+    CHECK(q.rows(kIndexList) == documented_indexes());
+    CHECK(q.one("PRAGMA integrity_check") == "ok");
+  }
+  {
+    auto db = open_db(path);
+    CHECK(write_run(*db, second, "second") == 2);  // into a table with rows: indexed as it goes
+  }
+  Sql q(path);
+  CHECK(q.rows(kIndexList) == documented_indexes());
+  CHECK(q.one("PRAGMA integrity_check") == "ok");
+  // The same replay gives the same rows whichever way its indexes were built.
+  auto rows_of = [&](int run) {
+    auto rows = q.rows("SELECT * FROM events WHERE run_id = " + std::to_string(run) + " ORDER BY n");
+    for (auto& r : rows) r.erase(r.begin());  // run_id
+    return rows;
+  };
+  REQUIRE(!rows_of(1).empty());
+  CHECK(rows_of(1) == rows_of(2));
+  // Queries by account use the index.
+  bool uses_index = false;
+  for (const auto& r : q.rows("EXPLAIN QUERY PLAN SELECT * FROM events WHERE run_id = 2 AND account = 'a1'"))
+    for (const auto& c : r) uses_index = uses_index || c.find("events_run_account") != std::string::npos;
+  CHECK(uses_index);
+}
+
+TEST_CASE("a run that fails before its indexes are built leaves the documented indexes", "[results]") {
+  std::string path = temp_dir("indexes-abort") + "/r.sqlite";
+  {
+    auto db = open_db(path);
+    // A run without derived events: the events table stays empty, so the next
+    // run drops the indexes inside its transaction to build them at its end.
+    Fixture quiet(cascade_config("500"), {R"({"type":"price","ts":0,"asset":"BTC","price":"100"})"});
+    write_run(*db, quiet, "quiet");
+  }
+  {
+    Sql q(path);
+    REQUIRE(q.count("SELECT COUNT(*) FROM events") == 0);
+    CHECK(q.rows(kIndexList) == documented_indexes());
+  }
+  {
+    auto db = open_db(path);
+    Fixture doomed(cascade_config("500"), cascade_events());
+    REQUIRE(db->begin_run(run_info("doomed"), doomed.symbols).ok());
+    doomed.run_all(db.get());
+    db->abort_run();
+  }
+  {
+    Sql q(path);
+    CHECK(q.count("SELECT COUNT(*) FROM runs") == 1);
+    CHECK(q.rows(kIndexList) == documented_indexes());
+    CHECK(q.one("PRAGMA integrity_check") == "ok");
+  }
+  {
+    auto db = open_db(path);
+    Fixture kept(cascade_config("500"), cascade_events());
+    CHECK(write_run(*db, kept, "kept") == 2);
+  }
+  Sql q(path);
+  CHECK(q.rows(kIndexList) == documented_indexes());
+  CHECK(q.count("SELECT COUNT(*) FROM events WHERE run_id = 2") > 0);
+  CHECK(q.one("PRAGMA integrity_check") == "ok");
+}
+
 // ----------------------------------------------------------------------------- report
 
 TEST_CASE("a report is one HTML page with the charts as inline svg and their titles", "[report]") {

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "liqsim/engine.hpp"
@@ -56,9 +57,18 @@ class ResultsDb {
   virtual Status begin_run(const RunInfo& info, const Symbols& symbols) = 0;
   virtual Status observe(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,
                          const Engine& engine) = 0;
+  // The metrics' summary fields, (key, JSON value text) in their fixed order
+  // (MetricsCollector::summary_fields, ReplayResult::fields).
+  using SummaryFields = std::vector<std::pair<std::string, std::string>>;
   // Writes summary, metrics and final state, then commits. Returns the run id.
-  virtual Result<std::int64_t> finish_run(const Summary& summary, const MetricsCollector& metrics,
-                                          const Engine& engine, std::int64_t finished_unix_ms) = 0;
+  // `summary` (its state hash included) and `fields` are stored as given — the
+  // replay has computed them once (ReplayResult); nothing is recomputed here.
+  virtual Result<std::int64_t> finish_run(const Summary& summary, const SummaryFields& fields,
+                                          const MetricsCollector& metrics, const Engine& engine,
+                                          std::int64_t finished_unix_ms) = 0;
+  // The same with the fields computed from `metrics` (metrics.summary_fields(engine)).
+  Result<std::int64_t> finish_run(const Summary& summary, const MetricsCollector& metrics,
+                                  const Engine& engine, std::int64_t finished_unix_ms);
   virtual void abort_run() = 0;  // rolls back; earlier runs stay
 };
 

@@ -48,7 +48,13 @@ Status ResultsSink::on_event(const InputEvent& event, std::int64_t seq,
 
 Status ResultsSink::on_finish(const ReplayResult& result, const MetricsCollector& metrics,
                               const Engine& engine) {
-  auto run = db_->finish_run(result.summary, metrics, engine, finished_ms_ ? finished_ms_() : 0);
+  // The summary and fields the replay computed (its state hash included):
+  // stored as they are, not computed again. A replay without metrics has no
+  // fields; its metrics table is then what the collector gives, as before.
+  const std::int64_t finished = finished_ms_ ? finished_ms_() : 0;
+  auto run = result.fields.empty()
+                 ? db_->finish_run(result.summary, metrics, engine, finished)
+                 : db_->finish_run(result.summary, result.fields, metrics, engine, finished);
   if (!run) return run.error();
   run_id_ = *run;
   db_.reset();  // closed: the run is in the file, and nothing of this run holds it any more

@@ -75,10 +75,6 @@ CREATE TABLE IF NOT EXISTS events (
   round INTEGER,
   PRIMARY KEY (run_id, n)
 );
-CREATE INDEX IF NOT EXISTS events_run_ts ON events (run_id, ts);
-CREATE INDEX IF NOT EXISTS events_run_account ON events (run_id, account);
-CREATE INDEX IF NOT EXISTS events_run_market ON events (run_id, market);
-CREATE INDEX IF NOT EXISTS events_run_type ON events (run_id, type);
 CREATE TABLE IF NOT EXISTS market_series (
   run_id INTEGER NOT NULL REFERENCES runs(id),
   market TEXT NOT NULL,
@@ -166,6 +162,26 @@ CREATE TABLE IF NOT EXISTS episodes (
 );
 )sql";
 
+// The secondary indexes of the events table (docs/RESULTS.md), kept apart
+// from the tables: a run into an events table that holds no rows yet (a new
+// database, the common case) drops them and builds them once its rows are in,
+// inside its transaction, so a reader never sees a half-indexed table and a
+// failed run leaves them as they were. Building an index costs about what
+// maintaining it row by row costs per row, so over earlier runs' rows it would
+// not pay: a run added to a table with rows maintains them as it goes.
+const char* const kEventIndexes = R"sql(
+CREATE INDEX IF NOT EXISTS events_run_ts ON events (run_id, ts);
+CREATE INDEX IF NOT EXISTS events_run_account ON events (run_id, account);
+CREATE INDEX IF NOT EXISTS events_run_market ON events (run_id, market);
+CREATE INDEX IF NOT EXISTS events_run_type ON events (run_id, type);
+)sql";
+const char* const kDropEventIndexes = R"sql(
+DROP INDEX IF EXISTS events_run_ts;
+DROP INDEX IF EXISTS events_run_account;
+DROP INDEX IF EXISTS events_run_market;
+DROP INDEX IF EXISTS events_run_type;
+)sql";
+
 double as_double(std::int64_t raw) { return static_cast<double>(raw) / static_cast<double>(kScale); }
 
 // A prepared statement, finalized on destruction.
@@ -175,15 +191,19 @@ class Stmt {
   ~Stmt() { sqlite3_finalize(s_); }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
-  Stmt(Stmt&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  Stmt(Stmt&& o) noexcept : s_(o.s_), scratch_(std::move(o.scratch_)) { o.s_ = nullptr; }
   Stmt& operator=(Stmt&& o) noexcept {
     std::swap(s_, o.s_);
+    std::swap(scratch_, o.scratch_);
     return *this;
   }
   int prepare(sqlite3* db, const char* sql) {
     sqlite3_finalize(s_);
     s_ = nullptr;
-    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr);
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr);
+    // One buffer per parameter, allocated once: a buffer bound must not move.
+    scratch_.assign(s_ ? static_cast<std::size_t>(sqlite3_bind_parameter_count(s_)) + 1 : 0, std::string());
+    return rc;
   }
   sqlite3_stmt* get() const { return s_; }
   explicit operator bool() const { return s_ != nullptr; }
@@ -199,21 +219,42 @@ class Stmt {
   void text_or_null(int i, const std::string& v) {
     if (!v.empty()) text(i, v);
   }
+  // Text that stays unchanged until the next step (a name in the run's
+  // symbols, a static string): bound without a copy.
+  void text_static(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void text_static(int i, const char* v) { sqlite3_bind_text(s_, i, v, -1, SQLITE_STATIC); }
+  void text_static_or_null(int i, const std::string& v) {
+    if (!v.empty()) text_static(i, v);
+  }
   // Exact decimal TEXT at i and its REAL companion at i + 1.
   template <class Tag>
   void decimal(int i, Fixed<Tag> v) {
-    text(i, v.str());
+    owned(i, v.str());
     real(i + 1, as_double(v.raw()));
   }
   template <class Tag>
   void decimal(int i, const Sum<Tag>& v) {
-    text(i, v.str());
+    owned(i, v.str());
     real(i + 1, v.to_double());
   }
   int step() { return sqlite3_step(s_); }
 
  private:
+  // Text kept in the statement's own buffer for parameter i until the next
+  // step, bound without a copy.
+  void owned(int i, std::string v) {
+    auto slot = static_cast<std::size_t>(i);
+    if (slot >= scratch_.size()) {  // (not a parameter of the statement: SQLite reports the range error)
+      sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+      return;
+    }
+    scratch_[slot] = std::move(v);
+    text_static(i, scratch_[slot]);
+  }
   sqlite3_stmt* s_ = nullptr;
+  std::vector<std::string> scratch_;
 };
 
 // Per-market bucket of the time series.
@@ -239,6 +280,7 @@ std::int64_t floor_to(std::int64_t ts, std::int64_t step) {
 
 class SqliteResultsDb final : public ResultsDb {
  public:
+  using ResultsDb::finish_run;
   SqliteResultsDb(std::string path, ResultsOptions options) : path_(std::move(path)), options_(options) {}
   ~SqliteResultsDb() override {
     if (in_run_) rollback();
@@ -412,6 +454,34 @@ class SqliteResultsDb final : public ResultsDb {
            exec(("UPDATE schema_version SET version = " + std::to_string(kResultsSchemaVersion)).c_str());
   }
 
+  // Inside the run's transaction: into an events table without rows, the run
+  // writes its rows unindexed and build_event_indexes indexes them before the
+  // commit (kEventIndexes); otherwise the indexes are kept as rows go in.
+  Status prepare_event_indexes() {
+    bool empty = true;
+    {
+      Stmt q;  // finalized before the schema changes
+      if (q.prepare(db_, "SELECT 1 FROM events LIMIT 1") != SQLITE_OK)
+        return fail_run("cannot read the events table");
+      int s = q.step();
+      if (s == SQLITE_ROW)
+        empty = false;
+      else if (s != SQLITE_DONE)
+        return fail_run("cannot read the events table");
+    }
+    defer_event_indexes_ = empty;
+    if (!exec(empty ? kDropEventIndexes : kEventIndexes))
+      return fail_run("cannot prepare the events indexes");
+    return {};
+  }
+
+  Status build_event_indexes() {
+    if (!defer_event_indexes_) return {};
+    if (!exec(kEventIndexes)) return fail_run("cannot index the run's events");
+    defer_event_indexes_ = false;
+    return {};
+  }
+
   Status begin_run(const RunInfo& info, const Symbols& symbols) override {
     if (in_run_) return make_io("a run is already being written");
     symbols_ = &symbols;
@@ -420,6 +490,7 @@ class SqliteResultsDb final : public ResultsDb {
     in_run_ = true;
     if (!ensure_schema()) return fail_run("cannot create the schema");
     if (!migrate_from_1()) return fail_run("cannot migrate the schema from version 1");
+    if (Status st = prepare_event_indexes(); !st.ok()) return st;
     Stmt ins;
     if (ins.prepare(
             db_,
@@ -518,14 +589,16 @@ class SqliteResultsDb final : public ResultsDb {
     return {};
   }
 
-  Result<std::int64_t> finish_run(const Summary& summary, const MetricsCollector& metrics,
-                                  const Engine& engine, std::int64_t finished_unix_ms) override {
+  Result<std::int64_t> finish_run(const Summary& summary, const SummaryFields& fields,
+                                  const MetricsCollector& metrics, const Engine& engine,
+                                  std::int64_t finished_unix_ms) override {
     if (!in_run_) return make_io("finish_run without begin_run").error();
     if (failed_) return make_io("the run already failed; abort it").error();
     for (std::size_t m = 0; m < buckets_.size(); ++m)
       if (Status st = flush_bucket(m); !st.ok()) return st.error();
-    if (Status st = write_final_state(metrics, engine); !st.ok()) return st.error();
+    if (Status st = write_final_state(fields, metrics, engine); !st.ok()) return st.error();
     if (Status st = write_summary(summary, finished_unix_ms); !st.ok()) return st.error();
+    if (Status st = build_event_indexes(); !st.ok()) return st.error();
     if (!exec("COMMIT")) {
       Status st = fail_run("cannot commit the run");
       rollback();
@@ -558,6 +631,7 @@ class SqliteResultsDb final : public ResultsDb {
   sqlite3* db_ = nullptr;
   bool in_run_ = false;
   bool failed_ = false;
+  bool defer_event_indexes_ = false;  // the events indexes are built at the end of the run
   std::int64_t run_id_ = 0;
   const Symbols* symbols_ = nullptr;
   Stmt ins_event_, ins_insurance_, ins_series_;
@@ -585,8 +659,9 @@ class SqliteResultsDb final : public ResultsDb {
   }
   bool exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
   void rollback() {
-    exec("ROLLBACK");
+    exec("ROLLBACK");  // (the dropped indexes of a deferred run come back with it)
     in_run_ = false;
+    defer_event_indexes_ = false;
   }
 
   std::int32_t market_index(Sym s) {
@@ -613,21 +688,21 @@ class SqliteResultsDb final : public ResultsDb {
     st.i64(2, event_n_++);
     st.i64(3, d.seq);
     st.i64(4, d.ts_ms);
-    st.text(5, derived_type_name(d.body));
+    st.text_static(5, derived_type_name(d.body));
     std::visit(
         [&](const auto& b) {
           using T = std::decay_t<decltype(b)>;
           if constexpr (std::is_same_v<T, RejectedEvent>) {
-            st.text(32, b.reason);
+            st.text_static(32, b.reason);
           } else if constexpr (std::is_same_v<T, MarginCallEvent>) {
-            st.text(6, name(b.account));
-            st.text_or_null(8, name(b.market));
+            st.text_static(6, name(b.account));
+            st.text_static_or_null(8, name(b.market));
             st.decimal(28, b.margin_ratio);
           } else if constexpr (std::is_same_v<T, LiquidationEvent>) {
-            st.text(6, name(b.account));
-            st.text(8, name(b.market));
-            st.text(10, side_name(b.side));
-            st.text(11, margin_mode_name(b.margin));
+            st.text_static(6, name(b.account));
+            st.text_static(8, name(b.market));
+            st.text_static(10, side_name(b.side));
+            st.text_static(11, margin_mode_name(b.margin));
             st.decimal(12, b.qty);
             st.decimal(14, b.price);
             st.decimal(16, b.mark);
@@ -635,16 +710,16 @@ class SqliteResultsDb final : public ResultsDb {
             st.decimal(20, b.fee);
             st.i64(33, b.round);
           } else if constexpr (std::is_same_v<T, BankruptcyEvent>) {
-            st.text(6, name(b.account));
-            st.text_or_null(8, name(b.market));
+            st.text_static(6, name(b.account));
+            st.text_static_or_null(8, name(b.market));
             st.decimal(24, b.deficit);
           } else if constexpr (std::is_same_v<T, InsuranceEvent>) {
             st.decimal(22, b.amount);
             st.decimal(26, b.balance);
           } else if constexpr (std::is_same_v<T, AdlEvent>) {
-            st.text(6, name(b.account));
-            st.text(7, name(b.counterparty));
-            st.text(8, name(b.market));
+            st.text_static(6, name(b.account));
+            st.text_static(7, name(b.counterparty));
+            st.text_static(8, name(b.market));
             st.decimal(12, b.qty);
             st.decimal(14, b.price);
             st.decimal(18, mul<Usd>(b.qty, b.price, Round::down));
@@ -652,8 +727,8 @@ class SqliteResultsDb final : public ResultsDb {
           } else if constexpr (std::is_same_v<T, SocializedLossEvent>) {
             st.decimal(22, b.amount);
           } else if constexpr (std::is_same_v<T, CollateralSaleEvent>) {
-            st.text(6, name(b.account));
-            st.text(9, name(b.asset));
+            st.text_static(6, name(b.account));
+            st.text_static(9, name(b.asset));
             st.decimal(22, b.amount);
             st.decimal(14, b.price);
             st.decimal(30, b.proceeds);
@@ -681,7 +756,7 @@ class SqliteResultsDb final : public ResultsDb {
     Stmt& s = ins_series_;
     s.start();
     s.i64(1, run_id_);
-    s.text(2, market_names_[m]);
+    s.text_static(2, market_names_[m]);
     s.i64(3, b.start);
     s.decimal(4, b.open);
     s.decimal(6, b.close);
@@ -696,7 +771,8 @@ class SqliteResultsDb final : public ResultsDb {
     return {};
   }
 
-  Status write_final_state(const MetricsCollector& metrics, const Engine& engine) {
+  Status write_final_state(const SummaryFields& fields, const MetricsCollector& metrics,
+                           const Engine& engine) {
     Stmt acc;
     if (acc.prepare(
             db_,
@@ -747,7 +823,7 @@ class SqliteResultsDb final : public ResultsDb {
       col.decimal(3, value);
       if (col.step() != SQLITE_DONE) return fail_run("cannot write collateral");
     }
-    if (Status st = write_metrics(metrics, engine); !st.ok()) return st;
+    if (Status st = write_metrics(fields); !st.ok()) return st;
     Stmt cas;
     if (cas.prepare(
             db_,
@@ -795,7 +871,7 @@ class SqliteResultsDb final : public ResultsDb {
 
   // Metrics as key/value rows: each summary field, objects flattened to
   // dotted keys ("leverage_end.p90"); value is JSON text, value_f its number.
-  Status write_metrics(const MetricsCollector& metrics, const Engine& engine) {
+  Status write_metrics(const SummaryFields& fields) {
     Stmt st;
     if (st.prepare(db_, "INSERT INTO metrics (run_id, n, key, value, value_f) VALUES (?,?,?,?,?)") !=
         SQLITE_OK)
@@ -827,7 +903,7 @@ class SqliteResultsDb final : public ResultsDb {
       }
       return true;
     };
-    for (const auto& [key, text] : metrics.summary_fields(engine)) {
+    for (const auto& [key, text] : fields) {
       auto parsed = parse_json(text);
       if (!parsed) return make_io("metric '" + key + "' is not valid JSON: " + parsed.error().message);
       if (!put(key, *parsed, put)) return status;
@@ -886,6 +962,11 @@ std::vector<std::string> results_side_files(const std::string& db_path) {
   auto target = std::filesystem::canonical(db_path, ec);
   if (!ec && target.string() != db_path) add(target.string());
   return names;
+}
+
+Result<std::int64_t> ResultsDb::finish_run(const Summary& summary, const MetricsCollector& metrics,
+                                           const Engine& engine, std::int64_t finished_unix_ms) {
+  return finish_run(summary, metrics.summary_fields(engine), metrics, engine, finished_unix_ms);
 }
 
 Result<std::unique_ptr<ResultsDb>> ResultsDb::open(const std::string& path) {
