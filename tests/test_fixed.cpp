@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "liqsim/fixed.hpp"
+#include "liqsim/splitmix64.hpp"
 
 using namespace liqsim;
 
@@ -110,4 +111,93 @@ TEST_CASE("property: up minus down is at most one unit and brackets the exact pr
     REQUIRE(static_cast<__int128>(hi.raw()) * kScale >= exact);
     REQUIRE(hi.raw() - lo.raw() == (exact % kScale == 0 ? 0 : 1));
   }
+}
+
+// Issue 12: div_round's fast paths (the constant 1e8 by long division in base
+// 2^32, a 64-bit division, the 128-by-64-bit hardware division) give exactly
+// the reference 128-bit division's floor and ceiling, for every sign and
+// magnitude — including the edges where each path hands over to the next.
+TEST_CASE("div_round: the fast paths equal the 128-bit reference", "[fixed]") {
+  using detail::i128;
+  using u128 = unsigned __int128;
+  SplitMix64 rng(20261201);
+  auto wide = [&](int bits) -> i128 {  // a random magnitude of up to `bits` bits, random sign
+    u128 v = (static_cast<u128>(rng.next()) << 64) | rng.next();
+    v = bits >= 128 ? v : v & ((static_cast<u128>(1) << bits) - 1);
+    i128 x = static_cast<i128>(v >> 1);
+    return (rng.next() & 1) ? -x : x;
+  };
+  const i128 scale = kScale;
+  const i128 edges[] = {0,
+                        1,
+                        -1,
+                        scale - 1,
+                        scale,
+                        scale + 1,
+                        -scale,
+                        static_cast<i128>(INT64_MAX),
+                        static_cast<i128>(INT64_MIN),
+                        scale * (static_cast<i128>(1) << 64) - 1,  // the last n the 1e8 path takes
+                        scale * (static_cast<i128>(1) << 64),
+                        -(scale * (static_cast<i128>(1) << 64) - 1),
+                        -(scale * (static_cast<i128>(1) << 64)),
+                        static_cast<i128>(static_cast<u128>(1) << 127 >> 1),
+                        -static_cast<i128>(static_cast<u128>(1) << 126)};
+  const i128 divisors[] = {1,
+                           2,
+                           3,
+                           7,
+                           scale - 1,
+                           scale,
+                           scale + 1,
+                           1000000007,
+                           static_cast<i128>(INT64_MAX),
+                           static_cast<i128>(UINT64_MAX >> 1) + 1,
+                           -1,
+                           -scale,
+                           static_cast<i128>(1) << 80};
+  std::int64_t checked = 0;
+  auto check = [&](i128 n, i128 d) {
+    for (Round r : {Round::down, Round::up}) {
+      if (detail::div_round(n, d, r) != detail::div_round_generic(n, d, r)) {
+        FAIL("n=" << format_decimal_wide(n) << " d=" << format_decimal_wide(d) << " r=" << int(r));
+      }
+      ++checked;
+    }
+  };
+  for (i128 n : edges)
+    for (i128 d : divisors) {
+      check(n, d);
+      check(n + 1, d);
+      check(n - 1, d);
+    }
+  for (int i = 0; i < 200000; ++i) {
+    const int nbits = 1 + static_cast<int>(rng.next() % 127);
+    const i128 n = wide(nbits + 1);
+    i128 d = 0;
+    switch (rng.next() % 4) {
+      case 0:
+        d = scale;
+        break;
+      case 1:
+        d = wide(1 + static_cast<int>(rng.next() % 63) + 1);
+        break;  // up to 64 bits
+      case 2:
+        d = static_cast<i128>(rng.next() >> 1);
+        break;
+      default:
+        d = wide(1 + static_cast<int>(rng.next() % 100) + 1);
+        break;
+    }
+    if (d == 0) d = 1;
+    check(n, d);
+    // The same quotient near the 64-bit boundary of the hardware path: n ≈ d · 2^64.
+    if (d > 0 && d < (static_cast<i128>(1) << 62)) {
+      const i128 edge = d * (static_cast<i128>(1) << 64);
+      check(edge - 1, d);
+      check(-(edge - 1), d);
+      check(edge, d);
+    }
+  }
+  CHECK(checked > 800000);
 }
