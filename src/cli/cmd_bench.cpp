@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_e2e.hpp"
 #include "commands.hpp"
 #include "liqsim/engine.hpp"
 #include "liqsim/replay.hpp"
@@ -298,6 +299,16 @@ int cmd_bench(const Args& args) {
   if (!ticks_opt) return usage_error("bench", ticks_opt.error());
   auto params_opt = command_line->integer("--params", 2'000, 0, 1'000'000);
   if (!params_opt) return usage_error("bench", params_opt.error());
+  auto e2e_ticks_opt = command_line->integer("--e2e-ticks", quick ? 1'000'000 : 10'000'000, 1, 1'000'000'000);
+  if (!e2e_ticks_opt) return usage_error("bench", e2e_ticks_opt.error());
+  auto crash_opt = command_line->integer("--crash-accounts", quick ? 100'000 : 1'000'000, 0, 10'000'000);
+  if (!crash_opt) return usage_error("bench", crash_opt.error());
+  EndToEndOptions e2e;
+  e2e.quiet_ticks = static_cast<std::uint32_t>(*e2e_ticks_opt);
+  e2e.crash_accounts = static_cast<std::uint32_t>(*crash_opt);
+  if (command_line->has("--flagship")) e2e.flagship = command_line->get("--flagship");
+  const bool end_to_end = !command_line->has("--no-e2e");
+  if (command_line->has("--e2e-only")) return bench_end_to_end(e2e);
   const auto ticks = static_cast<std::uint32_t>(*ticks_opt);
   const auto params = static_cast<std::uint32_t>(*params_opt);
   std::vector<std::uint32_t> sizes = {1'000, 10'000, 100'000};
@@ -344,6 +355,7 @@ int cmd_bench(const Args& args) {
                   r.mmr_params_ps, r.mmr_param_us, r.evals_per_param, r.ns_per_eval, r.params,
                   r.fee_params_ps, r.fee_param_us, r.tick_ns_per_eval);
   }
+  if (end_to_end) return bench_end_to_end(e2e);
   return 0;
 }
 

@@ -225,15 +225,26 @@ const std::vector<CommandSpec> kCommands = {
     // help bench` and `liqsim --help` show it.
     {"bench",
      "speed and memory at 1e3 ... 1e6 accounts",
-     {"liqsim bench [--quick] [--no-day] [--ticks N] [--params N]"},
+     {"liqsim bench [--quick] [--no-day] [--ticks N] [--params N] [--no-e2e | --e2e-only] [--e2e-ticks N]\n"
+      "             [--crash-accounts N] [--flagship DIR]"},
      "Builds seeded workloads in-process and prints, per size, set-up events/s,\n"
      "price ticks/s that liquidate no one, a crash, the reference scan on the same\n"
-     "ticks, bytes per account and peak RSS, then a one-day replay at 1e6 accounts.\n",
+     "ticks, bytes per account and peak RSS, then a one-day replay at 1e6 accounts.\n"
+     "Then, end to end: `liqsim replay` itself as a child process on files (quiet\n"
+     "ticks from JSON Lines and from the binary log, the flagship with and without\n"
+     "--journal, --out and --report, a crash from a file), with its events/s, peak\n"
+     "RSS and its cost over the engine's alone.\n",
      {},
      0,
      {
          {"quick", 0, nullptr, "sizes 1e3..1e5 only, no one-day replay"},
          {"no-day", 0, nullptr, "skip the one-day 1e6-account crash replay"},
+         {"no-e2e", 0, nullptr, "skip the end-to-end table"},
+         {"e2e-only", 0, nullptr, "only the end-to-end table"},
+         {"e2e-ticks", 0, "N", "quiet ticks of the end-to-end rows (default 10000000, 1000000 with --quick)"},
+         {"crash-accounts", 0, "N",
+          "accounts of the end-to-end crash row (default 1000000, 100000 with --quick; 0 skips it)"},
+         {"flagship", 0, "DIR", "the scenario of the flagship rows (default replays/eth-2020-03-12)"},
          {"ticks", 0, "N", "quiet ticks per size (default 2000000)"},
          {"params", 0, "N",
           "param events per key and size (default 2000, a twentieth of it for "

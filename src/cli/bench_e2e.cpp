@@ -1,0 +1,261 @@
+// bench_e2e.cpp — `liqsim bench`'s end-to-end section: what a user runs.
+//
+// Each row is `liqsim replay` itself, run as a child process (this same
+// binary, /proc/self/exe) on files written to a scratch directory: its wall
+// time from fork to exit, events/s, ns/event, and its peak RSS (wait4's
+// ru_maxrss). Beside it, the engine-only figure: the same events through a
+// Replay in this process with no metrics, no sink and no file (the figures of
+// the table above). "× engine" is the end-to-end ns/event over the engine's.
+// Rows:
+//   quiet ticks at 1e3 accounts (1e7 ticks, 1e6 with --quick), from JSON
+//   Lines and from the binary log (`liqsim log convert` of the same file);
+//   the flagship (replays/eth-2020-03-12, or --flagship DIR) with --json
+//   only, with --journal, with --out, and with --out --report;
+//   a crash at 1e6 accounts from JSON Lines (not with --quick).
+#include "bench_e2e.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "liqsim/jsonl.hpp"
+#include "liqsim/log.hpp"
+#include "liqsim/replay.hpp"
+#include "liqsim/workload.hpp"
+
+namespace liqsim::cli {
+
+namespace {
+
+double now_s() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+struct ChildRun {
+  bool ok = false;
+  double seconds = 0;
+  double peak_mb = 0;
+};
+
+// Runs `liqsim ARGS...` (this binary) with stdout and stderr to `log`.
+ChildRun run_liqsim(const std::vector<std::string>& args, const std::string& log) {
+  ChildRun r;
+  std::vector<char*> argv;
+  static char name[] = "liqsim";
+  argv.push_back(name);
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  const double t0 = now_s();
+  const pid_t pid = fork();
+  if (pid < 0) return r;
+  if (pid == 0) {
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage ru {};
+  if (wait4(pid, &status, 0, &ru) != pid) return r;
+  r.seconds = now_s() - t0;
+  r.peak_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return r;
+}
+
+// The engine alone over `events`: seconds.
+double engine_only_seconds(const Config& config, Symbols& symbols, const std::vector<InputEvent>& events) {
+  ReplayOptions o;
+  o.metrics = false;
+  Replay r(config, symbols, o);
+  const double t0 = now_s();
+  Status st = r.run(events, 0, events.size());
+  const double t = now_s() - t0;
+  LIQSIM_ASSERT(st.ok(), "a bench workload stays inside the fixed-point range");
+  return t;
+}
+
+bool write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+bool write_jsonl(const std::string& path, const std::vector<InputEvent>& events, const Symbols& symbols) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  std::string buf;
+  buf.reserve(1 << 20);
+  for (const InputEvent& e : events) {
+    buf += encode_event(e, symbols);
+    buf += '\n';
+    if (buf.size() > (1 << 20) - 4096) {
+      out << buf;
+      buf.clear();
+    }
+  }
+  out << buf;
+  return static_cast<bool>(out);
+}
+
+struct Printer {
+  void header() const {
+    std::printf("%-44s %10s %11s %9s %9s %10s %9s\n", "end to end (liqsim replay, from a file)", "events",
+                "events/s", "ns/event", "peak MB", "engine ns", "x engine");
+  }
+  void row(const std::string& what, std::size_t events, const ChildRun& r, double engine_s) const {
+    if (!r.ok) {
+      std::printf("%-44s %10zu   failed (see the scratch log)\n", what.c_str(), events);
+      return;
+    }
+    const double ns = r.seconds * 1e9 / static_cast<double>(events);
+    const double engine_ns = engine_s * 1e9 / static_cast<double>(events);
+    std::printf("%-44s %10zu %11.0f %9.1f %9.1f %10.1f %8.1fx\n", what.c_str(), events,
+                static_cast<double>(events) / r.seconds, ns, r.peak_mb, engine_ns, ns / engine_ns);
+    std::fflush(stdout);
+  }
+};
+
+}  // namespace
+
+int bench_end_to_end(const EndToEndOptions& opt) {
+  namespace fs = std::filesystem;
+  char tmpl[] = "/tmp/liqsim-bench-XXXXXX";
+  const char* dir_c = mkdtemp(tmpl);
+  if (!dir_c) {
+    std::perror("liqsim: bench: mkdtemp");
+    return 2;
+  }
+  const std::string dir = dir_c;
+  const std::string log = dir + "/child.log";
+  Printer p;
+  p.header();
+  int rc = 0;
+  auto check = [&](const ChildRun& r) {
+    if (!r.ok) {
+      rc = 2;
+      std::fprintf(stderr, "liqsim: bench: a child replay failed; its output is in %s\n", log.c_str());
+    }
+    return r.ok;
+  };
+
+  {  // Quiet ticks at 1e3 accounts, from JSON Lines and from the binary log.
+    WorkloadSpec spec;
+    spec.seed = 42;
+    spec.accounts = 1'000;
+    spec.markets = 1;
+    spec.params = false;
+    spec.activity_ppm = 0;
+    spec.ticks = opt.quiet_ticks;
+    spec.volatility_bp = 10;
+    spec.mean_revert = true;
+    Symbols symbols;
+    Workload w = make_workload(spec, symbols);
+    const std::string config = dir + "/quiet-config.json", jsonl = dir + "/quiet.jsonl",
+                      evlog = dir + "/quiet.evlog";
+    if (!write_text(config, w.config.document.dump()) || !write_jsonl(jsonl, w.events, symbols)) {
+      std::fprintf(stderr, "liqsim: bench: cannot write the scratch files in %s\n", dir.c_str());
+      return 2;
+    }
+    const double engine = engine_only_seconds(w.config, symbols, w.events);
+    const std::size_t n = w.events.size();
+    const std::string label = std::to_string(opt.quiet_ticks) + " quiet ticks, 1e3 accounts, ";
+    w.events.clear();
+    w.events.shrink_to_fit();
+    ChildRun r = run_liqsim({"replay", "--config", config, "--events", jsonl, "--json"}, log);
+    if (check(r)) p.row(label + "JSONL", n, r, engine);
+    ChildRun c = run_liqsim({"log", "convert", jsonl, evlog}, log);
+    if (check(c)) {
+      r = run_liqsim({"replay", "--config", config, "--events", evlog, "--json"}, log);
+      if (check(r)) p.row(label + "binary", n, r, engine);
+    }
+    fs::remove(jsonl);
+    fs::remove(evlog);
+  }
+
+  if (fs::exists(opt.flagship + "/config.json")) {  // The flagship, with and without outputs.
+    auto config = load_config(opt.flagship + "/config.json");
+    Symbols symbols;
+    std::string events_path = opt.flagship + "/events.jsonl";
+    if (!fs::exists(events_path)) events_path = opt.flagship + "/events.evlog";
+    auto events = read_event_log(events_path, symbols);
+    if (!config || !events) {
+      std::fprintf(stderr, "liqsim: bench: cannot read the flagship in %s\n", opt.flagship.c_str());
+      return 2;
+    }
+    const double engine = engine_only_seconds(*config, symbols, *events);
+    const std::size_t n = events->size();
+    const std::string db = dir + "/flagship.sqlite", journal = dir + "/flagship.jsonl",
+                      report = dir + "/flagship.html";
+    const std::string name = fs::path(opt.flagship).filename().string();
+    struct Variant {
+      const char* what;
+      std::vector<std::string> extra;
+    };
+    const std::vector<Variant> variants = {{" --json", {}},
+                                           {" --journal", {"--journal", journal}},
+                                           {" --out", {"--out", db}},
+                                           {" --out --report", {"--out", db, "--report", report}}};
+    for (const Variant& v : variants) {
+      fs::remove(db);
+      std::vector<std::string> args = {"replay", opt.flagship, "--json"};
+      args.insert(args.end(), v.extra.begin(), v.extra.end());
+      ChildRun r = run_liqsim(args, log);
+      if (check(r)) p.row(name + v.what, n, r, engine);
+    }
+    fs::remove(db);
+    fs::remove(journal);
+    fs::remove(report);
+  } else {
+    std::printf("(no flagship at %s: run from the repository root, or give --flagship DIR)\n",
+                opt.flagship.c_str());
+  }
+
+  if (opt.crash_accounts > 0) {  // A crash at 1e6 accounts from a file.
+    WorkloadSpec c;
+    c.seed = 42;
+    c.accounts = opt.crash_accounts;
+    c.markets = 1;
+    c.params = false;
+    c.activity_ppm = 0;
+    c.ticks = 600;
+    c.volatility_bp = 5;
+    c.crash_at = 60;
+    c.crash_ticks = 60;
+    c.crash_bp = 1000;
+    Symbols symbols;
+    Workload w = make_workload(c, symbols);
+    const std::string config = dir + "/crash-config.json", jsonl = dir + "/crash.jsonl";
+    if (!write_text(config, w.config.document.dump()) || !write_jsonl(jsonl, w.events, symbols)) {
+      std::fprintf(stderr, "liqsim: bench: cannot write the scratch files in %s\n", dir.c_str());
+      return 2;
+    }
+    const double engine = engine_only_seconds(w.config, symbols, w.events);
+    const std::size_t n = w.events.size();
+    w = Workload{};
+    ChildRun r = run_liqsim({"replay", "--config", config, "--events", jsonl, "--json"}, log);
+    if (check(r))
+      p.row("crash at " + std::to_string(opt.crash_accounts) + " accounts (set-up + 600 ticks), JSONL", n, r,
+            engine);
+    fs::remove(jsonl);
+  }
+  if (rc == 0) fs::remove_all(dir);
+  return rc;
+}
+
+}  // namespace liqsim::cli
