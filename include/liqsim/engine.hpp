@@ -117,6 +117,28 @@ class Engine {
   std::vector<std::pair<std::string, UsdSum>> collateral_by_asset() const;
   Usd insurance_fund() const;
 
+  // Cheap read-only accessors for the per-event metrics: no strings, no
+  // allocation. Markets in config order; accounts in engine order (that of
+  // account_views).
+  std::size_t market_count() const;
+  Price mark(std::size_t m) const;
+  Qty open_interest_long(std::size_t m) const;
+  Qty open_interest_short(std::size_t m) const;
+  // What effective leverage is computed from, as account_views has it but in
+  // raw 1e-8 USD summed in 128 bits (never throws on a sum).
+  struct AccountExposure {
+    Sym name = kNoSym;
+    __int128 gross_notional = 0;  // all positions, cross and isolated, at the mark
+    __int128 cross_equity = 0;
+    __int128 isolated_equity = 0;  // the isolated wallets plus their unrealized PnL
+    std::uint32_t positions = 0;
+    std::uint32_t isolated_positions = 0;
+  };
+  std::size_t account_count() const;
+  AccountExposure account_exposure(std::size_t i) const;
+  // The engine-order index of the named account, or account_count() if there is none.
+  std::size_t account_index(Sym name) const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

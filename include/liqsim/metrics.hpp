@@ -36,7 +36,7 @@ struct CascadeRecord {
   std::uint32_t rounds = 0;              // highest liquidation round of the event
   std::int64_t liquidations = 0;         // liquidation fills in this market during the event
   std::int64_t impact_liquidations = 0;  // of which in round >= 2
-  Usd notional;                          // Σ qty × fill price
+  UsdSum notional;                       // Σ qty × fill price (128 bits: many fills can pass int64)
   Price mark_before;
   Price oracle_after;
   Price mark_extreme;

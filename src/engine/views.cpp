@@ -118,6 +118,34 @@ std::vector<Engine::MarketView> Engine::market_views() const {
   return v;
 }
 
+std::size_t Engine::market_count() const { return impl_->markets.size(); }
+Price Engine::mark(std::size_t m) const { return impl_->markets[m].mark; }
+Qty Engine::open_interest_long(std::size_t m) const { return impl_->markets[m].open_interest_long; }
+Qty Engine::open_interest_short(std::size_t m) const { return impl_->markets[m].open_interest_short; }
+std::size_t Engine::account_count() const { return impl_->accounts.size(); }
+
+Engine::AccountExposure Engine::account_exposure(std::size_t i) const {
+  const Account& a = impl_->accounts[i];
+  AccountExposure x;
+  x.name = a.name;
+  x.cross_equity = impl_->cross_risk(a).equity.raw();
+  for (const PositionSlot& p : a.positions) {
+    if (p.qty.is_zero()) continue;
+    x.gross_notional += impl_->notional(p).raw();
+    ++x.positions;
+    if (p.mode == MarginMode::isolated) {
+      ++x.isolated_positions;
+      x.isolated_equity += impl_->iso_risk(p).equity.raw();
+    }
+  }
+  return x;
+}
+
+std::size_t Engine::account_index(Sym name) const {
+  std::uint32_t i = impl_->find_account(name);
+  return i == engine::kNone ? impl_->accounts.size() : i;
+}
+
 std::vector<std::pair<std::string, UsdSum>> Engine::collateral_by_asset() const {
   std::vector<UsdSum> sums(impl_->assets.size());
   for (const Account& a : impl_->accounts)
