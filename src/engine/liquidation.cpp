@@ -283,13 +283,21 @@ void Engine::Impl::deleverage(Bankrupt& b) {
       if (cost <= 0) continue;
       ranked.push_back({adl_score(pnl, cost, notional(p), equity), acct});
     }
-    std::sort(ranked.begin(), ranked.end(), [](const Candidate& x, const Candidate& y) {
-      return x.score != y.score ? x.score > y.score : x.acct < y.acct;
-    });
+    // Best first (the highest score, ties to the lower account index: a total
+    // order, so the sequence is the sorted one). A heap, not a sort: a leg is
+    // usually covered by its first few counterparties, and at 1e6 accounts a
+    // market has hundreds of thousands of candidates per bankrupt leg.
+    const auto after = [](const Candidate& x, const Candidate& y) {
+      return x.score != y.score ? y.score > x.score : x.acct > y.acct;
+    };
+    std::make_heap(ranked.begin(), ranked.end(), after);
     Qty remaining = leg.qty;
     Usd target = b.deficit;  // spread over this leg's quantity
-    for (const Candidate& c : ranked) {
+    while (!ranked.empty()) {
       if (!b.deficit.is_positive() || !remaining.is_positive()) break;
+      std::pop_heap(ranked.begin(), ranked.end(), after);
+      const Candidate c = ranked.back();
+      ranked.pop_back();
       PositionSlot* p = find_slot(accounts[c.acct], m);
       Qty take = min_of(remaining, p->qty.abs());
       Usd amount = adl_amount(upnl(*p), take, p->qty.abs(), target, leg.qty, b.deficit);
