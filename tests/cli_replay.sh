@@ -276,5 +276,40 @@ check "... and the file is left as it was" test "$(cat "$TMP/held.jsonl")" = hel
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 
+# --- the log is streamed: a bad event after good ones still changes nothing ---
+# Each event is checked just before it is applied; the outputs stay
+# temporary (the run uncommitted) until the last event, so an error at the
+# end of the log leaves no journal, no run and no database.
+mkdir -p "$TMP/stream"
+cp "$EX/cascade/config.json" "$TMP/stream/config.json"
+{ cat "$EX/cascade/events.jsonl"; echo; echo '{"type":"trade","ts":4102444800000,"account":"z","market":"NOPE-PERP","side":"buy","qty":"1","price":"1"}'; } >"$TMP/stream/events.jsonl"
+bad_line=$(wc -l <"$TMP/stream/events.jsonl")
+expect_error "a bad event at the end of a streamed log is reported with its line" 2 \
+  "events.jsonl:$bad_line, seq 9: field 'market': market 'NOPE-PERP' is not defined" \
+  "$LIQSIM" replay "$TMP/stream" --journal "$TMP/stream/j.jsonl" --out "$TMP/stream/r.sqlite"
+check "... and leaves no journal" test ! -e "$TMP/stream/j.jsonl"
+check "... and no results database" test ! -e "$TMP/stream/r.sqlite"
+check "... and no temporary file" bash -c "! ls '$TMP/stream'/*.tmp* >/dev/null 2>&1"
+"$LIQSIM" replay "$EX/cascade" --out "$TMP/stream/kept.sqlite" --quiet >/dev/null
+expect_error "the same bad log into a database that holds a run" 2 "NOPE-PERP" \
+  "$LIQSIM" replay "$TMP/stream" --out "$TMP/stream/kept.sqlite"
+check "... adds no run to it" test "$(sqlite3 "$TMP/stream/kept.sqlite" 'SELECT count(*) FROM runs')" = 1
+"$LIQSIM" replay "$TMP/stream" --journal /dev/stdout >"$TMP/stream/out.txt" 2>"$TMP/stream/err.txt"
+check "a journal streamed to stdout: a bad log is checked whole first (exit 2)" test $? -eq 2
+check "... and nothing was streamed" test ! -s "$TMP/stream/out.txt"
+check "... and the error names the line" grep -q "events.jsonl:$bad_line, seq 9: field 'market'" "$TMP/stream/err.txt"
+# A corrupt record in the middle of a binary log: found while streaming, after
+# the records before it were replayed; still nothing is published.
+"$LIQSIM" log convert "$EX/cascade/events.jsonl" "$TMP/stream/c.evlog" >/dev/null
+size=$(stat -c %s "$TMP/stream/c.evlog")
+printf '\xff' | dd of="$TMP/stream/c.evlog" bs=1 seek=$((size - 5)) conv=notrunc status=none
+expect_error "a corrupt last record of a binary log (exit 3)" 3 "c.evlog: byte offset" \
+  "$LIQSIM" replay --config "$EX/cascade/config.json" --events "$TMP/stream/c.evlog" \
+  --journal "$TMP/stream/cj.jsonl" --out "$TMP/stream/c.sqlite"
+check "... and leaves no journal and no database" bash -c "test ! -e '$TMP/stream/cj.jsonl' && test ! -e '$TMP/stream/c.sqlite'"
+"$LIQSIM" replay "$EX/cascade" --journal /dev/stdout --json >"$TMP/stream/good.txt"
+check "a good log with a journal on stdout: the journal, then the summary" \
+  bash -c "test \$(grep -c '\"type\":\"liquidation\"' '$TMP/stream/good.txt') -gt 0 && tail -1 '$TMP/stream/good.txt' | grep -q '\"state_hash\"'"
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

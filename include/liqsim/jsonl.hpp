@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <istream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "liqsim/error.hpp"
 #include "liqsim/events.hpp"
 #include "liqsim/json.hpp"
+#include "liqsim/sha256.hpp"
 
 namespace liqsim {
 
@@ -61,6 +63,28 @@ class JsonlEventReader {
   std::int64_t line_ = 0;
   std::int64_t seq_ = 0;
   std::int64_t last_ts_ = INT64_MIN;
+};
+
+// Streams a JSONL event file by descriptor in large blocks; every byte read is
+// fed to the hash (if set) as it is read. Same events, errors and line numbers
+// as JsonlEventReader.
+class JsonlFileReader {
+ public:
+  static Result<JsonlFileReader> open(const std::string& path, Symbols& symbols);
+  JsonlFileReader(JsonlFileReader&&) noexcept;
+  JsonlFileReader& operator=(JsonlFileReader&&) noexcept;
+  ~JsonlFileReader();
+  void hash_into(Sha256* hash);        // before the first next()
+  Result<bool> next(InputEvent& out);  // true+event, false at end, or Error{file,line}
+  std::int64_t line() const;           // line number of the last event returned
+  std::int64_t seq() const;            // seq of the next event
+  std::int64_t bytes_read() const;     // bytes consumed so far (for a progress bar)
+  std::int64_t file_size() const;      // size at open (fstat)
+
+ private:
+  struct State;
+  explicit JsonlFileReader(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 // Reads a whole JSONL event file. With `sha256_hex`, also the SHA-256 of the

@@ -43,6 +43,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -318,6 +319,41 @@ class LogReader {
   bool torn_ = false;
   const char* torn_reason_ = "";
   std::optional<Error> error_;
+};
+
+// Either format, one event at a time: what a replay streams from. The format
+// is told apart as read_event_log does; PATH must be a regular file (a log is
+// read more than once: sniffed, then decoded). The bytes are hashed as they
+// are read, so the checksum is of exactly what was decoded.
+class EventFileReader {
+ public:
+  static Result<EventFileReader> open(const std::string& path, Symbols& symbols);
+  EventFileReader(EventFileReader&&) noexcept;
+  EventFileReader& operator=(EventFileReader&&) noexcept;
+  ~EventFileReader();
+
+  // As LogReader::next / JsonlFileReader::next (errors name the file and the
+  // line or byte offset).
+  Result<bool> next(InputEvent& out);
+  // After next() returned false: the SHA-256 (hex) of the bytes decoded — a
+  // JSON Lines file as far as it was read, a binary log's header and valid
+  // records, not a torn tail. Call once.
+  std::string sha256_hex();
+  // After next() returned false: the torn-tail warning of a binary log, or "".
+  std::string warning() const;
+  bool binary() const { return binary_ != nullptr; }
+  // JSON Lines: the line of the last event returned (0 for a binary log).
+  std::int64_t line() const;
+  std::int64_t bytes_read() const;  // how far reading has got, for a progress bar
+  std::int64_t file_size() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  EventFileReader() = default;
+  std::string path_;
+  std::unique_ptr<Sha256> hash_;  // fed by the reader: its address must not move
+  std::unique_ptr<LogReader> binary_;
+  std::unique_ptr<JsonlFileReader> jsonl_;
 };
 
 // The result of reading a whole binary log without keeping its events.

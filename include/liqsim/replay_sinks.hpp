@@ -35,6 +35,8 @@ class JournalSink final : public ReplaySink {
   Status on_publish() override;
   void on_abandon() override;
   const std::string& path() const { return path_; }
+  // Streamed into a pipe or device: what it wrote cannot be taken back.
+  bool streaming() const { return file_ && file_->streaming(); }
 
  private:
   JournalSink(OutputFile file, const Symbols& symbols, std::string path)
@@ -57,6 +59,9 @@ class ResultsSink final : public ReplaySink {
   Status on_finish(const ReplayResult& result, const MetricsCollector& metrics,
                    const Engine& engine) override;
   void on_abandon() override;
+  // The log's checksum when it is known only after the events (a streamed
+  // log): recorded as the run's events_sha256 in on_finish.
+  void set_events_sha256(std::string hex) { events_sha256_ = std::move(hex); }
   // The run's id once on_finish has committed it; 0 before.
   std::int64_t run_id() const { return run_id_; }
 
@@ -66,6 +71,7 @@ class ResultsSink final : public ReplaySink {
   const Symbols& symbols_;
   std::function<std::int64_t()> finished_ms_;
   std::int64_t run_id_ = 0;
+  std::string events_sha256_;
 };
 
 }  // namespace liqsim

@@ -57,6 +57,10 @@ class ResultsDb {
   virtual Status begin_run(const RunInfo& info, const Symbols& symbols) = 0;
   virtual Status observe(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,
                          const Engine& engine) = 0;
+  // Replaces the run's events_sha256 (RunInfo's) before finish_run: a log
+  // streamed through the replay is hashed as it is read, so its checksum is
+  // known only at the end.
+  virtual Status record_events_sha256(const std::string& hex) = 0;
   // The metrics' summary fields, (key, JSON value text) in their fixed order
   // (MetricsCollector::summary_fields, ReplayResult::fields).
   using SummaryFields = std::vector<std::pair<std::string, std::string>>;

@@ -27,6 +27,7 @@
 #include "liqsim/replay.hpp"
 #include "liqsim/replay_sinks.hpp"
 #include "liqsim/results.hpp"
+#include "liqsim/validate.hpp"
 #include "options.hpp"
 #include "replay_support.hpp"
 
@@ -138,6 +139,14 @@ Result<Options> parse_options(const ParsedOptions& cl) {
   return o;
 }
 
+// An error of the event being replayed (or read) gets the log's name and,
+// for JSON Lines, the line it is on.
+Error located(Error e, const EventFileReader& reader) {
+  e.file = reader.path();
+  if (e.seq >= 0 && !reader.binary()) e.line = reader.line();
+  return e;
+}
+
 }  // namespace
 
 int cmd_replay(const Args& args) {
@@ -152,15 +161,17 @@ int cmd_replay(const Args& args) {
   auto config = load_config(o.config);
   if (!config) return report_error(config.error());
 
+  // The log is streamed: each event is read, checked against the
+  // configuration (EventValidator) and applied, so memory does not grow with
+  // the log. Every output is a temporary file (or an uncommitted
+  // transaction) until the whole log has replayed, so a log that turns out
+  // bad at its last line still changes nothing. A journal streamed into a
+  // pipe or device cannot be taken back: then the log is read and checked
+  // once first, and replayed only if all of it is good.
   Symbols symbols;
-  std::string warning;
-  std::string events_sha256;
-  auto events = read_event_log(o.events, symbols, &warning, &events_sha256);
-  if (!events) return report_error(events.error());
-  if (!warning.empty()) std::fprintf(stderr, "liqsim: warning: %s\n", printable(warning).c_str());
-
-  Status valid = validate_events(*config, symbols, *events);
-  if (!valid) return report_error(locate_event_error(valid.error(), o.events));
+  auto opened = EventFileReader::open(o.events, symbols);
+  if (!opened) return report_error(opened.error());
+  std::optional<EventFileReader> reader(std::move(*opened));
 
   // Outputs are opened before anything is replayed (a name that cannot be
   // written is refused first) and published only after the whole run: the
@@ -174,6 +185,22 @@ int cmd_replay(const Args& args) {
     if (!sink) return report_error(sink.error());
     journal = std::move(*sink);
   }
+  std::string checked_sha256;  // of the log as the first pass read it
+  if (journal && journal->streaming()) {
+    EventValidator validator(*config, symbols);
+    InputEvent ev;
+    for (std::int64_t seq = 0;; ++seq) {
+      auto more = reader->next(ev);
+      if (!more) return report_error(more.error());
+      if (!*more) break;
+      if (Status st = validator.check(ev, seq); !st) return report_error(located(st.error(), *reader));
+    }
+    checked_sha256 = reader->sha256_hex();
+    reader.reset();
+    auto again = EventFileReader::open(o.events, symbols);
+    if (!again) return report_error(again.error());
+    reader.emplace(std::move(*again));
+  }
   std::unique_ptr<ResultsSink> results;
   if (!o.out.empty()) {
     ResultsOptions results_options;
@@ -184,7 +211,6 @@ int cmd_replay(const Args& args) {
     info.label = o.label;
     info.config_json = config->document.dump();
     info.events_path = o.events;
-    info.events_sha256 = events_sha256;  // of the bytes replayed, hashed as they were read
     info.engine_version = "liqsim 0.1.0";
     info.started_unix_ms = wall_clock_ms();
     results = std::make_unique<ResultsSink>(std::move(*db), std::move(info), symbols, wall_clock_ms);
@@ -196,20 +222,36 @@ int cmd_replay(const Args& args) {
   Replay replay(*config, symbols, ro);
   if (journal) replay.add_sink(*journal);
   if (results) replay.add_sink(*results);
-  ProgressSink progress(events->size(),
-                        o.quiet ? Progress::off : (o.progress ? Progress::on : Progress::automatic));
-  replay.add_sink(progress);
+  Progress progress(reader->file_size(),
+                    o.quiet ? Progress::off : (o.progress ? Progress::on : Progress::automatic));
 
   auto failed = [&](Error e) {
     replay.abandon();
-    if (e.seq >= 0)
-      e = locate_event_error(std::move(e), o.events);
-    else if (e.kind == ErrorKind::input && e.file.empty())
-      e.file = o.events;
+    if (e.seq >= 0 || (e.kind == ErrorKind::input && e.file.empty())) e = located(std::move(e), *reader);
     return report_error(e);
   };
-  if (Status st = replay.run(*events); !st) return failed(st.error());
-  progress.finish();
+  {
+    EventValidator validator(*config, symbols);
+    InputEvent ev;
+    for (;;) {
+      auto more = reader->next(ev);
+      if (!more) return failed(more.error());
+      if (!*more) break;
+      if (Status st = validator.check(ev, replay.next_seq()); !st) return failed(st.error());
+      if (Status st = replay.apply(ev); !st) return failed(st.error());
+      progress.tick(replay.next_seq(), reader->bytes_read());
+    }
+  }
+  progress.finish(replay.next_seq());
+  const std::string warning = reader->warning();
+  // The checksum of the bytes replayed, taken as they were read.
+  const std::string events_sha256 = reader->sha256_hex();
+  if (!checked_sha256.empty() && checked_sha256 != events_sha256)
+    return failed(make_file_error(ErrorKind::io, o.events,
+                                  "changed while it was being replayed (its SHA-256 differs between the "
+                                  "check and the replay): nothing was published"));
+  if (results) results->set_events_sha256(events_sha256);
+  if (!warning.empty()) std::fprintf(stderr, "liqsim: warning: %s\n", printable(warning).c_str());
   if (Status ledger = replay.engine().check_ledger(); !ledger) return failed(ledger.error());
   // Everything printed or stored is computed before any output is published.
   auto result = replay.finish();

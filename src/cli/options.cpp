@@ -63,7 +63,8 @@ const std::vector<CommandSpec> kCommands = {
           "evaluate every account after every event, with no index (slow; for "
           "differential tests; the results are identical)"},
          {"progress", 0, nullptr,
-          "force the progress bar on stderr (default: only when stderr is a terminal)"},
+          "force the progress bar on stderr (default: only when stderr is a terminal and the log is 8 MiB or "
+          "more)"},
          {"quiet", 0, nullptr, "no progress bar"},
      }},
     {"log convert",

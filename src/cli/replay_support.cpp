@@ -1,59 +1,39 @@
 #include "replay_support.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-
-#include "commands.hpp"
-#include "liqsim/jsonl.hpp"
-#include "liqsim/log.hpp"
 
 namespace liqsim::cli {
-
-Error locate_event_error(Error e, const std::string& events_path) {
-  e.file = events_path;
-  if (e.seq < 0 || is_binary_log(events_path)) return e;
-  // JSON Lines: the event with this seq is the seq-th non-blank line.
-  std::ifstream in(events_path, std::ios::binary);
-  std::string line;
-  std::int64_t n = 0, seen = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (seen++ == e.seq) {
-      e.line = n;
-      break;
-    }
-  }
-  return e;
-}
 
 std::int64_t wall_clock_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-Progress::Progress(std::size_t total, Mode mode) : total_(total), start_ms_(wall_clock_ms()) {
-  enabled_ = mode == on || (mode == automatic && ::isatty(2) == 1 && total >= 100000);
+Progress::Progress(std::int64_t total_bytes, Mode mode)
+    : total_(std::max<std::int64_t>(total_bytes, 0)), start_ms_(wall_clock_ms()) {
+  enabled_ = mode == on || (mode == automatic && ::isatty(2) == 1 && total_ >= kAutomaticBytes);
 }
 
-void Progress::draw(std::size_t done) {
-  double secs = static_cast<double>(wall_clock_ms() - start_ms_) / 1000.0;
-  double rate = secs > 0 ? static_cast<double>(done) / secs : 0.0;
-  int width = 30;
-  int filled = total_ ? static_cast<int>(width * done / total_) : width;
-  std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu events  %.0f events/s", filled, "##############################",
-               width - filled, "", done, total_, rate);
+void Progress::draw(std::int64_t events, std::int64_t bytes) {
+  const double secs = static_cast<double>(wall_clock_ms() - start_ms_) / 1000.0;
+  const double rate = secs > 0 ? static_cast<double>(events) / secs : 0.0;
+  constexpr int width = 30;
+  const std::int64_t done = std::clamp<std::int64_t>(bytes, 0, total_);
+  const int filled = total_ > 0 ? static_cast<int>(width * done / total_) : width;
+  const int percent = total_ > 0 ? static_cast<int>(100 * done / total_) : 100;
+  std::fprintf(stderr, "\r[%.*s%*s] %3d%%  %lld events  %.0f events/s", filled,
+               "##############################", width - filled, "", percent, static_cast<long long>(events),
+               rate);
   std::fflush(stderr);
 }
 
-void Progress::finish() {
+void Progress::finish(std::int64_t events) {
   if (!enabled_) return;
-  draw(total_);
+  draw(events, total_);
   std::fputc('\n', stderr);
 }
 

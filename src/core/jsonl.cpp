@@ -498,6 +498,62 @@ class HashingFileBuf final : public std::streambuf {
 
 }  // namespace
 
+// TEMPORARY (replaced by the block reader): JsonlFileReader over the streambuf path.
+class HashingFileBuf2 final : public std::streambuf {
+ public:
+  explicit HashingFileBuf2(std::filebuf& file) : file_(file) {}
+  Sha256* hash = nullptr;
+  std::int64_t read = 0;
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    std::streamsize n = file_.sgetn(buf_, sizeof buf_);
+    if (n <= 0) return traits_type::eof();
+    if (hash) hash->update(buf_, static_cast<std::size_t>(n));
+    read += n;
+    setg(buf_, buf_, buf_ + n);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  std::filebuf& file_;
+  char buf_[1 << 16];
+};
+
+struct JsonlFileReader::State {
+  State(const std::string& path, Symbols& symbols) : hashing(file), in(&hashing), reader(in, path, symbols) {}
+  std::filebuf file;
+  HashingFileBuf2 hashing;
+  std::istream in;
+  JsonlEventReader reader;
+  std::int64_t size = 0;
+  std::int64_t line = 0;
+};
+
+Result<JsonlFileReader> JsonlFileReader::open(const std::string& path, Symbols& symbols) {
+  auto st = std::make_unique<State>(path, symbols);
+  if (!st->file.open(path, std::ios::in | std::ios::binary))
+    return make_file_error(ErrorKind::io, path, "cannot open for reading");
+  st->size = static_cast<std::int64_t>(st->file.pubseekoff(0, std::ios::end));
+  st->file.pubseekoff(0, std::ios::beg);
+  return JsonlFileReader(std::move(st));
+}
+JsonlFileReader::JsonlFileReader(std::unique_ptr<State> state) : state_(std::move(state)) {}
+JsonlFileReader::JsonlFileReader(JsonlFileReader&&) noexcept = default;
+JsonlFileReader& JsonlFileReader::operator=(JsonlFileReader&&) noexcept = default;
+JsonlFileReader::~JsonlFileReader() = default;
+void JsonlFileReader::hash_into(Sha256* hash) { state_->hashing.hash = hash; }
+Result<bool> JsonlFileReader::next(InputEvent& out) {
+  auto r = state_->reader.next(out);
+  if (r && *r) state_->line = state_->reader.line();
+  return r;
+}
+std::int64_t JsonlFileReader::line() const { return state_->line; }
+std::int64_t JsonlFileReader::seq() const { return state_->reader.seq(); }
+std::int64_t JsonlFileReader::bytes_read() const { return state_->hashing.read; }
+std::int64_t JsonlFileReader::file_size() const { return state_->size; }
+
 Result<std::vector<InputEvent>> read_jsonl_file(const std::string& path, Symbols& symbols,
                                                 std::string* sha256_hex) {
   std::filebuf file;

@@ -622,11 +622,9 @@ Result<LogScan> verify_log(const std::string& path) {
   return make_file_error(ErrorKind::io, path, "was replaced again and again while being verified");
 }
 
-Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols,
-                                               std::string* warning, std::string* sha256_hex) {
-  if (warning) warning->clear();
-  // The log is read more than once (its format sniffed, then decoded; a
-  // replay also checksums it): a pipe would be consumed by the first read.
+Result<EventFileReader> EventFileReader::open(const std::string& path, Symbols& symbols) {
+  // The log is read more than once (its format sniffed, then decoded): a
+  // pipe would be consumed by the first read.
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return io_error(path, "cannot open for reading", errno);
   if (S_ISDIR(info.st_mode))
@@ -636,22 +634,65 @@ Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols&
         ErrorKind::usage, path,
         "not a regular file: an event log is read more than once, so save a stream to a file "
         "first");
-  if (!is_binary_log(path)) return read_jsonl_file(path, symbols, sha256_hex);
-  auto reader = LogReader::open(path, symbols);
+  EventFileReader r;
+  r.path_ = path;
+  r.hash_ = std::make_unique<Sha256>();
+  if (is_binary_log(path)) {
+    auto reader = LogReader::open(path, symbols);
+    if (!reader) return reader.error();
+    r.binary_ = std::make_unique<LogReader>(std::move(*reader));
+    r.binary_->hash_into(r.hash_.get());
+  } else {
+    auto reader = JsonlFileReader::open(path, symbols);
+    if (!reader) return reader.error();
+    r.jsonl_ = std::make_unique<JsonlFileReader>(std::move(*reader));
+    r.jsonl_->hash_into(r.hash_.get());
+  }
+  return r;
+}
+
+EventFileReader::EventFileReader(EventFileReader&&) noexcept = default;
+EventFileReader& EventFileReader::operator=(EventFileReader&&) noexcept = default;
+EventFileReader::~EventFileReader() = default;
+
+Result<bool> EventFileReader::next(InputEvent& out) {
+  return binary_ ? binary_->next(out) : jsonl_->next(out);
+}
+
+std::string EventFileReader::sha256_hex() { return hash_->hex(); }
+
+std::string EventFileReader::warning() const {
+  return binary_ && binary_->torn() ? binary_->torn_warning() : "";
+}
+
+std::int64_t EventFileReader::line() const { return binary_ ? 0 : jsonl_->line(); }
+
+std::int64_t EventFileReader::bytes_read() const {
+  return binary_ ? binary_->valid_end() : jsonl_->bytes_read();
+}
+
+std::int64_t EventFileReader::file_size() const {
+  return binary_ ? binary_->file_size() : jsonl_->file_size();
+}
+
+Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols& symbols,
+                                               std::string* warning, std::string* sha256_hex) {
+  if (warning) warning->clear();
+  auto reader = EventFileReader::open(path, symbols);
   if (!reader) return reader.error();
-  Sha256 hash;
-  if (sha256_hex) reader->hash_into(&hash);
   std::vector<InputEvent> events;
-  // No valid record is shorter than 40 bytes (a param naming one-byte path
-  // and value: header 21, ts 8, code 1, two u32 lengths and their bytes), so
-  // this many events is an upper bound: the vector is never moved as it
-  // grows, and the pages reserved past the last event are never touched.
-  constexpr std::int64_t kMinRecordBytes = 40;
-  const std::int64_t records_bound =
-      std::max<std::int64_t>(0, reader->file_size() - static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) /
-      kMinRecordBytes;
-  events.reserve(static_cast<std::size_t>(
-      std::min<std::int64_t>(records_bound, static_cast<std::int64_t>(limits::kMaxEvents))));
+  if (reader->binary()) {
+    // No valid record is shorter than 40 bytes (a param naming one-byte path
+    // and value: header 21, ts 8, code 1, two u32 lengths and their bytes), so
+    // this many events is an upper bound: the vector is never moved as it
+    // grows, and the pages reserved past the last event are never touched.
+    constexpr std::int64_t kMinRecordBytes = 40;
+    const std::int64_t records_bound =
+        std::max<std::int64_t>(0, reader->file_size() - static_cast<std::int64_t>(logfmt::kFileHeaderBytes)) /
+        kMinRecordBytes;
+    events.reserve(static_cast<std::size_t>(
+        std::min<std::int64_t>(records_bound, static_cast<std::int64_t>(limits::kMaxEvents))));
+  }
   InputEvent ev;
   for (;;) {
     auto more = reader->next(ev);
@@ -659,8 +700,8 @@ Result<std::vector<InputEvent>> read_event_log(const std::string& path, Symbols&
     if (!*more) break;
     events.push_back(std::move(ev));
   }
-  if (reader->torn() && warning) *warning = reader->torn_warning();
-  if (sha256_hex) *sha256_hex = hash.hex();
+  if (warning) *warning = reader->warning();
+  if (sha256_hex) *sha256_hex = reader->sha256_hex();
   return events;
 }
 

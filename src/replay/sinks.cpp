@@ -51,6 +51,8 @@ Status ResultsSink::on_finish(const ReplayResult& result, const MetricsCollector
   // The summary and fields the replay computed (its state hash included):
   // stored as they are, not computed again. A replay without metrics has no
   // fields; its metrics table is then what the collector gives, as before.
+  if (!events_sha256_.empty())
+    if (Status st = db_->record_events_sha256(events_sha256_); !st) return st;
   const std::int64_t finished = finished_ms_ ? finished_ms_() : 0;
   auto run = result.fields.empty()
                  ? db_->finish_run(result.summary, metrics, engine, finished)

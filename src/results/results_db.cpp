@@ -482,6 +482,17 @@ class SqliteResultsDb final : public ResultsDb {
     return {};
   }
 
+  Status record_events_sha256(const std::string& hex) override {
+    if (!in_run_) return make_io("no run is being written");
+    Stmt up;
+    if (up.prepare(db_, "UPDATE runs SET events_sha256=? WHERE id=?") != SQLITE_OK)
+      return fail_run("cannot prepare the checksum statement");
+    up.text(1, hex);
+    up.i64(2, run_id_);
+    if (up.step() != SQLITE_DONE) return fail_run("cannot record the log's checksum");
+    return {};
+  }
+
   Status begin_run(const RunInfo& info, const Symbols& symbols) override {
     if (in_run_) return make_io("a run is already being written");
     symbols_ = &symbols;
