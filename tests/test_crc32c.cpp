@@ -143,3 +143,45 @@ TEST_CASE("sha256: FIPS 180-4 vectors, streamed in pieces and copied", "[core][s
   moved = again;
   CHECK(moved.hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
+
+TEST_CASE("sha256 in the background: the same digest for every split, empty and abandoned",
+          "[core][sha256]") {
+  // More than a few of the background's 1 MiB blocks (so the reader waits
+  // for room), in pieces from 0 bytes to past a block, including exactly at
+  // block boundaries.
+  SplitMix64 rng(2026);
+  std::string data(9 * (1u << 20) + 12345, '\0');
+  for (char& c : data) c = static_cast<char>(rng.below(256));
+  const std::string want = sha256_hex(data);
+  for (int round = 0; round < 6; ++round) {
+    Sha256 h;
+    h.run_in_background();
+    std::size_t at = 0;
+    while (at < data.size()) {
+      std::size_t n = 0;
+      switch (round % 3) {
+        case 0:
+          n = rng.below(70'000);
+          break;
+        case 1:
+          n = (1u << 20) - (at % (1u << 20));
+          break;  // up to each block boundary
+        default:
+          n = rng.below(3) == 0 ? (3u << 20) : rng.below(17);
+          break;
+      }
+      n = std::min(n, data.size() - at);
+      h.update(data.data() + at, n);
+      at += n;
+    }
+    CHECK(h.hex() == want);
+  }
+  Sha256 empty;
+  empty.run_in_background();
+  CHECK(empty.hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  {
+    Sha256 abandoned;  // destroyed mid-stream: the thread stops, nothing leaks or hangs
+    abandoned.run_in_background();
+    abandoned.update(data.data(), data.size());
+  }
+}

@@ -288,6 +288,12 @@ class LogReader {
   Error corrupt(std::int64_t offset, std::string message, std::string field = {}) const;
   static Sym intern_symbol(void* self, std::string_view name);
   Result<bool> next_record(InputEvent& out);
+  // The common case in one piece: a whole record in the buffer whose header,
+  // checksum, payload and ts are all as expected is decoded and accepted.
+  // Anything else returns false having accepted nothing (interning is
+  // idempotent), and next_record reads it the careful way, naming what is
+  // wrong.
+  bool next_whole(InputEvent& out);
   void flush_hash();
   // Makes `n` bytes available at buf_[begin_..]; false if the file ends first.
   Result<bool> fill(std::size_t n);

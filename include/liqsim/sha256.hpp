@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
@@ -26,8 +27,17 @@ class Sha256 {
   void update(const void* data, std::size_t n);
   std::string hex();  // finishes the hash; call once
 
+  // From now on (before the first update), the digest is computed on a
+  // thread of its own: update() copies the bytes into blocks that the thread
+  // hashes in order, so a reader's thread spends a copy on them, not the
+  // hash. hex() waits for the thread; the digest is the same. A hash running
+  // in the background cannot be copied or moved.
+  void run_in_background();
+
  private:
+  struct Background;
   evp_md_ctx_st* ctx_ = nullptr;
+  std::unique_ptr<Background> background_;
 };
 
 }  // namespace liqsim

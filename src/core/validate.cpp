@@ -28,10 +28,12 @@ EventValidator::EventValidator(const Config& config, const Symbols& symbols)
 }
 
 int EventValidator::asset_of(Sym s) {
+  if (s < asset_index_.size() && asset_index_[s] != kNotLookedUp) return asset_index_[s];
   return cached(asset_index_, s, [&] { return current_.asset_index(symbols_.name(s)); });
 }
 
 int EventValidator::market_of(Sym s) {
+  if (s < market_index_.size() && market_index_[s] != kNotLookedUp) return market_index_[s];
   return cached(market_index_, s, [&] { return current_.market_index(symbols_.name(s)); });
 }
 

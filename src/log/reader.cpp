@@ -354,7 +354,9 @@ Sym LogReader::intern_symbol(void* self, std::string_view name) {
                            static_cast<unsigned char>(name.back())) %
                           kNameSlots;
   NameSlot& slot = r->names_[key];
-  if (slot.sym != kNoSym && slot.name == name) return slot.sym;
+  if (slot.sym != kNoSym && slot.name.size() == name.size() &&
+      std::memcmp(slot.name.data(), name.data(), name.size()) == 0)
+    return slot.sym;
   const Sym s = r->symbols_->intern(name);
   slot.name.assign(name);  // reuses the slot's storage
   slot.sym = s;
@@ -369,7 +371,63 @@ void LogReader::flush_hash() {
   hash_from_ = begin_;
 }
 
+bool LogReader::next_whole(InputEvent& out) {
+  if (end_ - begin_ < logfmt::kRecordHeaderBytes) return false;
+  const std::uint8_t* h = buf_.data() + begin_;
+  const std::uint32_t length = detail::load_u32(h + logfmt::kLengthOffset);
+  const std::size_t total = logfmt::kRecordHeaderBytes + length;
+  if (length > logfmt::kMaxRecordPayloadBytes || end_ - begin_ < total) return false;
+  if (h[logfmt::kTypeOffset] != logfmt::kRecordEvent ||
+      detail::load_u64(h + logfmt::kSeqOffset) != next_seq_ ||
+      detail::load_u32(h + logfmt::kPrevOffset) != last_checksum_ || next_seq_ >= limits::kMaxEvents)
+    return false;
+  const std::uint32_t stored_crc = detail::load_u32(h + logfmt::kCrcOffset);
+  if (crc32c_mask(crc32c(h + logfmt::kLengthOffset, total - logfmt::kLengthOffset)) != stored_crc)
+    return false;
+  const std::uint8_t* p = h + logfmt::kRecordHeaderBytes;
+  std::string_view payload(reinterpret_cast<const char*>(p), length);
+  // The commonest record, a price tick (ts i64 | code 1 | name u16 + bytes |
+  // price i64), decoded here under the payload decoder's rules: ts in range,
+  // a name of 1..256 bytes (ASCII here, so valid UTF-8), a positive price.
+  // Any other record, or one that breaks a rule, goes to the payload decoder.
+  constexpr std::size_t kPriceFixedBytes = 8 + 1 + 2 + 8;
+  static_assert(static_cast<std::uint8_t>(logfmt::EventCode::price) == 1);
+  bool decoded = false;
+  if (length > kPriceFixedBytes && p[8] == 1) {
+    const auto ts = static_cast<std::int64_t>(detail::load_u64(p));
+    const std::size_t n = detail::load_u16(p + 9);
+    if (length == kPriceFixedBytes + n && n <= limits::kMaxNameBytes && ts >= logfmt::kMinTsMs &&
+        ts <= logfmt::kMaxTsMs) {
+      const auto price = static_cast<std::int64_t>(detail::load_u64(p + 11 + n));
+      unsigned char high = 0;
+      for (std::size_t i = 0; i < n; ++i) high |= p[11 + i];
+      if (price > 0 && high < 0x80) {
+        const Sym asset = intern_symbol(this, std::string_view(reinterpret_cast<const char*>(p + 11), n));
+        out.ts_ms = ts;
+        if (auto* pe = std::get_if<PriceEvent>(&out.body)) {
+          pe->asset = asset;
+          pe->price = Price::from_raw(price);
+        } else {
+          out.body = PriceEvent{asset, Price::from_raw(price)};
+        }
+        decoded = true;
+      }
+    }
+  }
+  if (!decoded && !detail::decode_record_payload_with(payload, &LogReader::intern_symbol, this, out).ok())
+    return false;
+  if (out.ts_ms < last_ts_) return false;
+  if (next_seq_ == 0) first_ts_ = out.ts_ms;
+  last_ts_ = out.ts_ms;
+  last_checksum_ = stored_crc;
+  ++next_seq_;
+  begin_ += total;  // hashed later, with the records next to it (flush_hash)
+  valid_end_ += static_cast<std::int64_t>(total);
+  return true;
+}
+
 Result<bool> LogReader::next(InputEvent& out) {
+  if (!error_ && !done_ && next_whole(out)) return true;
   Result<bool> r = next_record(out);
   if (hash_ && (!r || !*r)) flush_hash();
   return r;
@@ -379,7 +437,8 @@ Result<bool> LogReader::next_record(InputEvent& out) {
   if (error_) return *error_;
   if (done_) return false;
   const std::int64_t offset = valid_end_;
-  auto got = fill(logfmt::kRecordHeaderBytes);
+  Result<bool> got = true;
+  if (end_ - begin_ < logfmt::kRecordHeaderBytes) got = fill(logfmt::kRecordHeaderBytes);
   if (!got) return fail(got.error());
   if (!*got) {
     if (end_ == begin_) {
@@ -417,7 +476,7 @@ Result<bool> LogReader::next_record(InputEvent& out) {
     return fail(corrupt(offset, "record length " + std::to_string(length) + " exceeds the 1 MiB limit"));
   }
   const std::size_t total = logfmt::kRecordHeaderBytes + length;
-  got = fill(total);
+  if (end_ - begin_ < total) got = fill(total);
   if (!got) return fail(got.error());
   if (!*got) {
     if (zero_to_eof(offset)) return end_torn(zero_tail);
@@ -457,7 +516,8 @@ Result<bool> LogReader::next_record(InputEvent& out) {
     if (!covers_next && torn_at_sector(offset, h, after)) return end_torn(sector_tail);
     return fail(corrupt(offset, "record checksum mismatch"));
   }
-  if (auto e = header_fields_ok()) return fail(*e);
+  if (type != logfmt::kRecordEvent || seq != next_seq_ || prev != last_checksum_)
+    return fail(*header_fields_ok());
   if (next_seq_ >= limits::kMaxEvents) return fail(corrupt(offset, "more than 2^32 records in one log"));
 
   std::string_view payload(reinterpret_cast<const char*>(h + logfmt::kRecordHeaderBytes), length);
@@ -622,6 +682,10 @@ Result<LogScan> verify_log(const std::string& path) {
   return make_file_error(ErrorKind::io, path, "was replaced again and again while being verified");
 }
 
+namespace {
+constexpr off_t kBackgroundHashBytes = off_t{4} << 20;
+}  // namespace
+
 Result<EventFileReader> EventFileReader::open(const std::string& path, Symbols& symbols) {
   // The log is read more than once (its format sniffed, then decoded): a
   // pipe would be consumed by the first read.
@@ -637,6 +701,9 @@ Result<EventFileReader> EventFileReader::open(const std::string& path, Symbols& 
   EventFileReader r;
   r.path_ = path;
   r.hash_ = std::make_unique<Sha256>();
+  // A large log is hashed on a thread of its own, beside the decoding (the
+  // bytes are the same, in the same order: so is the digest).
+  if (info.st_size >= kBackgroundHashBytes) r.hash_->run_in_background();
   if (is_binary_log(path)) {
     auto reader = LogReader::open(path, symbols);
     if (!reader) return reader.error();

@@ -344,6 +344,14 @@ struct MetricsCollector::Impl {
   void observe(const InputEvent& ev, std::int64_t seq, const std::vector<DerivedEvent>& derived,
                const Engine& engine) {
     ++events_seen;
+    if (derived.empty() && std::holds_alternative<PriceEvent>(ev.body)) {
+      // A tick that caused nothing (the commonest event): the general path
+      // below would find no liquidation, call or cascade in it, and end in
+      // the open interest.
+      lev_cache.all_dirty = true;
+      observe_open_interest(ev, seq, engine);
+      return;
+    }
     if (const auto* d = std::get_if<DepositEvent>(&ev.body)) {
       see_account(d->account);
       mark_dirty(d->account);
@@ -495,6 +503,13 @@ struct MetricsCollector::Impl {
       }
       cascades.push_back(std::move(r));
     }
+    observe_open_interest(ev, seq, engine);
+  }
+
+  // The peak of Σ max(long, short) × mark over the run, after an event that
+  // moved a price or a position.
+  void observe_open_interest(const InputEvent& ev, std::int64_t seq, const Engine& engine) {
+    const std::size_t market_count = engine.market_count();
     // Σ max(long, short) × mark, each term rounded down, in 128 bits: at a
     // million accounts it passes the 9.2e10 USD a 64-bit Usd holds.
     __int128 open_interest = 0;
