@@ -1,7 +1,14 @@
 #include "liqsim/jsonl.hpp"
 
-#include <fstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <streambuf>
+#include <utility>
 
 #include "liqsim/json.hpp"
 #include "liqsim/sha256.hpp"
@@ -305,7 +312,9 @@ std::string format_rfc3339(std::int64_t ms) {
   return buf;
 }
 
-Result<InputEvent> decode_event_line(std::string_view line, Symbols& symbols) {
+namespace detail {
+
+Result<InputEvent> decode_event_line_generic(std::string_view line, Symbols& symbols) {
   auto doc = parse_json(line);
   if (!doc) return make_error(ErrorKind::input, "malformed JSON: " + doc.error().message);
   const JsonValue& obj = *doc;
@@ -325,6 +334,246 @@ Result<InputEvent> decode_event_line(std::string_view line, Symbols& symbols) {
   LIQSIM_TRY(r.no_unknown((*type)->text));
   ev.body = std::move(*body);
   return ev;
+}
+
+}  // namespace detail
+
+namespace {
+
+// ---- the fixed-schema fast path ----
+
+// A cursor over a line expected in canonical form. Every step either
+// consumes what it expects or reports false, and the caller gives up on the
+// line (the general decoder then reads it, errors included).
+class Canonical {
+ public:
+  explicit Canonical(std::string_view line) : p_(line.data()), end_(line.data() + line.size()) {}
+
+  // Exactly TEXT (a literal) next.
+  template <std::size_t N>
+  bool literal(const char (&text)[N]) {
+    constexpr std::size_t n = N - 1;
+    if (static_cast<std::size_t>(end_ - p_) < n) return false;
+    for (std::size_t i = 0; i < n; ++i)  // unrolled: N is known (memcmp would be a call)
+      if (p_[i] != text[i]) return false;
+    p_ += n;
+    return true;
+  }
+  // A string's contents, its opening quote already consumed, through its
+  // closing quote: printable ASCII (0x20..0x7e) only, no escape.
+  bool string_body(std::string_view& out) {
+    const char* begin = p_;
+    for (; p_ < end_; ++p_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        out = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
+        ++p_;
+        return true;
+      }
+      if (c < 0x20 || c > 0x7e || c == '\\') return false;
+    }
+    return false;
+  }
+  // An unsigned integer of at most 15 digits, no leading zero but "0"
+  // itself, not followed by another digit.
+  bool timestamp(std::int64_t& out) {
+    const char* begin = p_;
+    std::int64_t v = 0;
+    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
+      if (p_ - begin == 15) return false;
+      v = v * 10 + (*p_ - '0');
+      ++p_;
+    }
+    const std::ptrdiff_t n = p_ - begin;
+    if (n == 0 || (n > 1 && *begin == '0')) return false;
+    out = v;
+    return true;
+  }
+  bool at_end() const { return p_ == end_; }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+// A name's contents after its key and opening quote: non-empty, at most
+// limits::kMaxNameBytes bytes.
+bool fast_name(Canonical& c, std::string_view& out) {
+  return c.string_body(out) && !out.empty() && out.size() <= limits::kMaxNameBytes;
+}
+
+// The usual decimal text — an optional '-', 1 to 10 integer digits, then
+// optionally '.' and 1 to 8 fractional digits — as a raw 1e-8 count, read
+// directly: in that form parse_decimal_raw gives the same value and cannot
+// overflow (below 1e18). false for any other text (the caller asks
+// parse_decimal_raw, which accepts more and words the errors).
+bool plain_decimal_raw(std::string_view text, std::int64_t& raw) {
+  static constexpr std::uint64_t kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  const bool negative = p < end && *p == '-';
+  if (negative) ++p;
+  const char* begin = p;
+  std::uint64_t whole = 0;
+  for (; p < end && *p >= '0' && *p <= '9' && p - begin < 11; ++p) whole = whole * 10 + (*p - '0');
+  const std::ptrdiff_t whole_digits = p - begin;
+  if (whole_digits == 0 || whole_digits > 10) return false;
+  std::uint64_t fraction = 0;
+  std::ptrdiff_t fraction_digits = 0;
+  if (p < end && *p == '.') {
+    begin = ++p;
+    for (; p < end && *p >= '0' && *p <= '9' && p - begin < 9; ++p) fraction = fraction * 10 + (*p - '0');
+    fraction_digits = p - begin;
+    if (fraction_digits == 0 || fraction_digits > 8) return false;
+  }
+  if (p != end) return false;
+  const std::uint64_t magnitude = whole * kPow10[8] + fraction * kPow10[8 - fraction_digits];
+  raw = negative ? -static_cast<std::int64_t>(magnitude) : static_cast<std::int64_t>(magnitude);
+  return true;
+}
+
+// A decimal string's value after its key and opening quote, with the sign
+// rule of read_number.
+template <class T>
+bool fast_number(Canonical& c, Sign sign, T& out) {
+  std::string_view text;
+  if (!c.string_body(text)) return false;
+  std::int64_t raw = 0;
+  if (!plain_decimal_raw(text, raw)) {
+    Result<std::int64_t> parsed = parse_decimal_raw(text);
+    if (!parsed) return false;
+    raw = *parsed;
+  }
+  if (sign == Sign::positive && raw <= 0) return false;
+  if (sign == Sign::non_negative && raw < 0) return false;
+  out = T::from_raw(raw);
+  return true;
+}
+
+// The fields after "ts" of each type, then the closing brace. Names are
+// interned only once the whole line is known good, in the order the general
+// decoder interns them, so a line given up on leaves the table untouched.
+bool fast_price(Canonical& c, Symbols& symbols, EventBody& body) {
+  PriceEvent e;
+  std::string_view asset;
+  if (!c.literal(R"(,"asset":")") || !fast_name(c, asset) || !c.literal(R"(,"price":")") ||
+      !fast_number(c, Sign::positive, e.price) || !c.literal("}") || !c.at_end())
+    return false;
+  e.asset = symbols.intern(asset);
+  body = e;
+  return true;
+}
+
+template <class T>
+bool fast_deposit(Canonical& c, Symbols& symbols, EventBody& body) {
+  T e;
+  std::string_view account, asset;
+  if (!c.literal(R"(,"account":")") || !fast_name(c, account) || !c.literal(R"(,"asset":")") ||
+      !fast_name(c, asset) || !c.literal(R"(,"amount":")") || !fast_number(c, Sign::positive, e.amount) ||
+      !c.literal("}") || !c.at_end())
+    return false;
+  e.account = symbols.intern(account);
+  e.asset = symbols.intern(asset);
+  body = e;
+  return true;
+}
+
+bool fast_trade(Canonical& c, Symbols& symbols, EventBody& body) {
+  TradeEvent e;
+  std::string_view account, market, counterparty;
+  if (!c.literal(R"(,"account":")") || !fast_name(c, account) || !c.literal(R"(,"market":")") ||
+      !fast_name(c, market) || !c.literal(R"(,"side":")"))
+    return false;
+  if (c.literal(R"(buy")"))
+    e.side = Side::buy;
+  else if (c.literal(R"(sell")"))
+    e.side = Side::sell;
+  else
+    return false;
+  if (!c.literal(R"(,"qty":")") || !fast_number(c, Sign::positive, e.qty) || !c.literal(R"(,"price":")") ||
+      !fast_number(c, Sign::positive, e.price))
+    return false;
+  if (c.literal(R"(,"margin":")")) {
+    if (c.literal(R"(cross")"))
+      e.margin = MarginMode::cross;
+    else if (c.literal(R"(isolated")"))
+      e.margin = MarginMode::isolated;
+    else
+      return false;
+    e.has_margin = true;
+  }
+  if (c.literal(R"(,"isolated_margin":")")) {
+    if (e.margin != MarginMode::isolated || !fast_number(c, Sign::non_negative, e.isolated_margin))
+      return false;
+    e.has_isolated_margin = true;
+  }
+  const bool has_counterparty = c.literal(R"(,"counterparty":")");
+  if (has_counterparty && (!fast_name(c, counterparty) || counterparty == account)) return false;
+  if (!c.literal("}") || !c.at_end()) return false;
+  e.account = symbols.intern(account);
+  e.market = symbols.intern(market);
+  if (has_counterparty) e.counterparty = symbols.intern(counterparty);
+  body = e;
+  return true;
+}
+
+bool fast_funding(Canonical& c, Symbols& symbols, EventBody& body) {
+  FundingEvent e;
+  std::string_view market;
+  if (!c.literal(R"(,"market":")") || !fast_name(c, market) || !c.literal(R"(,"rate":")") ||
+      !fast_number(c, Sign::any, e.rate) || !c.literal("}") || !c.at_end())
+    return false;
+  e.market = symbols.intern(market);
+  body = e;
+  return true;
+}
+
+bool fast_liquidity(Canonical& c, Symbols& symbols, EventBody& body) {
+  LiquidityEvent e;
+  std::string_view market;
+  if (!c.literal(R"(,"market":")") || !fast_name(c, market) || !c.literal(R"(,"depth":")") ||
+      !fast_number(c, Sign::positive, e.depth) || !c.literal("}") || !c.at_end())
+    return false;
+  e.market = symbols.intern(market);
+  body = e;
+  return true;
+}
+
+}  // namespace
+
+namespace detail {
+
+bool decode_event_line_fast(std::string_view line, Symbols& symbols, InputEvent& out) {
+  Canonical c(line);
+  if (!c.literal(R"({"type":")")) return false;
+  // The type with its closing quote: any other (param, unknown) is not taken.
+  bool (*body)(Canonical&, Symbols&, EventBody&) = nullptr;
+  if (c.literal(R"(price")"))
+    body = fast_price;
+  else if (c.literal(R"(trade")"))
+    body = fast_trade;
+  else if (c.literal(R"(deposit")"))
+    body = fast_deposit<DepositEvent>;
+  else if (c.literal(R"(withdraw")"))
+    body = fast_deposit<WithdrawEvent>;
+  else if (c.literal(R"(funding")"))
+    body = fast_funding;
+  else if (c.literal(R"(liquidity")"))
+    body = fast_liquidity;
+  else
+    return false;
+  std::int64_t ts_ms = 0;
+  if (!c.literal(R"(,"ts":)") || !c.timestamp(ts_ms) || !body(c, symbols, out.body)) return false;
+  out.ts_ms = ts_ms;
+  return true;
+}
+
+}  // namespace detail
+
+Result<InputEvent> decode_event_line(std::string_view line, Symbols& symbols) {
+  InputEvent ev;
+  if (detail::decode_event_line_fast(line, symbols, ev)) return ev;
+  return detail::decode_event_line_generic(line, symbols);
 }
 
 std::string encode_event(const InputEvent& e, const Symbols& sym) {
@@ -419,160 +668,225 @@ std::string encode_derived(const DerivedEvent& e, const Symbols& sym) {
   return out;
 }
 
-JsonlEventReader::JsonlEventReader(std::istream& in, std::string file_name, Symbols& symbols)
-    : in_(in), file_(std::move(file_name)), symbols_(symbols) {}
+// ---- reading lines ----
 
-Result<bool> JsonlEventReader::next(InputEvent& out) {
+namespace detail {
+
+namespace {
+// Blocks are read into free space of at least half this; the buffer starts
+// at this size and grows (to hold a long line) up to a line's limit plus it.
+constexpr std::size_t kBlockBytes = std::size_t{1} << 18;
+constexpr std::size_t kMaxBufferBytes = limits::kMaxLineBytes + kBlockBytes;
+}  // namespace
+
+JsonlLines::JsonlLines(std::string file_name, Symbols& symbols)
+    : file_(std::move(file_name)), symbols_(&symbols) {}
+
+Error JsonlLines::at_line(Error e, std::int64_t line) const {
+  e.file = file_;
+  e.line = line;
+  return e;
+}
+
+// Moves the unfinished line to the front, grows the buffer if the space
+// after it is small, and reads one block after it.
+Status JsonlLines::refill(Source& source) {
+  if (begin_ > 0) {
+    std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+    end_ -= begin_;
+    scan_ -= begin_;
+    begin_ = 0;
+  }
+  if (capacity_ - end_ < kBlockBytes / 2) {
+    // end_ <= kMaxLineBytes here (a longer line is refused before), so the
+    // largest buffer always has a block's room.
+    const std::size_t capacity = std::min(std::max(capacity_ * 2, kBlockBytes), kMaxBufferBytes);
+    std::unique_ptr<char[]> grown(new char[capacity]);
+    if (end_ > 0) std::memcpy(grown.get(), buf_.get(), end_);
+    buf_ = std::move(grown);
+    capacity_ = capacity;
+  }
+  Result<std::size_t> n = source.read(buf_.get() + end_, capacity_ - end_);
+  if (!n) return n.error();
+  if (*n == 0)
+    end_of_input_ = true;
+  else
+    end_ += *n;
+  return {};
+}
+
+// The next line's content (without its '\n'), or false at end of input.
+Result<bool> JsonlLines::next_line(Source& source, std::string_view& line) {
   for (;;) {
-    buf_.clear();
-    // Read one line without letting a hostile file grow the buffer unbounded.
-    int c;
-    bool any = false;
-    std::streambuf* sb = in_.rdbuf();
-    while ((c = sb->sbumpc()) != std::char_traits<char>::eof()) {
-      any = true;
-      if (c == '\n') break;
-      if (buf_.size() >= limits::kMaxLineBytes) {
-        Error e = make_error(ErrorKind::input, "line longer than 1 MiB");
-        e.file = file_;
-        e.line = line_ + 1;
-        return e;
-      }
-      buf_.push_back(static_cast<char>(c));
+    const void* nl = scan_ < end_ ? std::memchr(buf_.get() + scan_, '\n', end_ - scan_) : nullptr;
+    const std::size_t stop = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.get()) : end_;
+    // The byte after the first kMaxLineBytes of content is not a '\n'.
+    if (stop - begin_ > limits::kMaxLineBytes)
+      return at_line(make_error(ErrorKind::input, "line longer than 1 MiB"), line_ + 1);
+    if (nl || (end_of_input_ && begin_ < end_)) {
+      line = std::string_view(buf_.get() + begin_, stop - begin_);
+      begin_ = scan_ = nl ? stop + 1 : stop;
+      return true;
     }
-    if (!any) return false;
+    if (end_of_input_) return false;
+    scan_ = end_;
+    if (Status st = refill(source); !st) return st.error();
+  }
+}
+
+Result<bool> JsonlLines::next(Source& source, InputEvent& out) {
+  for (;;) {
+    std::string_view text;
+    Result<bool> got = next_line(source, text);
+    if (!got) return got.error();
+    if (!*got) return false;
     ++line_;
-    if (!buf_.empty() && buf_.back() == '\r') buf_.pop_back();
-    if (buf_.find_first_not_of(" \t") == std::string::npos) continue;
-    auto ev = decode_event_line(buf_, symbols_);
-    if (!ev) {
-      Error e = ev.error();
-      e.file = file_;
-      e.line = line_;
-      return e;
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
+    // decode_event_line, with the fast path decoding in place (no moves).
+    if (!decode_event_line_fast(text, *symbols_, out)) {
+      auto ev = decode_event_line_generic(text, *symbols_);
+      if (!ev) return at_line(ev.error(), line_);
+      out = std::move(*ev);
     }
-    if (ev->ts_ms < last_ts_) {
-      Error e = make_error(
-          ErrorKind::input,
-          "goes backwards: " + std::to_string(ev->ts_ms) + " after " + std::to_string(last_ts_), "ts");
-      e.file = file_;
-      e.line = line_;
-      return e;
-    }
-    if (static_cast<std::uint64_t>(seq_) >= limits::kMaxEvents) {
-      Error e = make_error(ErrorKind::input, "more than 2^32 events in one log");
-      e.file = file_;
-      e.line = line_;
-      return e;
-    }
-    last_ts_ = ev->ts_ms;
+    if (out.ts_ms < last_ts_)
+      return at_line(
+          make_error(ErrorKind::input,
+                     "goes backwards: " + std::to_string(out.ts_ms) + " after " + std::to_string(last_ts_),
+                     "ts"),
+          line_);
+    if (static_cast<std::uint64_t>(seq_) >= limits::kMaxEvents)
+      return at_line(make_error(ErrorKind::input, "more than 2^32 events in one log"), line_);
+    last_ts_ = out.ts_ms;
     ++seq_;
-    out = std::move(*ev);
     return true;
   }
 }
 
+}  // namespace detail
+
 namespace {
 
-// A read-only stream buffer over a file that hashes every byte it hands out,
-// so the checksum is of the bytes decoded, taken in the same pass.
-class HashingFileBuf final : public std::streambuf {
+// An istream's buffer as a source: the reader owns the stream from here on.
+class StreamSource final : public detail::JsonlLines::Source {
  public:
-  HashingFileBuf(std::filebuf& file, Sha256* hash) : file_(file), hash_(hash) {}
-
- protected:
-  int_type underflow() override {
-    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
-    std::streamsize n = file_.sgetn(buf_, sizeof buf_);
-    if (n <= 0) return traits_type::eof();
-    if (hash_) hash_->update(buf_, static_cast<std::size_t>(n));
-    setg(buf_, buf_, buf_ + n);
-    return traits_type::to_int_type(*gptr());
+  explicit StreamSource(std::istream& in) : in_(in) {}
+  Result<std::size_t> read(char* dst, std::size_t n) override {
+    std::streambuf* sb = in_.rdbuf();
+    if (!sb) return std::size_t{0};
+    const std::streamsize got = sb->sgetn(dst, static_cast<std::streamsize>(n));
+    return got > 0 ? static_cast<std::size_t>(got) : std::size_t{0};
   }
 
  private:
-  std::filebuf& file_;
+  std::istream& in_;
+};
+
+// A descriptor as a source, hashing and counting every byte read.
+class DescriptorSource final : public detail::JsonlLines::Source {
+ public:
+  DescriptorSource(int fd, const std::string& path, Sha256* hash, std::int64_t& bytes_read)
+      : fd_(fd), path_(path), hash_(hash), bytes_read_(bytes_read) {}
+  Result<std::size_t> read(char* dst, std::size_t n) override {
+    for (;;) {
+      const ssize_t got = ::read(fd_, dst, n);
+      if (got >= 0) {
+        if (got > 0 && hash_) hash_->update(dst, static_cast<std::size_t>(got));
+        bytes_read_ += got;
+        return static_cast<std::size_t>(got);
+      }
+      if (errno != EINTR) return make_os_error(path_, "read failed", errno);
+    }
+  }
+
+ private:
+  int fd_;
+  const std::string& path_;
   Sha256* hash_;
-  char buf_[1 << 16];
+  std::int64_t& bytes_read_;
 };
 
 }  // namespace
 
-// TEMPORARY (replaced by the block reader): JsonlFileReader over the streambuf path.
-class HashingFileBuf2 final : public std::streambuf {
- public:
-  explicit HashingFileBuf2(std::filebuf& file) : file_(file) {}
-  Sha256* hash = nullptr;
-  std::int64_t read = 0;
+JsonlEventReader::JsonlEventReader(std::istream& in, std::string file_name, Symbols& symbols)
+    : in_(in), lines_(std::move(file_name), symbols) {}
 
- protected:
-  int_type underflow() override {
-    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
-    std::streamsize n = file_.sgetn(buf_, sizeof buf_);
-    if (n <= 0) return traits_type::eof();
-    if (hash) hash->update(buf_, static_cast<std::size_t>(n));
-    read += n;
-    setg(buf_, buf_, buf_ + n);
-    return traits_type::to_int_type(*gptr());
+Result<bool> JsonlEventReader::next(InputEvent& out) {
+  StreamSource source(in_);
+  return lines_.next(source, out);
+}
+
+JsonlFileReader::JsonlFileReader(int fd, const std::string& path, std::int64_t file_size, Symbols& symbols)
+    : fd_(fd), path_(path), file_size_(file_size), lines_(path, symbols) {}
+
+JsonlFileReader::JsonlFileReader(JsonlFileReader&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      path_(std::move(other.path_)),
+      hash_(other.hash_),
+      bytes_read_(other.bytes_read_),
+      file_size_(other.file_size_),
+      lines_(std::move(other.lines_)) {}
+
+JsonlFileReader& JsonlFileReader::operator=(JsonlFileReader&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    path_ = std::move(other.path_);
+    hash_ = other.hash_;
+    bytes_read_ = other.bytes_read_;
+    file_size_ = other.file_size_;
+    lines_ = std::move(other.lines_);
   }
+  return *this;
+}
 
- private:
-  std::filebuf& file_;
-  char buf_[1 << 16];
-};
-
-struct JsonlFileReader::State {
-  State(const std::string& path, Symbols& symbols) : hashing(file), in(&hashing), reader(in, path, symbols) {}
-  std::filebuf file;
-  HashingFileBuf2 hashing;
-  std::istream in;
-  JsonlEventReader reader;
-  std::int64_t size = 0;
-  std::int64_t line = 0;
-};
+JsonlFileReader::~JsonlFileReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 Result<JsonlFileReader> JsonlFileReader::open(const std::string& path, Symbols& symbols) {
-  auto st = std::make_unique<State>(path, symbols);
-  if (!st->file.open(path, std::ios::in | std::ios::binary))
-    return make_file_error(ErrorKind::io, path, "cannot open for reading");
-  st->size = static_cast<std::int64_t>(st->file.pubseekoff(0, std::ios::end));
-  st->file.pubseekoff(0, std::ios::beg);
-  return JsonlFileReader(std::move(st));
+  // O_NONBLOCK so that opening a FIFO does not wait for a writer; it changes
+  // nothing for a regular file, and reads block again once it is cleared.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return make_os_error(path, "cannot open for reading", errno);
+  if (int flags = ::fcntl(fd, F_GETFL); flags >= 0) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    Error e = make_os_error(path, "cannot stat", errno);
+    ::close(fd);
+    return e;
+  }
+  return JsonlFileReader(fd, path, S_ISREG(st.st_mode) ? static_cast<std::int64_t>(st.st_size) : 0, symbols);
 }
-JsonlFileReader::JsonlFileReader(std::unique_ptr<State> state) : state_(std::move(state)) {}
-JsonlFileReader::JsonlFileReader(JsonlFileReader&&) noexcept = default;
-JsonlFileReader& JsonlFileReader::operator=(JsonlFileReader&&) noexcept = default;
-JsonlFileReader::~JsonlFileReader() = default;
-void JsonlFileReader::hash_into(Sha256* hash) { state_->hashing.hash = hash; }
+
+void JsonlFileReader::hash_into(Sha256* hash) { hash_ = hash; }
+
 Result<bool> JsonlFileReader::next(InputEvent& out) {
-  auto r = state_->reader.next(out);
-  if (r && *r) state_->line = state_->reader.line();
-  return r;
+  DescriptorSource source(fd_, path_, hash_, bytes_read_);
+  return lines_.next(source, out);
 }
-std::int64_t JsonlFileReader::line() const { return state_->line; }
-std::int64_t JsonlFileReader::seq() const { return state_->reader.seq(); }
-std::int64_t JsonlFileReader::bytes_read() const { return state_->hashing.read; }
-std::int64_t JsonlFileReader::file_size() const { return state_->size; }
 
 Result<std::vector<InputEvent>> read_jsonl_file(const std::string& path, Symbols& symbols,
                                                 std::string* sha256_hex) {
-  std::filebuf file;
-  if (!file.open(path, std::ios::in | std::ios::binary)) {
-    return make_file_error(ErrorKind::io, path, "cannot open for reading");
-  }
+  auto reader = JsonlFileReader::open(path, symbols);
+  if (!reader) return reader.error();
   Sha256 hash;
-  HashingFileBuf hashing(file, sha256_hex ? &hash : nullptr);
-  std::istream in(&hashing);
-  JsonlEventReader reader(in, path, symbols);
+  if (sha256_hex) reader->hash_into(&hash);
   std::vector<InputEvent> events;
+  // No line that decodes is shorter than 44 bytes plus its '\n' (a param:
+  // {"type":"param","ts":0,"path":"a","value":0}), so this many events is an
+  // upper bound: the vector is never moved as it grows, and the pages
+  // reserved past the last event are never touched.
+  constexpr std::int64_t kMinLineBytes = 45;
+  events.reserve(static_cast<std::size_t>(std::min<std::int64_t>(
+      reader->file_size() / kMinLineBytes + 1, static_cast<std::int64_t>(limits::kMaxEvents))));
   InputEvent ev;
   for (;;) {
-    auto more = reader.next(ev);
+    auto more = reader->next(ev);
     if (!more) return more.error();
     if (!*more) break;
     events.push_back(std::move(ev));
   }
-  if (in.bad()) return make_file_error(ErrorKind::io, path, "read failed");
   if (sha256_hex) *sha256_hex = hash.hex();
   return events;
 }
