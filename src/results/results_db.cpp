@@ -375,7 +375,9 @@ class SqliteResultsDb final : public ResultsDb {
 
   Status open() {
     if (Status st = open_file(); !st.ok()) return st;
-    int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    // One thread uses the connection: no SQLite mutexes.
+    int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
     if (rc != SQLITE_OK) return fail("cannot open the results database");
     sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
     sqlite3_extended_result_codes(db_, 1);
@@ -564,15 +566,18 @@ class SqliteResultsDb final : public ResultsDb {
         marks_moved = true;
     }
     if (!marks_moved) return {};
-    std::vector<Engine::MarketView> views = engine.market_views();
+    // The marks and open interest read market by market (no view of names
+    // built per event: this runs on every tick).
+    const std::size_t markets = engine.market_count();
     if (market_names_.empty()) {
-      for (const auto& v : views) market_names_.push_back(v.name);
-      buckets_.resize(views.size());
+      for (std::size_t m = 0; m < markets; ++m) market_names_.push_back(engine.config().markets[m].name);
+      buckets_.resize(markets);
     }
     std::int64_t start = floor_to(event.ts_ms, options_.series_interval_ms);
-    for (std::size_t m = 0; m < views.size() && m < buckets_.size(); ++m) {
+    for (std::size_t m = 0; m < markets && m < buckets_.size(); ++m) {
       Bucket& b = buckets_[m];
-      if (views[m].mark.is_zero() && !b.active) continue;  // no price yet
+      const Price mark = engine.mark(m);
+      if (mark.is_zero() && !b.active) continue;  // no price yet
       if (b.active && b.start != start) {
         if (Status st = flush_bucket(m); !st.ok()) return st;
       }
@@ -580,12 +585,12 @@ class SqliteResultsDb final : public ResultsDb {
         b = Bucket{};
         b.active = true;
         b.start = start;
-        b.open = b.low = b.high = views[m].mark;
+        b.open = b.low = b.high = mark;
       }
-      b.see_mark(views[m].mark);
-      b.close = views[m].mark;
-      b.oi_long = views[m].open_interest_long;
-      b.oi_short = views[m].open_interest_short;
+      b.see_mark(mark);
+      b.close = mark;
+      b.oi_long = engine.open_interest_long(m);
+      b.oi_short = engine.open_interest_short(m);
     }
     for (const DerivedEvent& d : derived) {
       const auto* le = std::get_if<LiquidationEvent>(&d.body);
