@@ -52,8 +52,8 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 // Price ticks with names of every kind the fast path must accept or decline
 // (ASCII, multi-byte UTF-8, one byte, 256 bytes), between other events.
 std::vector<InputEvent> mixed_events(Symbols& symbols, SplitMix64& rng, int n) {
-  const std::vector<std::string> names = {"ETH", "BTC", "\xc3\xa9th", "X", std::string(256, 'n'),
-                                          "\xe2\x82\xac-coin"};
+  const std::vector<std::string> names = {
+      "ETH", "BTC", "\xc3\xa9th", "X", std::string(256, 'n'), "\xe2\x82\xac-coin"};
   std::vector<InputEvent> events;
   std::int64_t ts = 0;
   for (int i = 0; i < n; ++i) {

@@ -148,6 +148,10 @@ struct MetricsCollector::Impl {
   std::vector<std::int32_t> market_of_sym;  // Sym → market index; -2 unresolved, -1 not a market
   std::vector<std::int32_t> asset_of_sym;
   std::vector<Price> marks;  // per market, as of the end of the last observed event
+  // Per market, max(long, short) open interest as last read from the engine
+  // (positions move only with trades, liquidations and ADL).
+  std::vector<Qty> market_oi;
+  bool market_oi_known = false;
 
   // Cascades.
   std::int64_t liquidations_round1 = 0;
@@ -349,7 +353,7 @@ struct MetricsCollector::Impl {
       // below would find no liquidation, call or cascade in it, and end in
       // the open interest.
       lev_cache.all_dirty = true;
-      observe_open_interest(ev, seq, engine);
+      observe_open_interest(ev, seq, engine, /*positions_unchanged=*/true);
       return;
     }
     if (const auto* d = std::get_if<DepositEvent>(&ev.body)) {
@@ -508,16 +512,24 @@ struct MetricsCollector::Impl {
 
   // The peak of Σ max(long, short) × mark over the run, after an event that
   // moved a price or a position.
-  void observe_open_interest(const InputEvent& ev, std::int64_t seq, const Engine& engine) {
-    const std::size_t market_count = engine.market_count();
+  // POSITIONS_UNCHANGED: the event moved no position (a tick that caused
+  // nothing), so each market's max(long, short) is the one read last time.
+  void observe_open_interest(const InputEvent& ev, std::int64_t seq, const Engine& engine,
+                             bool positions_unchanged = false) {
+    if (!positions_unchanged || !market_oi_known) {
+      const std::size_t market_count = std::min(engine.market_count(), marks.size());
+      market_oi.resize(market_count);
+      for (std::size_t m = 0; m < market_count; ++m)
+        market_oi[m] = max_of(engine.open_interest_long(m), engine.open_interest_short(m));
+      market_oi_known = true;
+    }
     // Σ max(long, short) × mark, each term rounded down, in 128 bits: at a
     // million accounts it passes the 9.2e10 USD a 64-bit Usd holds.
     __int128 open_interest = 0;
-    for (std::size_t m = 0; m < market_count && m < marks.size(); ++m) {
-      Price mark = engine.mark(m);
+    for (std::size_t m = 0; m < market_oi.size(); ++m) {
+      const Price mark = engine.mark(m);
       marks[m] = mark;
-      Qty oi = max_of(engine.open_interest_long(m), engine.open_interest_short(m));
-      open_interest += wide_mul(oi, mark, Round::down);
+      open_interest += wide_mul(market_oi[m], mark, Round::down);
     }
     if (open_interest > peak_open_interest) {
       peak_open_interest = open_interest;

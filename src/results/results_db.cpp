@@ -376,8 +376,8 @@ class SqliteResultsDb final : public ResultsDb {
   Status open() {
     if (Status st = open_file(); !st.ok()) return st;
     // One thread uses the connection: no SQLite mutexes.
-    int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc = sqlite3_open_v2(path_.c_str(), &db_,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) return fail("cannot open the results database");
     sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
     sqlite3_extended_result_codes(db_, 1);
