@@ -201,3 +201,26 @@ TEST_CASE("div_round: the fast paths equal the 128-bit reference", "[fixed]") {
   }
   CHECK(checked > 800000);
 }
+
+TEST_CASE("format_decimal: the 64-bit fast path writes what the 128-bit formatter writes", "[fixed]") {
+  CHECK(format_decimal_raw(0) == "0");
+  CHECK(format_decimal_raw(1) == "0.00000001");
+  CHECK(format_decimal_raw(-1) == "-0.00000001");
+  CHECK(format_decimal_raw(150'000'000) == "1.5");
+  CHECK(format_decimal_raw(-100'000'000) == "-1");
+  CHECK(format_decimal_raw(INT64_MIN) == "-92233720368.54775808");
+  CHECK(format_decimal_raw(INT64_MAX) == "92233720368.54775807");
+  CHECK(format_decimal_wide(static_cast<__int128>(INT64_MAX) + 1) == "92233720368.54775808");
+  liqsim::SplitMix64 rng(808);
+  for (int i = 0; i < 200'000; ++i) {
+    // Every magnitude from 1 digit to 19, with trailing zeros of every length.
+    const int digits = 1 + static_cast<int>(rng.below(19));
+    std::uint64_t bound = 1;
+    for (int d = 0; d < digits && bound < (std::uint64_t{1} << 62); ++d) bound *= 10;
+    auto v = static_cast<std::int64_t>(rng.below(bound));
+    for (std::uint64_t z = rng.below(9); z > 0 && v < INT64_MAX / 10; --z) v *= 10;
+    if (rng.below(2) == 0) v = -v;
+    REQUIRE(format_decimal_raw(v) == liqsim::detail::format_decimal_generic(v));
+    REQUIRE(format_decimal_wide(v) == liqsim::detail::format_decimal_generic(v));
+  }
+}

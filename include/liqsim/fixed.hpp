@@ -133,6 +133,11 @@ Result<std::int64_t> parse_decimal_raw(std::string_view text);
 // Canonical text of a raw 1e-8 count.
 std::string format_decimal_raw(std::int64_t raw);
 std::string format_decimal_wide(__int128 raw);
+namespace detail {
+// The digit-by-digit 128-bit formatter: what format_decimal_wide gives for
+// any value (its 64-bit fast path is tested against this).
+std::string format_decimal_generic(__int128 raw);
+}  // namespace detail
 
 template <class Tag>
 class Fixed {

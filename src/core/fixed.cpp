@@ -77,9 +77,44 @@ Result<std::int64_t> parse_decimal_raw(std::string_view text) {
   return static_cast<std::int64_t>(raw);
 }
 
-std::string format_decimal_raw(std::int64_t raw) { return format_decimal_wide(raw); }
+std::string format_decimal_raw(std::int64_t raw) {
+  // In 64 bits, into a buffer, then one string (short enough for the small-
+  // string buffer: no allocation): the form format_decimal_generic gives.
+  const bool negative = raw < 0;
+  const std::uint64_t mag =
+      negative ? std::uint64_t{0} - static_cast<std::uint64_t>(raw) : static_cast<std::uint64_t>(raw);
+  constexpr auto kScale64 = static_cast<std::uint64_t>(kScale);
+  std::uint64_t int_part = mag / kScale64;
+  std::uint64_t frac = mag % kScale64;
+  char buf[48];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  if (frac != 0) {
+    int len = kFractionDigits;
+    while (frac % 10 == 0) {
+      frac /= 10;
+      --len;
+    }
+    for (int k = 0; k < len; ++k) {
+      *--p = static_cast<char>('0' + frac % 10);
+      frac /= 10;
+    }
+    *--p = '.';
+  }
+  do {
+    *--p = static_cast<char>('0' + int_part % 10);
+    int_part /= 10;
+  } while (int_part != 0);
+  if (negative) *--p = '-';
+  return std::string(p, static_cast<std::size_t>(end - p));
+}
 
 std::string format_decimal_wide(__int128 raw) {
+  if (raw >= INT64_MIN && raw <= INT64_MAX) return format_decimal_raw(static_cast<std::int64_t>(raw));
+  return detail::format_decimal_generic(raw);
+}
+
+std::string detail::format_decimal_generic(__int128 raw) {
   bool negative = raw < 0;
   unsigned __int128 mag = negative ? static_cast<unsigned __int128>(0) - static_cast<unsigned __int128>(raw)
                                    : static_cast<unsigned __int128>(raw);
