@@ -11,42 +11,19 @@
 
 #include "liqsim/jsonl.hpp"
 #include "liqsim/log.hpp"
+#include "temp_dir.hpp"
 
 using namespace liqsim;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed at the end of the test.
-struct TempDir {
-  std::string root;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "liqsim-log-test-XXXXXX").string();
-    char* made = ::mkdtemp(pattern.data());
-    REQUIRE(made != nullptr);
-    root = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-  std::string path(const std::string& name) const { return root + "/" + name; }
+using test::slurp;
+using test::spit;
+
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("liqsim-log-test") {}
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  REQUIRE(out);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
-}
 
 // Every input event type, and every optional-field shape of a trade.
 const char* kAllTypes =

@@ -25,38 +25,18 @@
 
 #include "liqsim/jsonl.hpp"
 #include "liqsim/log.hpp"
+#include "temp_dir.hpp"
 
 using namespace liqsim;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  std::string root;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "liqsim-lock-test-XXXXXX").string();
-    char* made = ::mkdtemp(pattern.data());
-    REQUIRE(made != nullptr);
-    root = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-  std::string path(const std::string& name) const { return root + "/" + name; }
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(root)) out.push_back(e.path().filename().string());
-    return out;
-  }
-};
+using test::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("liqsim-lock-test") {}
+};
 
 void spit(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -2,12 +2,8 @@
 // binary reader's one-piece path for whole records (LogReader::next_whole):
 // every record it accepts is the event the payload decoder gives, and every
 // record it declines is read the careful way, with the same error.
-#include <stdlib.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,39 +11,16 @@
 #include "liqsim/log.hpp"
 #include "liqsim/sha256.hpp"
 #include "liqsim/splitmix64.hpp"
+#include "temp_dir.hpp"
 
 using namespace liqsim;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct ScratchDir {
-  std::string root;
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "liqsim-stream-test-XXXXXX").string();
-    char* made = ::mkdtemp(pattern.data());
-    REQUIRE(made != nullptr);
-    root = made;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-  std::string path(const std::string& name) const { return root + "/" + name; }
-};
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
-}
+using test::slurp;
+using test::spit;
+using test::TempDir;
 
 // Price ticks with names of every kind the fast path must accept or decline
 // (ASCII, multi-byte UTF-8, one byte, 256 bytes), between other events.
@@ -88,7 +61,7 @@ void write_log(const std::string& path, const std::vector<InputEvent>& events, c
 }  // namespace
 
 TEST_CASE("binary reader: whole records read in one piece are the events written", "[log][stream]") {
-  ScratchDir dir;
+  TempDir dir("liqsim-stream-test");
   SplitMix64 rng(12);
   Symbols symbols;
   const std::vector<InputEvent> events = mixed_events(symbols, rng, 20'000);
@@ -110,7 +83,7 @@ TEST_CASE("binary reader: whole records read in one piece are the events written
 
 TEST_CASE("binary reader: a damaged price record is reported where the careful path reports it",
           "[log][stream]") {
-  ScratchDir dir;
+  TempDir dir("liqsim-stream-test");
   SplitMix64 rng(13);
   Symbols symbols;
   std::vector<InputEvent> events;
@@ -121,7 +94,7 @@ TEST_CASE("binary reader: a damaged price record is reported where the careful p
     events.push_back(e);
   }
   write_log(dir.path("good.evlog"), events, symbols);
-  const std::string good = read_bytes(dir.path("good.evlog"));
+  const std::string good = slurp(dir.path("good.evlog"));
   const std::size_t record = logfmt::kRecordHeaderBytes + 8 + 1 + 2 + 3 + 8;
   REQUIRE(good.size() == logfmt::kFileHeaderBytes + 50 * record);
   for (int trial = 0; trial < 300; ++trial) {
@@ -131,7 +104,7 @@ TEST_CASE("binary reader: a damaged price record is reported where the careful p
     const std::size_t at = logfmt::kFileHeaderBytes + victim * record + rng.below(record);
     std::string bad = good;
     bad[at] = static_cast<char>(bad[at] ^ (1 + rng.below(255)));
-    write_bytes(dir.path("bad.evlog"), bad);
+    spit(dir.path("bad.evlog"), bad);
     Symbols s;
     auto reader = LogReader::open(dir.path("bad.evlog"), s);
     REQUIRE(reader.ok());
@@ -149,7 +122,7 @@ TEST_CASE("binary reader: a damaged price record is reported where the careful p
 
 TEST_CASE("EventFileReader: either format, the SHA-256 of the bytes read, lines and torn tails",
           "[log][stream]") {
-  ScratchDir dir;
+  TempDir dir("liqsim-stream-test");
   SplitMix64 rng(14);
   Symbols symbols;
   // Large enough that the checksum is taken on its own thread (4 MiB and more).
@@ -160,7 +133,7 @@ TEST_CASE("EventFileReader: either format, the SHA-256 of the bytes read, lines 
     text += encode_event(events[i], symbols) + "\n";
   }
   REQUIRE(text.size() > (std::size_t{4} << 20));
-  write_bytes(dir.path("e.jsonl"), text);
+  spit(dir.path("e.jsonl"), text);
   write_log(dir.path("e.evlog"), events, symbols);
   for (const char* name : {"e.jsonl", "e.evlog"}) {
     Symbols s;
@@ -184,13 +157,13 @@ TEST_CASE("EventFileReader: either format, the SHA-256 of the bytes read, lines 
     CHECK(n == events.size());
     CHECK(reader->bytes_read() == reader->file_size());
     CHECK(reader->warning().empty());
-    CHECK(reader->sha256_hex() == sha256_hex(read_bytes(dir.path(name))));
+    CHECK(reader->sha256_hex() == sha256_hex(slurp(dir.path(name))));
   }
   // A torn tail: the valid records are hashed, the tail is not, and it is a warning.
-  std::string torn = read_bytes(dir.path("e.evlog"));
+  std::string torn = slurp(dir.path("e.evlog"));
   const std::size_t valid = torn.size();
   torn += std::string("\x01\x02\x03", 3);
-  write_bytes(dir.path("t.evlog"), torn);
+  spit(dir.path("t.evlog"), torn);
   Symbols s;
   auto reader = EventFileReader::open(dir.path("t.evlog"), s);
   REQUIRE(reader.ok());

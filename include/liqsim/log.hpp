@@ -294,6 +294,9 @@ class LogReader {
   // idempotent), and next_record reads it the careful way, naming what is
   // wrong.
   bool next_whole(InputEvent& out);
+  // The record of TOTAL bytes at the read position is valid: the chain,
+  // seq, ts bounds and position move past it.
+  void accept(std::size_t total, std::uint32_t checksum, std::int64_t ts);
   void flush_hash();
   // Makes `n` bytes available at buf_[begin_..]; false if the file ends first.
   Result<bool> fill(std::size_t n);

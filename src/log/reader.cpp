@@ -371,6 +371,15 @@ void LogReader::flush_hash() {
   hash_from_ = begin_;
 }
 
+void LogReader::accept(std::size_t total, std::uint32_t checksum, std::int64_t ts) {
+  if (next_seq_ == 0) first_ts_ = ts;
+  last_ts_ = ts;
+  last_checksum_ = checksum;
+  ++next_seq_;
+  begin_ += total;  // hashed later, with the records next to it (flush_hash)
+  valid_end_ += static_cast<std::int64_t>(total);
+}
+
 bool LogReader::next_whole(InputEvent& out) {
   if (end_ - begin_ < logfmt::kRecordHeaderBytes) return false;
   const std::uint8_t* h = buf_.data() + begin_;
@@ -417,12 +426,7 @@ bool LogReader::next_whole(InputEvent& out) {
   if (!decoded && !detail::decode_record_payload_with(payload, &LogReader::intern_symbol, this, out).ok())
     return false;
   if (out.ts_ms < last_ts_) return false;
-  if (next_seq_ == 0) first_ts_ = out.ts_ms;
-  last_ts_ = out.ts_ms;
-  last_checksum_ = stored_crc;
-  ++next_seq_;
-  begin_ += total;  // hashed later, with the records next to it (flush_hash)
-  valid_end_ += static_cast<std::int64_t>(total);
+  accept(total, stored_crc, out.ts_ms);
   return true;
 }
 
@@ -533,12 +537,7 @@ Result<bool> LogReader::next_record(InputEvent& out) {
   if (out.ts_ms < last_ts_)
     return fail(corrupt(
         offset, "goes backwards: " + std::to_string(out.ts_ms) + " after " + std::to_string(last_ts_), "ts"));
-  if (next_seq_ == 0) first_ts_ = out.ts_ms;
-  last_ts_ = out.ts_ms;
-  last_checksum_ = stored_crc;
-  ++next_seq_;
-  begin_ += total;  // hashed later, with the records next to it (flush_hash)
-  valid_end_ += static_cast<std::int64_t>(total);
+  accept(total, stored_crc, out.ts_ms);
   return true;
 }
 
