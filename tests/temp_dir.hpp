@@ -32,7 +32,8 @@ struct TempDir {
   std::string path(const std::string& name) const { return root + "/" + name; }
   std::vector<std::string> names() const {
     std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(root)) out.push_back(e.path().filename().string());
+    for (const auto& e : std::filesystem::directory_iterator(root))
+      out.push_back(e.path().filename().string());
     return out;
   }
 };

@@ -14,11 +14,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "liqsim/json.hpp"
@@ -278,11 +283,145 @@ std::int64_t floor_to(std::int64_t ts, std::int64_t step) {
   return q * step;
 }
 
+// ---- the writer thread ----
+//
+// SQLite's inserts are most of what --out costs during a run, and nothing in
+// the replay waits for them: the replay's thread captures each event's rows
+// into a batch and a writer thread inserts the batches, in the order they
+// were handed over, so the database is the one a single thread writes. The
+// connection is used by one thread at a time: the writer from the first
+// hand-off of a run until stop(), the replay's thread before and after.
+struct MarketPoint {
+  Price mark;
+  Qty oi_long, oi_short;
+};
+struct Observed {  // one input event's share of a batch
+  std::int64_t ts = 0;
+  std::size_t derived_begin = 0, derived_end = 0;
+  std::size_t points_begin = 0, points_end = 0;  // one per market when the marks may have moved
+};
+struct Batch {
+  std::vector<std::string> new_names;  // Syms interned since the last batch, in id order
+  std::vector<Observed> events;
+  std::vector<DerivedEvent> derived;
+  std::vector<MarketPoint> points;
+  void clear() {
+    new_names.clear();
+    events.clear();
+    derived.clear();
+    points.clear();
+  }
+};
+
+class Writer {
+ public:
+  static constexpr std::size_t kBatchEvents = 4096;  // input events per batch
+  static constexpr std::size_t kBatchRows = 4096;    // derived events per batch
+  static constexpr std::size_t kQueued = 4;          // full batches waiting, at most
+
+  Writer() = default;
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  ~Writer() { abandon(); }
+
+  // Starts the thread; STORE writes one batch (on the writer thread).
+  void start(std::function<Status(const Batch&)> store) {
+    abandon();
+    store_ = std::move(store);
+    failed_ = false;
+    error_ = Status{};
+    closing_ = false;
+    filling_.clear();
+    thread_ = std::thread([this] { run(); });
+  }
+  Batch& filling() { return filling_; }
+  // The filling batch to the thread (waits while kQueued batches wait).
+  void hand_off() {
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] { return full_.size() < kQueued || failed_; });
+    if (failed_) {
+      filling_.clear();
+      return;
+    }
+    full_.push_back(std::move(filling_));
+    if (!spare_.empty()) {
+      filling_ = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      filling_ = Batch{};
+    }
+    work_.notify_one();
+  }
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  Status error() {
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+  // Waits until every batch handed over is stored; the first error, if any.
+  Status stop() {
+    if (!thread_.joinable()) return error();
+    {
+      std::lock_guard lock(mutex_);
+      closing_ = true;
+      work_.notify_one();
+    }
+    thread_.join();
+    return error();
+  }
+  // Stops without storing what waits.
+  void abandon() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mutex_);
+      full_.clear();
+      closing_ = true;
+      work_.notify_one();
+    }
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      Batch batch;
+      {
+        std::unique_lock lock(mutex_);
+        work_.wait(lock, [&] { return !full_.empty() || closing_; });
+        if (full_.empty()) return;
+        batch = std::move(full_.front());
+        full_.pop_front();
+      }
+      Status st = store_(batch);
+      batch.clear();
+      std::lock_guard lock(mutex_);
+      if (!st.ok() && !failed_) {
+        error_ = st;
+        failed_.store(true, std::memory_order_release);
+        full_.clear();  // nothing after a failed batch is stored
+      }
+      spare_.push_back(std::move(batch));
+      room_.notify_one();
+    }
+  }
+
+  std::function<Status(const Batch&)> store_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable work_, room_;
+  std::deque<Batch> full_;
+  std::vector<Batch> spare_;
+  Batch filling_;  // the replay's thread's
+  bool closing_ = false;
+  std::atomic<bool> failed_{false};
+  Status error_;
+};
+
 class SqliteResultsDb final : public ResultsDb {
  public:
   using ResultsDb::finish_run;
   SqliteResultsDb(std::string path, ResultsOptions options) : path_(std::move(path)), options_(options) {}
   ~SqliteResultsDb() override {
+    writer_.abandon();
     if (in_run_) rollback();
     stmts_.clear();
     ins_event_ = Stmt();
@@ -484,14 +623,11 @@ class SqliteResultsDb final : public ResultsDb {
     return {};
   }
 
+  // Kept and written by finish_run (the writer thread may be using the
+  // connection until then).
   Status record_events_sha256(const std::string& hex) override {
     if (!in_run_) return make_io("no run is being written");
-    Stmt up;
-    if (up.prepare(db_, "UPDATE runs SET events_sha256=? WHERE id=?") != SQLITE_OK)
-      return fail_run("cannot prepare the checksum statement");
-    up.text(1, hex);
-    up.i64(2, run_id_);
-    if (up.step() != SQLITE_DONE) return fail_run("cannot record the log's checksum");
+    events_sha256_ = hex;
     return {};
   }
 
@@ -549,59 +685,51 @@ class SqliteResultsDb final : public ResultsDb {
     market_names_.clear();
     market_of_sym_.clear();
     buckets_.clear();
+    names_.clear();
+    names_synced_ = 0;
+    events_sha256_.clear();
+    writer_.start([this](const Batch& batch) { return store(batch); });
     return {};
   }
 
+  // The replay's thread only captures what a row needs (the derived events,
+  // and the marks and open interest when they may have moved) into a batch;
+  // the writer thread turns batches into rows, in order (Writer below).
   Status observe(const InputEvent& event, std::int64_t /*seq*/, const std::vector<DerivedEvent>& derived,
                  const Engine& engine) override {
     if (!in_run_) return make_io("observe without begin_run");
     if (failed_) return make_io("the run already failed; abort it");
+    if (writer_.failed()) {
+      failed_ = true;
+      return writer_.error();
+    }
     if (first_ts_ < 0) first_ts_ = event.ts_ms;
     last_ts_ = event.ts_ms;
     bool marks_moved =
         std::holds_alternative<PriceEvent>(event.body) || std::holds_alternative<TradeEvent>(event.body);
-    for (const DerivedEvent& d : derived) {
-      if (Status st = write_derived(d); !st.ok()) return st;
+    for (const DerivedEvent& d : derived)
       if (std::holds_alternative<LiquidationEvent>(d.body) || std::holds_alternative<AdlEvent>(d.body))
         marks_moved = true;
-    }
-    if (!marks_moved) return {};
+    if (derived.empty() && !marks_moved) return {};
+    if (market_names_.empty())
+      for (std::size_t m = 0; m < engine.market_count(); ++m)
+        market_names_.push_back(engine.config().markets[m].name);
+    Batch& b = writer_.filling();
+    Observed o;
+    o.ts = event.ts_ms;
+    o.derived_begin = b.derived.size();
+    b.derived.insert(b.derived.end(), derived.begin(), derived.end());
+    o.derived_end = b.derived.size();
+    o.points_begin = b.points.size();
     // The marks and open interest read market by market (no view of names
     // built per event: this runs on every tick).
-    const std::size_t markets = engine.market_count();
-    if (market_names_.empty()) {
-      for (std::size_t m = 0; m < markets; ++m) market_names_.push_back(engine.config().markets[m].name);
-      buckets_.resize(markets);
-    }
-    std::int64_t start = floor_to(event.ts_ms, options_.series_interval_ms);
-    for (std::size_t m = 0; m < markets && m < buckets_.size(); ++m) {
-      Bucket& b = buckets_[m];
-      const Price mark = engine.mark(m);
-      if (mark.is_zero() && !b.active) continue;  // no price yet
-      if (b.active && b.start != start) {
-        if (Status st = flush_bucket(m); !st.ok()) return st;
-      }
-      if (!b.active) {
-        b = Bucket{};
-        b.active = true;
-        b.start = start;
-        b.open = b.low = b.high = mark;
-      }
-      b.see_mark(mark);
-      b.close = mark;
-      b.oi_long = engine.open_interest_long(m);
-      b.oi_short = engine.open_interest_short(m);
-    }
-    for (const DerivedEvent& d : derived) {
-      const auto* le = std::get_if<LiquidationEvent>(&d.body);
-      if (!le) continue;
-      std::int32_t m = market_index(le->market);
-      if (m < 0 || static_cast<std::size_t>(m) >= buckets_.size()) continue;
-      Bucket& b = buckets_[static_cast<std::size_t>(m)];
-      b.see_mark(le->mark);
-      b.liquidated += mul<Usd>(le->qty, le->price, Round::down);
-      ++b.liquidations;
-    }
+    if (marks_moved)
+      for (std::size_t m = 0; m < market_names_.size(); ++m)
+        b.points.push_back(
+            MarketPoint{engine.mark(m), engine.open_interest_long(m), engine.open_interest_short(m)});
+    o.points_end = b.points.size();
+    b.events.push_back(o);
+    if (b.events.size() >= Writer::kBatchEvents || b.derived.size() >= Writer::kBatchRows) hand_off();
     return {};
   }
 
@@ -610,6 +738,19 @@ class SqliteResultsDb final : public ResultsDb {
                                   std::int64_t finished_unix_ms) override {
     if (!in_run_) return make_io("finish_run without begin_run").error();
     if (failed_) return make_io("the run already failed; abort it").error();
+    hand_off();
+    if (Status st = writer_.stop(); !st.ok()) {
+      failed_ = true;
+      return st.error();
+    }
+    if (!events_sha256_.empty()) {
+      Stmt up;
+      if (up.prepare(db_, "UPDATE runs SET events_sha256=? WHERE id=?") != SQLITE_OK)
+        return fail_run("cannot prepare the checksum statement").error();
+      up.text(1, events_sha256_);
+      up.i64(2, run_id_);
+      if (up.step() != SQLITE_DONE) return fail_run("cannot record the log's checksum").error();
+    }
     for (std::size_t m = 0; m < buckets_.size(); ++m)
       if (Status st = flush_bucket(m); !st.ok()) return st.error();
     if (Status st = write_final_state(fields, metrics, engine); !st.ok()) return st.error();
@@ -633,6 +774,7 @@ class SqliteResultsDb final : public ResultsDb {
   }
 
   void abort_run() override {
+    writer_.abandon();
     if (in_run_) rollback();
   }
 
@@ -646,7 +788,7 @@ class SqliteResultsDb final : public ResultsDb {
   bool committed_ = false;  // a run was committed through this object
   sqlite3* db_ = nullptr;
   bool in_run_ = false;
-  bool failed_ = false;
+  std::atomic<bool> failed_{false};   // set by the writer thread too (fail_run)
   bool defer_event_indexes_ = false;  // the events indexes are built at the end of the run
   std::int64_t run_id_ = 0;
   const Symbols* symbols_ = nullptr;
@@ -654,9 +796,15 @@ class SqliteResultsDb final : public ResultsDb {
   std::vector<Stmt> stmts_;
   std::int64_t event_n_ = 0, insurance_n_ = 0;
   std::int64_t first_ts_ = -1, last_ts_ = -1;
-  std::vector<std::string> market_names_;
+  std::vector<std::string> market_names_;  // set by the replay's thread before the first batch
+  // The writer's own state while a run is written (the replay's thread
+  // touches it only when the writer is stopped).
   std::vector<std::int32_t> market_of_sym_;
   std::vector<Bucket> buckets_;
+  std::vector<std::string> names_;  // Sym → name, as handed over
+  std::size_t names_synced_ = 0;    // replay's thread: names handed over so far
+  std::string events_sha256_;       // record_events_sha256, written by finish_run
+  Writer writer_;
 
   Status make_io(std::string message) const { return make_error_in(ErrorKind::io, std::move(message)); }
   Status make_error_in(ErrorKind kind, std::string message) const {
@@ -680,11 +828,13 @@ class SqliteResultsDb final : public ResultsDb {
     defer_event_indexes_ = false;
   }
 
+  // The writer's side: names from its own copy of the symbols (names_),
+  // which the replay's thread may be adding to meanwhile.
   std::int32_t market_index(Sym s) {
-    if (s == kNoSym || !symbols_) return -1;
-    if (s >= market_of_sym_.size()) market_of_sym_.resize(std::max<std::size_t>(symbols_->size(), s + 1), -2);
+    if (s == kNoSym || s >= names_.size()) return -1;
+    if (s >= market_of_sym_.size()) market_of_sym_.resize(std::max<std::size_t>(names_.size(), s + 1), -2);
     if (market_of_sym_[s] == -2) {
-      const std::string& name = symbols_->name(s);
+      const std::string& name = names_[s];
       auto it = std::find(market_names_.begin(), market_names_.end(), name);
       market_of_sym_[s] =
           it == market_names_.end() ? -1 : static_cast<std::int32_t>(it - market_names_.begin());
@@ -694,7 +844,58 @@ class SqliteResultsDb final : public ResultsDb {
 
   const std::string& name(Sym s) const {
     static const std::string empty;
-    return s == kNoSym ? empty : symbols_->name(s);
+    return s == kNoSym ? empty : names_[s];
+  }
+
+  // Hands the filling batch to the writer with the names interned since the
+  // last hand-off (every Sym in the batch was interned before it was captured).
+  void hand_off() {
+    Batch& b = writer_.filling();
+    for (std::size_t id = names_synced_; id < symbols_->size(); ++id)
+      b.new_names.push_back(symbols_->name(static_cast<Sym>(id)));
+    names_synced_ = symbols_->size();
+    if (!b.events.empty() || !b.new_names.empty()) writer_.hand_off();
+  }
+
+  // Writer thread: one batch's rows.
+  Status store(const Batch& batch) {
+    names_.insert(names_.end(), batch.new_names.begin(), batch.new_names.end());
+    for (const Observed& o : batch.events) {
+      for (std::size_t k = o.derived_begin; k < o.derived_end; ++k)
+        if (Status st = write_derived(batch.derived[k]); !st.ok()) return st;
+      if (o.points_begin == o.points_end) continue;
+      if (buckets_.empty()) buckets_.resize(market_names_.size());
+      const std::int64_t start = floor_to(o.ts, options_.series_interval_ms);
+      for (std::size_t m = 0; m < buckets_.size(); ++m) {
+        const MarketPoint& p = batch.points[o.points_begin + m];
+        Bucket& b = buckets_[m];
+        if (p.mark.is_zero() && !b.active) continue;  // no price yet
+        if (b.active && b.start != start) {
+          if (Status st = flush_bucket(m); !st.ok()) return st;
+        }
+        if (!b.active) {
+          b = Bucket{};
+          b.active = true;
+          b.start = start;
+          b.open = b.low = b.high = p.mark;
+        }
+        b.see_mark(p.mark);
+        b.close = p.mark;
+        b.oi_long = p.oi_long;
+        b.oi_short = p.oi_short;
+      }
+      for (std::size_t k = o.derived_begin; k < o.derived_end; ++k) {
+        const auto* le = std::get_if<LiquidationEvent>(&batch.derived[k].body);
+        if (!le) continue;
+        std::int32_t m = market_index(le->market);
+        if (m < 0 || static_cast<std::size_t>(m) >= buckets_.size()) continue;
+        Bucket& b = buckets_[static_cast<std::size_t>(m)];
+        b.see_mark(le->mark);
+        b.liquidated += mul<Usd>(le->qty, le->price, Round::down);
+        ++b.liquidations;
+      }
+    }
+    return {};
   }
 
   Status write_derived(const DerivedEvent& d) {
