@@ -37,6 +37,8 @@ void Engine::Impl::apply(const InputEvent& ev, std::int64_t event_seq, std::vect
   ++totals.events;
   candidates.clear();
   checked.clear();
+  evaluated.clear();
+  new_event_risks();
   ++stamp;
   if (stamp == 0) {  // wrapped: clear every marker once
     for (Account& a : accounts) a.stamp = 0;

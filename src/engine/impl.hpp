@@ -9,9 +9,10 @@
 //                    and the risk-state lifecycle;
 //   views.cpp        the state hash's canonical text, the ledger check and the
 //                    read-only views.
-// The arithmetic they use is in margin.hpp, the ledgers in ledger.hpp, and
-// the band index (who to look at after a price change) in band_index.hpp,
-// which sees the engine only through IndexHost. What every part calls on a
+// The arithmetic they use is in margin.hpp, a unit's risk at the current
+// marks in risk.hpp, the ledgers in ledger.hpp, and the band index (who to
+// look at after a price change) in band_index.hpp, which sees the engine
+// only through IndexHost. What every part calls on a
 // hot path (lookups, valuation, risk, candidates) is inline here.
 #pragma once
 
@@ -24,6 +25,7 @@
 #include "ledger.hpp"
 #include "liqsim/engine.hpp"
 #include "margin.hpp"
+#include "risk.hpp"
 #include "state.hpp"
 
 namespace liqsim {
@@ -80,8 +82,10 @@ struct Engine::Impl {
   // Scratch, reused across events (no per-event allocation once warm).
   std::uint32_t stamp = 0;
   std::vector<std::uint32_t> candidates;
-  std::vector<std::uint32_t> checked;  // every account checked during this event
-  std::vector<std::uint32_t> pending;  // liquidatable units left when max rounds was reached
+  std::vector<std::uint32_t> checked;       // every account checked during this event, once per round
+  std::vector<std::uint32_t> evaluated;     // every account checked during this event, once
+  std::vector<std::uint32_t> sort_scratch;  // evaluate_margin_calls' radix sort
+  std::vector<std::uint32_t> pending;       // liquidatable units left when max rounds was reached
   std::vector<std::uint32_t> impacted_markets;
   std::vector<std::uint32_t> displaced;       // markets whose mark liquidation impact moved
   std::vector<std::uint32_t> adl_candidates;  // counterparties ADL changed this round
@@ -130,39 +134,81 @@ struct Engine::Impl {
     return nullptr;
   }
 
-  // ---- valuation (margin.hpp's arithmetic on this state) ----
+  // ---- valuation (risk.hpp: margin.hpp's arithmetic on this state) ----
 
+  engine::Valuation valuation() const { return engine::Valuation{config, markets, assets}; }
   Price mark(std::uint32_t m) const { return markets[m].mark; }
-  Usd balance_value(const BalanceSlot& b) const {
-    if (b.asset == 0) return same_units<Usd>(b.amount);
-    const AssetState& a = assets[b.asset];
-    if (!a.has_price) return Usd::zero();
-    return engine::collateral_value(b.amount, a.price, config.assets[b.asset].collateral_weight);
-  }
-  Usd upnl(const PositionSlot& p) const { return engine::unrealized_pnl(p.qty, mark(p.market), p.entry); }
-  Usd notional(const PositionSlot& p) const { return engine::notional_at(p.qty, mark(p.market)); }
-  Risk iso_risk(const PositionSlot& p) const {
-    Usd n = notional(p);
-    const MarketConfig& mc = config.markets[p.market];
-    return Risk{p.wallet + upnl(p), maintenance_requirement(mc, n), initial_requirement(mc, n)};
-  }
-  Risk cross_risk(const Account& a) const {
-    Risk r;
-    for (const BalanceSlot& b : a.balances) r.equity += balance_value(b);
-    for (const PositionSlot& p : a.positions) {
-      if (p.mode != MarginMode::cross) continue;
-      Usd n = notional(p);
-      const MarketConfig& mc = config.markets[p.market];
-      r.equity += upnl(p);
-      r.mm += maintenance_requirement(mc, n);
-      r.im += initial_requirement(mc, n);
-    }
-    return r;
-  }
-  Risk unit_risk(const Unit& u) const {
+  Usd balance_value(const BalanceSlot& b) const { return valuation().balance_value(b); }
+  Usd upnl(const PositionSlot& p) const { return valuation().upnl(p); }
+  Usd notional(const PositionSlot& p) const { return valuation().notional(p); }
+  // With the initial requirement: the trade and withdrawal checks, the views.
+  Risk iso_risk(const PositionSlot& p) const { return valuation().iso_risk(p); }
+  Risk cross_risk(const Account& a) const { return valuation().cross_risk(a); }
+  // Without it (im zero): everything after an event.
+  Risk iso_risk_mm(const PositionSlot& p) const { return valuation().iso_risk_mm(p); }
+  Risk cross_risk_mm(const Account& a) const { return valuation().cross_risk_mm(a); }
+  Risk unit_risk_mm(const Unit& u) const {
     const Account& a = accounts[u.account];
-    if (u.is_cross()) return cross_risk(a);
-    return iso_risk(*find_slot(a, u.market));
+    if (u.is_cross()) return cross_risk_mm(a);
+    return iso_risk_mm(*find_slot(a, u.market));
+  }
+
+  // ---- risk, computed once per evaluation ----
+
+  // The risks collect_liquidatable computed during this event, reused by the
+  // later looks at the same account (the liquidation check, the margin calls,
+  // the new bands) while nothing has changed: `risk_epoch` moves at every
+  // event and before every liquidation and ADL, the only changes of a mark, a
+  // position or a balance inside the rounds. A stale entry is never read: the
+  // caller computes afresh, in the order it always did.
+  struct CachedRisk {
+    std::uint32_t account = kNone;
+    std::uint32_t iso_begin = 0;  // risk_pool[iso_begin + i]: the account's position i (isolated ones)
+    std::uint64_t epoch = 0;
+    Risk cross;
+  };
+  std::uint64_t risk_epoch = 0;
+  std::vector<CachedRisk> risk_cache;
+  std::vector<Risk> risk_pool;
+
+  void risks_changed() { ++risk_epoch; }
+  void new_event_risks() {
+    ++risk_epoch;
+    risk_cache.clear();
+    risk_pool.clear();
+  }
+  // The account's risks if they are still those of its last evaluation, else null.
+  const CachedRisk* cached_risks(std::uint32_t acct) const {
+    std::uint32_t slot = accounts[acct].risk_slot;
+    if (slot >= risk_cache.size()) return nullptr;
+    const CachedRisk& c = risk_cache[slot];
+    return c.account == acct && c.epoch == risk_epoch ? &c : nullptr;
+  }
+  // Whether the account has been evaluated during this event (its entry is
+  // of this event: the cache is emptied at every event).
+  bool evaluated_this_event(std::uint32_t acct) const {
+    std::uint32_t slot = accounts[acct].risk_slot;
+    return slot < risk_cache.size() && risk_cache[slot].account == acct;
+  }
+  CachedRisk& start_risks(std::uint32_t acct) {
+    accounts[acct].risk_slot = static_cast<std::uint32_t>(risk_cache.size());
+    CachedRisk& c = risk_cache.emplace_back();  // epoch 0: not valid until the caller completes it
+    c.account = acct;
+    c.iso_begin = static_cast<std::uint32_t>(risk_pool.size());
+    risk_pool.resize(risk_pool.size() + accounts[acct].positions.size());
+    return c;
+  }
+  Risk cross_risk_now(std::uint32_t acct) const {
+    const CachedRisk* c = cached_risks(acct);
+    return c ? c->cross : cross_risk_mm(accounts[acct]);
+  }
+  Risk iso_risk_now(std::uint32_t acct, const PositionSlot& p) const {
+    const CachedRisk* c = cached_risks(acct);
+    return c ? risk_pool[c->iso_begin + (&p - accounts[acct].positions.data())] : iso_risk_mm(p);
+  }
+  Risk unit_risk_now(const Unit& u) const {
+    if (u.is_cross()) return cross_risk_now(u.account);
+    return iso_risk_now(u.account, *find_slot(accounts[u.account], u.market));
   }
 
   // ---- the accounts' ledgers (every movement is a Ledger::transfer) ----
@@ -277,10 +323,30 @@ struct Engine::Impl {
     index.invalidate(acct);
   }
 
+  // Memory hints for the loops over many accounts (candidates, checked):
+  // at a million accounts each account is a cache miss, so the loops ask for
+  // the ones a few steps ahead. No effect on any value.
+  static constexpr std::size_t kAhead = 8;
+  void prefetch_account(std::uint32_t acct) const {
+    const char* p = reinterpret_cast<const char*>(&accounts[acct]);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + sizeof(Account) - 1);
+  }
+  // The second step, once the account itself has arrived: its balances and
+  // positions where they live outside it (more than one of either).
+  void prefetch_account_slots(std::uint32_t acct) const {
+    const Account& a = accounts[acct];
+    __builtin_prefetch(a.balances.data());
+    __builtin_prefetch(a.positions.data());
+    if (a.positions.size() > 1) __builtin_prefetch(reinterpret_cast<const char*>(a.positions.data()) + 64);
+  }
+
   // What the band index may see of the engine, and the one thing it may do.
   struct IndexHost {
     Impl& e;
     void add_candidate(std::uint32_t acct) { e.add_candidate(acct); }
+    void prefetch(std::uint32_t acct) const { __builtin_prefetch(&e.accounts[acct].stamp); }
     const Account& account(std::uint32_t acct) const { return e.accounts[acct]; }
     std::int64_t mark_raw(std::uint32_t m) const { return e.markets[m].mark.raw(); }
     std::int64_t price_raw(std::uint32_t asset) const { return e.assets[asset].price.raw(); }
@@ -290,8 +356,13 @@ struct Engine::Impl {
     std::int64_t margin_call_threshold_raw() const {
       return e.config.liquidation.margin_call_threshold.raw();
     }
-    Risk cross_risk(const Account& a) const { return e.cross_risk(a); }
-    Risk iso_risk(const PositionSlot& p) const { return e.iso_risk(p); }
+    Risk cross_risk(const Account& a) const { return e.cross_risk_now(account_index(a)); }
+    Risk iso_risk(const Account& a, const PositionSlot& p) const {
+      return e.iso_risk_now(account_index(a), p);
+    }
+    std::uint32_t account_index(const Account& a) const {
+      return static_cast<std::uint32_t>(&a - e.accounts.data());
+    }
   };
   IndexHost host() { return IndexHost{*this}; }
 

@@ -4,6 +4,7 @@
 // socialized loss; the cascade of units that impact or ADL pushed over; and
 // finally the margin calls. Also the lifecycle of a risk unit.
 #include <algorithm>
+#include <array>
 
 #include "impl.hpp"
 
@@ -89,7 +90,7 @@ void Engine::Impl::close_for_liquidation(const Unit& u, std::uint32_t m, Qty qty
   }
   Usd filled = mul<Usd>(qty, ex.price, Round::down);
   Usd fee_nominal = liquidation_fee_nominal(qty, ex.price, config.markets[m].liquidation_fee_ratio);
-  Usd fee = fee_charged(fee_nominal, unit_risk(u).equity);
+  Usd fee = fee_charged(fee_nominal, unit_risk_mm(u).equity);
   if (fee.is_positive()) ledger.transfer(unit_margin(u), ledger.insurance(), fee);
   ++totals.liquidations;
   totals.liquidated_notional += filled;
@@ -137,6 +138,7 @@ RiskState& Engine::Impl::unit_state(const Unit& u) {
 }
 
 void Engine::Impl::liquidate(const Unit& u, std::uint32_t round) {
+  risks_changed();
   transition(unit_state(u), RiskState::liquidating);
   if (round >= 2) ++totals.impact_liquidations;
   Bankrupt record;
@@ -152,12 +154,12 @@ void Engine::Impl::liquidate(const Unit& u, std::uint32_t round) {
     for (const auto& [mm, m] : order) {
       Qty size = find_slot(accounts[u.account], m)->qty.abs();
       Qty step = partial_step(size, config.liquidation.step_ratio);
-      while (unit_risk(u).liquidatable()) {
+      while (unit_risk_mm(u).liquidatable()) {
         Qty left = find_slot(accounts[u.account], m)->qty.abs();
         if (left.is_zero()) break;
         close_for_liquidation(u, m, min_of(step, left), round, record);
       }
-      if (!unit_risk(u).liquidatable()) break;
+      if (!unit_risk_mm(u).liquidatable()) break;
     }
   }
   // What remains: sell collateral for a USD debt, then measure the deficit.
@@ -256,6 +258,7 @@ RiskState& Engine::Impl::iso_state_after_resolution(const Unit& u) {
 // Auto-deleveraging: profitable opposite positions, ranked by PnL% × effective
 // leverage (BitMEX), give up profit at the bankruptcy price to cover what is left.
 void Engine::Impl::deleverage(Bankrupt& b) {
+  risks_changed();
   std::sort(b.legs.begin(), b.legs.end(), [&](const ClosedLeg& x, const ClosedLeg& y) {
     Usd nx = mul<Usd>(x.qty, mark(x.market), Round::down), ny = mul<Usd>(y.qty, mark(y.market), Round::down);
     return nx != ny ? nx > ny : x.market < y.market;
@@ -277,7 +280,7 @@ void Engine::Impl::deleverage(Bankrupt& b) {
       if (p.qty.is_zero() || p.qty.is_negative() != want_short) continue;
       Usd pnl = upnl(p);
       if (!pnl.is_positive()) continue;
-      Usd equity = p.mode == MarginMode::cross ? cross_risk(accounts[acct]).equity : iso_risk(p).equity;
+      Usd equity = p.mode == MarginMode::cross ? cross_risk_mm(accounts[acct]).equity : iso_risk_mm(p).equity;
       if (!equity.is_positive()) continue;
       const __int128 cost = position_cost(p.qty.abs(), p.entry);
       if (cost <= 0) continue;
@@ -329,9 +332,11 @@ void Engine::Impl::settle() {
   for (;;) {
     liquidatable.clear();
     std::size_t round_begin = checked.size();
-    for (std::uint32_t acct : candidates) {
-      checked.push_back(acct);
-      collect_liquidatable(acct);
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      if (i + 2 * kAhead < candidates.size()) prefetch_account(candidates[i + 2 * kAhead]);
+      if (i + kAhead < candidates.size()) prefetch_account_slots(candidates[i + kAhead]);
+      checked.push_back(candidates[i]);
+      collect_liquidatable(candidates[i]);
     }
     candidates.clear();
     if (liquidatable.empty()) break;
@@ -350,7 +355,7 @@ void Engine::Impl::settle() {
     for (const auto& item : liquidatable) {
       const Unit& u = item.second;
       if (!u.is_cross() && !find_slot(accounts[u.account], u.market)) continue;
-      if (!unit_risk(u).liquidatable()) continue;
+      if (!unit_risk_now(u).liquidatable()) continue;
       liquidate(u, round);
     }
     resolve_bankruptcies();
@@ -359,7 +364,17 @@ void Engine::Impl::settle() {
     // accounts looked at in this round left the heaps when their bands were
     // crossed: band them again at the new marks first.
     if (!options.reference_scan)
-      for (std::size_t i = round_begin; i < checked.size(); ++i) reband(checked[i]);
+      for (std::size_t i = round_begin; i < checked.size(); ++i) {
+        if (i + kAhead < checked.size()) {
+          prefetch_account_slots(checked[i + kAhead]);
+          index.prefetch(checked[i + kAhead]);
+        }
+        if (i + 2 * kAhead < checked.size()) {
+          prefetch_account(checked[i + 2 * kAhead]);
+        }
+        reband(checked[i]);
+      }
+    index.place_refreshed();
     ++stamp;
     if (options.reference_scan) {
       add_all_candidates();
@@ -391,29 +406,75 @@ void Engine::Impl::collect_liquidatable(std::uint32_t acct) {
   Account& a = accounts[acct];
   a.band_stale = true;
   ++totals.evaluations;
-  Risk cross = cross_risk(a);
+  Risk cross = cross_risk_mm(a);
+  if (!evaluated_this_event(acct)) evaluated.push_back(acct);
+  start_risks(acct).cross = cross;
   if (cross.liquidatable()) liquidatable.emplace_back(cross, Unit{acct, kCross});
-  for (const PositionSlot& p : a.positions) {
+  for (std::size_t i = 0; i < a.positions.size(); ++i) {
+    const PositionSlot& p = a.positions[i];
     if (p.mode != MarginMode::isolated) continue;
-    Risk r = iso_risk(p);
+    Risk r = iso_risk_mm(p);
+    risk_pool[risk_cache[a.risk_slot].iso_begin + i] = r;
     if (r.liquidatable()) liquidatable.emplace_back(r, Unit{acct, p.market});
+  }
+  risk_cache[a.risk_slot].epoch = risk_epoch;  // complete: valid until the next change
+}
+
+namespace {
+
+// Distinct account indices into ascending order: what std::sort gives, by a
+// radix sort (passes of 11 bits, as many as the largest index needs) once
+// there are enough of them for it to pay.
+void sort_distinct(std::vector<std::uint32_t>& v, std::vector<std::uint32_t>& scratch) {
+  if (v.size() < 512) {
+    std::sort(v.begin(), v.end());
+    return;
+  }
+  const std::uint32_t largest = *std::max_element(v.begin(), v.end());
+  scratch.resize(v.size());
+  for (int shift = 0; shift < 32 && (shift == 0 || (largest >> shift) != 0); shift += 11) {
+    std::array<std::uint32_t, 2048> start{};
+    for (std::uint32_t x : v) ++start[(x >> shift) & 2047];
+    std::uint32_t sum = 0;
+    for (std::uint32_t& c : start) {
+      const std::uint32_t n = c;
+      c = sum;
+      sum += n;
+    }
+    for (std::uint32_t x : v) scratch[start[(x >> shift) & 2047]++] = x;
+    v.swap(scratch);
   }
 }
 
+}  // namespace
+
 // After the rounds: margin calls for every unit checked, in account order.
+// `evaluated` holds each account checked once (collect_liquidatable), so
+// only the distinct ones are sorted.
 void Engine::Impl::evaluate_margin_calls() {
-  std::sort(checked.begin(), checked.end());
-  checked.erase(std::unique(checked.begin(), checked.end()), checked.end());
+  sort_distinct(evaluated, sort_scratch);
   Ratio threshold = config.liquidation.margin_call_threshold;
-  for (std::uint32_t acct : checked) {
+  for (std::size_t i = 0; i < evaluated.size(); ++i) {
+    if (i + 2 * kAhead < evaluated.size()) {
+      prefetch_account(evaluated[i + 2 * kAhead]);
+      if (!options.reference_scan) index.prefetch(evaluated[i + 2 * kAhead]);
+    }
+    if (i + kAhead < evaluated.size()) {  // its account arrived: now its cached risks
+      const std::uint32_t slot = accounts[evaluated[i + kAhead]].risk_slot;
+      if (slot < risk_cache.size()) __builtin_prefetch(&risk_cache[slot]);
+      prefetch_account_slots(evaluated[i + kAhead]);
+    }
+    const std::uint32_t acct = evaluated[i];
     Account& a = accounts[acct];
-    update_margin_state(a.state, cross_risk(a), threshold, a, kNoSym, a.breach_ts);
+    update_margin_state(a.state, cross_risk_now(acct), threshold, a, kNoSym, a.breach_ts);
     for (PositionSlot& p : a.positions) {
       if (p.mode != MarginMode::isolated) continue;
-      update_margin_state(p.iso_state, iso_risk(p), threshold, a, market_sym[p.market], p.breach_ts);
+      update_margin_state(p.iso_state, iso_risk_now(acct, p), threshold, a, market_sym[p.market],
+                          p.breach_ts);
     }
     if (!options.reference_scan) reband(acct);
   }
+  index.place_refreshed();
 }
 
 void Engine::Impl::update_margin_state(RiskState& st, const Risk& r, Ratio threshold, const Account& a,

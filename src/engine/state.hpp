@@ -45,10 +45,11 @@ struct PositionSlot {
 
 struct Account {
   Sym name = kNoSym;
-  RiskState state = RiskState::healthy;                       // of the cross unit
-  bool band_stale = false;                                    // evaluated since its index bands were last set
-  std::uint32_t stamp = 0;                                    // dedupe marker for candidate sets
-  std::int64_t breach_ts = -1;                                // cross: ts of first maintenance breach
+  RiskState state = RiskState::healthy;  // of the cross unit
+  bool band_stale = false;               // evaluated since its index bands were last set
+  std::uint32_t stamp = 0;               // dedupe marker for candidate sets
+  std::uint32_t risk_slot = kNone;       // its entry in Engine::Impl::risk_cache, if evaluated this event
+  std::int64_t breach_ts = -1;           // cross: ts of first maintenance breach
   boost::container::small_vector<BalanceSlot, 1> balances;    // sorted by asset
   boost::container::small_vector<PositionSlot, 1> positions;  // sorted by market
 };
