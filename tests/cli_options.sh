@@ -63,7 +63,7 @@ has_all() {  # has_all FILE WORD...: every word (fixed text) is in FILE
   done
 }
 
-REPLAY_OPTS=(--config --events --json --journal --out --report --label --busy-timeout --check --reference-scan
+REPLAY_OPTS=(--config --events --set --json --journal --out --report --label --busy-timeout --check --reference-scan
   --progress --quiet)
 CANDLES_OPTS=(--asset --in --layout --ticks-per-bar --bar-seconds --repair --from --to --max-move --keep-repeats --out)
 TRADES_OPTS=(--asset --in --time-unit --time-col --price-col --qty-col --shift-ms --repair --from --to --keep-repeats

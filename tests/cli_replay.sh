@@ -333,6 +333,46 @@ check "... one row per journal line, in the journal's order" \
   cmp -s <(sqlite3 "$TMP/w1.sqlite" "SELECT type, seq FROM events ORDER BY n" | tr '|' ' ') \
   <(python3 -c 'import json,sys
 for l in open(sys.argv[1]): e=json.loads(l); print(e["type"], e["seq"])' "$TMP/w1.jsonl")
+# --- --set PATH=VALUE: the replay of the file edited to VALUE, recorded as replayed ---
+FLAG="$ROOT/replays/eth-2020-03-12"
+mkdir -p "$TMP/set"
+sed -e '0,/"initial_margin_ratio": "0.0134"/s//"initial_margin_ratio": "0.02"/' \
+  -e 's/"insurance_fund": "10000000"/"insurance_fund": "2500000.5"/' "$FLAG/config.json" >"$TMP/set/edited.json"
+"$LIQSIM" replay "$FLAG" --json --quiet >"$TMP/set/plain.json"
+"$LIQSIM" replay --config "$TMP/set/edited.json" --events "$FLAG/events.jsonl" --json --quiet >"$TMP/set/edited.out"
+"$LIQSIM" replay "$FLAG" --json --quiet --set 'markets.ETH-PERP.tiers[0].initial_margin_ratio=0.02' \
+  --set liquidation.insurance_fund=2500000.5 --out "$TMP/set/r.sqlite" >"$TMP/set/set.out"
+check "--set: the flagship with two overrides exits 0" test $? -eq 0
+hash_of() { grep -o '"state_hash":"[0-9a-f]*"' "$1"; }
+check "--set gives the state hash of the configuration file edited to the values" \
+  test "$(hash_of "$TMP/set/set.out")" = "$(hash_of "$TMP/set/edited.out")"
+check "... which is not the hash of the unchanged file" \
+  test "$(hash_of "$TMP/set/set.out")" != "$(hash_of "$TMP/set/plain.json")"
+check "... and the whole summary is the edited file's" cmp -s "$TMP/set/set.out" "$TMP/set/edited.out"
+check "the results database records the configuration with the overrides" \
+  bash -c "sqlite3 '$TMP/set/r.sqlite' 'SELECT config_json FROM runs' | grep -q '\"insurance_fund\":2500000.5'"
+sed 's/"maintenance_margin_ratio": "0.005", "maintenance_amount": "50"/"maintenance_margin_ratio": "0.006", "maintenance_amount": "100"/' \
+  "$EX/isolated-tiers/config.json" >"$TMP/set/tiers.json"
+check "(the tier edit changed the file)" bash -c "! cmp -s '$TMP/set/tiers.json' '$EX/isolated-tiers/config.json'"
+"$LIQSIM" replay --config "$TMP/set/tiers.json" --events "$EX/isolated-tiers/events.jsonl" --json >"$TMP/set/t1.json"
+"$LIQSIM" replay "$EX/isolated-tiers" --json --set 'markets.BTC-PERP.tiers[1].maintenance_margin_ratio="0.006"' \
+  --set 'markets.BTC-PERP.tiers[1].maintenance_amount=100' >"$TMP/set/t2.json"
+check "--set of a tier's ratio and amount replays as the edited file" cmp -s "$TMP/set/t1.json" "$TMP/set/t2.json"
+expect_error "--set with an invalid value: exit 2, naming --set and the key" 2 \
+  "--set markets.ETH-PERP.tiers\[0\].maintenance_margin_ratio=abc: markets.ETH-PERP.tiers\[0\].maintenance_margin_ratio: not a decimal" \
+  "$LIQSIM" replay "$FLAG" --set 'markets.ETH-PERP.tiers[0].maintenance_margin_ratio=abc' --out "$TMP/set/bad.sqlite"
+check "... and writes no database" test ! -e "$TMP/set/bad.sqlite"
+expect_error "--set of a ratio that breaks the tiers' continuity is refused" 2 \
+  "--set markets.BTC-PERP.tiers\[1\].maintenance_margin_ratio=0.006: .*not continuous at notional 50000" \
+  "$LIQSIM" replay "$EX/isolated-tiers" --set 'markets.BTC-PERP.tiers[1].maintenance_margin_ratio=0.006'
+expect_error "--set of an unknown market names it" 2 "unknown path component 'SOL-PERP'" \
+  "$LIQSIM" replay "$FLAG" --set markets.SOL-PERP.depth=1
+expect_error "--set of an index out of range" 2 "index 10 is out of range" \
+  "$LIQSIM" replay "$FLAG" --set 'markets.ETH-PERP.tiers[10].max_notional=1'
+expect_error "--set without '=' is a usage error" 2 "replay: --set liquidation.adl: expected PATH=VALUE" \
+  "$LIQSIM" replay "$FLAG" --set liquidation.adl
+expect_error "--set cannot remove tiers" 2 "not add or remove items" \
+  "$LIQSIM" replay "$FLAG" --set 'markets.ETH-PERP.tiers=[]'
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

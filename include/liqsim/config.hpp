@@ -6,6 +6,9 @@
 // ratio and weight in [0, 1], maintenance ≤ initial, tiers increasing and
 // continuous at each boundary, no unknown key — and an invalid one is an
 // Error naming the key path ("markets.BTC-PERP.tiers[1].max_notional").
+// A tier's maintenance_amount that is absent is computed for continuity
+// (Binance's cumulative rule): 0 in the first tier, and in tier i
+// amount(i−1) + max_notional(i−1) × (mmr(i) − mmr(i−1)), exact (CONTRACT §3).
 // USD is always asset 0 with weight 1. Assets and markets keep the order of
 // the source file; nothing else depends on that order.
 #pragma once
@@ -103,6 +106,34 @@ Result<ParamScope> apply_param_in_place(Config& config, const std::string& path,
 // The same on a copy: a new valid Config, or the Error. Copies the whole
 // configuration; the engine uses apply_param_in_place.
 Result<Config> apply_param(const Config& current, const std::string& path, const std::string& value_json);
+
+// Overrides of a configuration document, applied before it is parsed
+// (`liqsim replay --set PATH=VALUE`, and the grid of a sweep). Each override
+// is the text "PATH=VALUE", split at its first '='.
+//   PATH: a `param` path (markets.<M>.<key>, assets.<A>.collateral_weight,
+//   liquidation.<key>), and inside a market any list item by index:
+//   markets.<M>.tiers[<i>].<key>. A component that is a member's whole name
+//   is that member (a name may hold '[').
+//   VALUE: JSON text (0.01, "0.01", true, [...]); numbers keep their text, so
+//   a decimal is exact. A word that is not JSON (partial, abc) is that string.
+// Overrides apply in order to a copy of `doc`; then the whole changed
+// document is parsed by parse_config, so a value is accepted or refused
+// exactly as in a configuration file, and Config::document is the changed
+// document. Like a param, an override changes values: it may not name an
+// unknown market, asset or key inside the walk ("unknown path component"), an
+// index out of range, an object (a section) where a value is wanted, add a
+// market, asset, list or section, change a list's length (tiers), change a
+// market's underlying, or change a flat ratio of a market that has tiers.
+// Every error names the override as "--set PATH=VALUE: ..." and has `file`
+// as its file; a malformed override (no '=', empty path or value, a bad
+// index) is kind usage, the rest kind config. A validation error is the
+// parse_config error (key and message) of the changed document, blamed on
+// the last override that set the key it names, else the last one in the
+// same section (market, asset, liquidation block), else the last one; a
+// document invalid before any override gives its own error unchanged. An
+// empty list of overrides is parse_config(doc, file).
+Result<Config> apply_overrides(const JsonValue& doc, const std::vector<std::string>& overrides,
+                               const std::string& file);
 
 // Requirements for one position of the given notional (already rounded up).
 // Both round up (CONTRACT §1); maintenance is floored at zero.

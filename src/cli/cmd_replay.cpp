@@ -38,6 +38,7 @@ namespace {
 // The options and their help are described in options.cpp ("replay").
 struct Options {
   std::string dir, config, events, journal, out, report, label;
+  std::vector<std::string> overrides;  // --set PATH=VALUE, in order
   bool json = false, check = false, reference_scan = false, progress = false, quiet = false;
   int busy_timeout_ms = ResultsOptions{}.busy_timeout_ms;
 };
@@ -99,6 +100,7 @@ Result<Options> parse_options(const ParsedOptions& cl) {
                                               excerpt(cl.get("--busy-timeout")) + "'");
     o.busy_timeout_ms = static_cast<int>(*ms);
   }
+  o.overrides = cl.all("--set");
   o.json = cl.has("--json");
   o.check = cl.has("--check");
   o.reference_scan = cl.has("--reference-scan");
@@ -160,6 +162,12 @@ int cmd_replay(const Args& args) {
   if (Status st = require_regular_input(o.config, "configuration"); !st) return report_error(st.error());
   auto config = load_config(o.config);
   if (!config) return report_error(config.error());
+  // The overrides change the document before anything is read or replayed;
+  // the run records the changed document (runs.config_json).
+  if (!o.overrides.empty()) {
+    config = apply_overrides(config->document, o.overrides, o.config);
+    if (!config) return report_error("replay", config.error());
+  }
 
   // The log is streamed: each event is read, checked against the
   // configuration (EventValidator) and applied, so memory does not grow with

@@ -48,6 +48,11 @@ const std::vector<CommandSpec> kCommands = {
      {
          {"config", 0, "C", "the configuration (JSON)"},
          {"events", 0, "E", "the event log: JSON Lines or binary"},
+         {"set", 0, "PATH=VALUE",
+          "override a configuration value before the replay: PATH as in a param event, with list indexes "
+          "(markets.M.tiers[0].maintenance_margin_ratio); VALUE is JSON, or a bare word taken as a "
+          "string; applied in order, then validated as the configuration is",
+          false, true},
          {"json", 0, nullptr, "print the summary as one JSON object on stdout"},
          {"journal", 0, "J.jsonl", "write the derived events as JSON Lines"},
          {"out", 0, "R.sqlite", "add this run to a results database"},

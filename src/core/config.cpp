@@ -95,6 +95,32 @@ bool continuous_at(Usd boundary, const Tier& a, const Tier& b) {
   return lhs == rhs;
 }
 
+// The maintenance_amount that makes tier `t` continuous with the tier `prev`
+// before it (Binance's cumulative rule): prev's amount + prev.max_notional ×
+// (t.mmr − prev.mmr), exact, so that continuous_at holds. An error when no
+// 8-decimal amount is exact, or when it would be negative or out of range.
+Result<Usd> continuity_amount(const Tier& prev, const Tier& t) {
+  using i128 = __int128;
+  const i128 step = i128(prev.max_notional.raw()) *
+                    (i128(t.maintenance_margin_ratio.raw()) - prev.maintenance_margin_ratio.raw());
+  const std::string how = "computed for continuity as " + prev.maintenance_amount.str() + " + " +
+                          prev.max_notional.str() + " × (" + t.maintenance_margin_ratio.str() + " − " +
+                          prev.maintenance_margin_ratio.str() + ")";
+  if (step % kScale != 0)
+    return make_error(ErrorKind::config, how +
+                                             ", which has more than 8 decimal places: no amount makes the "
+                                             "maintenance requirement continuous at notional " +
+                                             prev.max_notional.str());
+  const i128 raw = i128(prev.maintenance_amount.raw()) + step / kScale;
+  if (raw < 0)
+    return make_error(ErrorKind::config,
+                      how +
+                          ", which is negative (the tier's maintenance_margin_ratio is below the "
+                          "previous tier's): must not be negative");
+  if (raw > INT64_MAX) return make_error(ErrorKind::config, how + ", which is out of range");
+  return Usd::from_raw(static_cast<std::int64_t>(raw));
+}
+
 Result<MarketConfig> parse_market(const std::string& name, const JsonValue& v, const std::string& file,
                                   const std::vector<AssetConfig>& assets) {
   std::string path = "markets." + name;
@@ -141,6 +167,7 @@ Result<MarketConfig> parse_market(const std::string& name, const JsonValue& v, c
       CFG_TRY(tr.number("max_notional", true, t.max_notional, false, true));
       CFG_TRY(tr.number("initial_margin_ratio", true, t.initial_margin_ratio, true));
       CFG_TRY(tr.number("maintenance_margin_ratio", true, t.maintenance_margin_ratio, true));
+      const bool amount_given = tv.find("maintenance_amount") != nullptr;
       CFG_TRY(tr.number("maintenance_amount", false, t.maintenance_amount));
       CFG_TRY(tr.no_unknown());
       if (t.maintenance_margin_ratio > t.initial_margin_ratio)
@@ -159,6 +186,11 @@ Result<MarketConfig> parse_market(const std::string& name, const JsonValue& v, c
         const Tier& prev = m.tiers.back();
         if (t.max_notional <= prev.max_notional)
           return config_error(file, tr.key("max_notional"), "tiers must have increasing max_notional");
+        if (!amount_given) {
+          auto amount = continuity_amount(prev, t);
+          if (!amount) return config_error(file, tr.key("maintenance_amount"), amount.error().message);
+          t.maintenance_amount = *amount;
+        }
         if (!continuous_at(prev.max_notional, prev, t))
           return config_error(file, tr.key("maintenance_amount"),
                               "maintenance requirement is not continuous at notional " +
@@ -472,6 +504,250 @@ Result<Config> apply_param(const Config& current, const std::string& path, const
   auto scope = apply_param_in_place(next, path, value_json);
   if (!scope) return scope.error();
   return next;
+}
+
+namespace {
+
+// One component of an override's path: a member name, or a list index.
+struct PathStep {
+  std::string name;  // a member (when !is_index)
+  bool is_index = false;
+  std::size_t index = 0;
+};
+
+Error override_error(ErrorKind kind, const std::string& text, const std::string& file,
+                     const std::string& message) {
+  Error e = make_error(kind, "--set " + excerpt(text) + ": " + message);
+  if (kind != ErrorKind::usage) e.file = file;  // a malformed override is the command line's fault
+  return e;
+}
+
+// "markets.ETH-PERP.tiers[0].maintenance_margin_ratio" → markets, ETH-PERP,
+// tiers, [0], maintenance_margin_ratio. A component that is a member's whole
+// name (a name may hold '[') is that member; the walk decides, so here a
+// component is kept whole beside its split form.
+struct PathComponent {
+  std::string whole;
+  std::vector<PathStep> steps;  // the name, then each [index]
+};
+
+Result<std::vector<PathComponent>> parse_override_path(const std::string& path) {
+  std::vector<PathComponent> out;
+  for (const std::string& part : split_path(path)) {
+    if (part.empty()) return make_error(ErrorKind::usage, "'" + path + "' has an empty component");
+    PathComponent c;
+    c.whole = part;
+    const std::size_t open = part.find('[');
+    if (open == 0) return make_error(ErrorKind::usage, "'" + part + "' has an index but no name before it");
+    c.steps.push_back(PathStep{part.substr(0, open)});
+    for (std::size_t at = open; at != std::string::npos && at < part.size();) {
+      const std::size_t close = part.find(']', at);
+      const std::string digits = close == std::string::npos ? "" : part.substr(at + 1, close - at - 1);
+      if (part[at] != '[' || digits.empty() || digits.size() > 9 ||
+          digits.find_first_not_of("0123456789") != std::string::npos)
+        return make_error(ErrorKind::usage,
+                          "'" + part + "' is not NAME or NAME[INDEX] (an index is a whole number in [ ])");
+      PathStep index;
+      index.is_index = true;
+      index.index = static_cast<std::size_t>(std::stoul(digits));
+      c.steps.push_back(index);
+      at = close + 1;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// The section a key path lies in ("markets.M", "assets.A", "liquidation"),
+// for telling which override a validation error belongs to.
+std::string section_of(const std::string& key_path) {
+  const std::vector<std::string> parts = split_path(key_path);
+  if (parts.empty()) return {};
+  if ((parts[0] == "markets" || parts[0] == "assets") && parts.size() > 1) {
+    std::string second = parts[1];
+    if (const auto open = second.find('['); open != std::string::npos) second.resize(open);
+    return parts[0] + "." + second;
+  }
+  return parts[0];
+}
+
+// VALUE as JSON text; a word that is not JSON (partial, abc) is that string.
+Result<JsonValue> override_value(const std::string& text) {
+  if (text.empty()) return make_error(ErrorKind::usage, "the value after '=' is empty");
+  auto parsed = parse_json(text);
+  if (parsed) return std::move(*parsed);
+  const char first = text.front();
+  if (first == '[' || first == '{' || first == '"')
+    return make_error(ErrorKind::config, "malformed JSON value: " + parsed.error().message);
+  JsonValue word;
+  word.kind = JsonValue::Kind::string;
+  word.text = text;
+  return word;
+}
+
+// Applies one override to `doc`; the key path it set, normalised as
+// configuration errors name keys ("markets.M.tiers[0].max_notional").
+Result<std::string> apply_override(JsonValue& doc, const std::string& text, const std::string& file) {
+  auto fail = [&](const std::string& message) {
+    return override_error(ErrorKind::config, text, file, message);
+  };
+  const std::size_t eq = text.find('=');
+  if (eq == std::string::npos)
+    return override_error(ErrorKind::usage, text, file, "expected PATH=VALUE (no '=')");
+  const std::string path = text.substr(0, eq);
+  if (path.empty()) return override_error(ErrorKind::usage, text, file, "the path before '=' is empty");
+  auto components = parse_override_path(path);
+  if (!components) return override_error(components.error().kind, text, file, components.error().message);
+  auto value = override_value(text.substr(eq + 1));
+  if (!value) return override_error(value.error().kind, text, file, value.error().message);
+
+  // The steps to walk, each with the key path it reaches.
+  struct Step {
+    PathStep step;
+    std::string key;
+  };
+  std::vector<Step> steps;
+  std::string key;
+  // Resolve "whole member name" components first, against the document.
+  const JsonValue* probe = &doc;
+  for (const PathComponent& c : *components) {
+    const JsonValue* whole =
+        probe && probe->is_object() && c.steps.size() > 1 ? probe->find(c.whole) : nullptr;
+    const std::vector<PathStep> split = whole ? std::vector<PathStep>{PathStep{c.whole}} : c.steps;
+    for (const PathStep& s : split) {
+      key = s.is_index ? key + "[" + std::to_string(s.index) + "]"
+                       : (key.empty() ? s.name : key + "." + s.name);
+      steps.push_back(Step{s, key});
+      if (!probe) continue;
+      if (s.is_index)
+        probe = probe->kind == JsonValue::Kind::array && s.index < probe->items.size()
+                    ? &probe->items[s.index]
+                    : nullptr;
+      else
+        probe = probe->is_object() ? probe->find(s.name) : nullptr;
+    }
+  }
+
+  // Mirrors `param` (apply_param_in_place): a market's underlying is not a
+  // value to change, nor a flat ratio of a market whose tiers replace them.
+  if (steps.size() == 3 && steps[0].step.name == "markets" && !steps[2].step.is_index) {
+    const std::string& leaf = steps[2].step.name;
+    if (leaf == "underlying") return fail("a market's underlying cannot change");
+    const JsonValue* market = doc.find("markets") ? doc.find("markets")->find(steps[1].step.name) : nullptr;
+    if ((leaf == "initial_margin_ratio" || leaf == "maintenance_margin_ratio") && market &&
+        market->is_object() && market->find("tiers"))
+      return fail("market '" + steps[1].step.name +
+                  "' has tiers, which replace its flat ratios: set markets." + steps[1].step.name +
+                  ".tiers[N]." + leaf + " instead");
+  }
+
+  JsonValue* node = &doc;
+  for (std::size_t i = 0; i + 1 < steps.size(); ++i) {
+    const PathStep& s = steps[i].step;
+    const std::string parent = i == 0 ? std::string("the configuration") : "'" + steps[i - 1].key + "'";
+    JsonValue* child = nullptr;
+    if (s.is_index) {
+      if (node->kind != JsonValue::Kind::array) return fail(parent + " is not a list: it has no index");
+      if (s.index >= node->items.size())
+        return fail("index " + std::to_string(s.index) + " is out of range: " + parent + " has " +
+                    std::to_string(node->items.size()) + " items");
+      child = &node->items[s.index];
+    } else {
+      if (!node->is_object()) return fail(parent + " is a list: '" + s.name + "' needs an index, [N]");
+      child = member_of(*node, s.name);
+      // The sections a file may leave out, as a param creates them.
+      const bool may_create = (i == 0 && (s.name == "liquidation" || s.name == "assets")) ||
+                              (i == 1 && steps[0].step.name == "assets" && s.name == "USD");
+      if (!child && may_create) {
+        JsonValue obj;
+        obj.kind = JsonValue::Kind::object;
+        node->members.emplace_back(s.name, std::move(obj));
+        child = &node->members.back().second;
+      }
+      if (!child) {
+        if (i == 1 && (steps[0].step.name == "markets" || steps[0].step.name == "assets"))
+          return fail("unknown path component '" + s.name + "': " + parent + " has no " +
+                      (steps[0].step.name == "markets" ? "market" : "asset") + " '" + s.name +
+                      "' (an override cannot add one)");
+        return fail("unknown path component '" + s.name + "': " + parent + " has no key '" + s.name + "'");
+      }
+    }
+    if (!child->is_object() && child->kind != JsonValue::Kind::array)
+      return fail("'" + steps[i].key + "' is a value, not a section: the path cannot go on past it");
+    node = child;
+  }
+
+  const Step& last = steps.back();
+  JsonValue* slot = nullptr;
+  if (last.step.is_index) {
+    if (node->kind != JsonValue::Kind::array)
+      return fail("'" + steps[steps.size() - 2].key + "' is not a list: it has no index");
+    if (last.step.index >= node->items.size())
+      return fail("index " + std::to_string(last.step.index) + " is out of range: '" +
+                  steps[steps.size() - 2].key + "' has " + std::to_string(node->items.size()) + " items");
+    slot = &node->items[last.step.index];
+  } else {
+    if (!node->is_object())
+      return fail("'" + steps[steps.size() - 2].key + "' is a list: '" + last.step.name +
+                  "' needs an index, [N]");
+    slot = member_of(*node, last.step.name);
+  }
+  if (slot && slot->is_object())
+    return fail("'" + last.key + "' is a section, not a value: set the values inside it one by one");
+  if (slot && slot->kind == JsonValue::Kind::array &&
+      (value->kind != JsonValue::Kind::array || value->items.size() != slot->items.size()))
+    return fail("'" + last.key + "' is a list of " + std::to_string(slot->items.size()) +
+                " items: an override may replace it by a list of as many, not add or remove items");
+  if (!slot) {
+    if (steps.size() == 2 && (steps[0].step.name == "markets" || steps[0].step.name == "assets"))
+      return fail("unknown path component '" + last.step.name + "': there is no " +
+                  (steps[0].step.name == "markets" ? "market" : "asset") + " '" + last.step.name +
+                  "' (an override cannot add one)");
+    if (value->is_object() || value->kind == JsonValue::Kind::array)
+      return fail("'" + last.key +
+                  "' is not in the configuration: an override may add a value, not a section or a list");
+    node->members.emplace_back(last.step.name, std::move(*value));
+    return last.key;
+  }
+  *slot = std::move(*value);
+  return last.key;
+}
+
+}  // namespace
+
+Result<Config> apply_overrides(const JsonValue& doc, const std::vector<std::string>& overrides,
+                               const std::string& file) {
+  JsonValue changed = doc;
+  std::vector<std::string> keys;  // the key path each override set
+  if (!changed.is_object()) return config_error(file, "", "expected a JSON object");
+  for (const std::string& text : overrides) {
+    auto key = apply_override(changed, text, file);
+    if (!key) return key.error();
+    keys.push_back(std::move(*key));
+  }
+  auto config = parse_config(changed, file);
+  if (config || overrides.empty()) return config;
+  // A document that was invalid before any override keeps its own error.
+  if (auto original = parse_config(doc, file); !original) return original.error();
+  // The override to blame: the last that set the key the error names, else
+  // the last in the same section, else the last.
+  const Error& e = config.error();
+  std::size_t blame = overrides.size() - 1;
+  bool exact = false;
+  for (std::size_t i = overrides.size(); i-- > 0;)
+    if (keys[i] == e.field) {
+      blame = i;
+      exact = true;
+      break;
+    }
+  if (!exact)
+    for (std::size_t i = overrides.size(); i-- > 0;)
+      if (section_of(keys[i]) == section_of(e.field)) {
+        blame = i;
+        break;
+      }
+  return override_error(ErrorKind::config, overrides[blame], file,
+                        (e.field.empty() ? "" : e.field + ": ") + e.message);
 }
 
 namespace {
