@@ -118,13 +118,16 @@ class BandSide {
     }
     if (lower_) {
       while (!far_.empty() && far_.front().bound >= value) take_far_top(crossed);
-      for (std::size_t b = top_; b > vb; --b) take_all(buckets_[b], crossed);
-      if (vb <= top_) take_some(buckets_[vb], crossed, [value](std::int64_t x) { return x >= value; });
+      for (std::size_t b = top_; b > vb; --b) take_all(b, crossed);
+      // The value's own bucket is looked into only when its highest bound is crossed.
+      if (vb <= top_ && extreme_[vb] >= value)
+        take_some(vb, crossed, [value](std::int64_t x) { return x >= value; });
       top_ = std::min(top_, vb);
     } else {
       while (!far_.empty() && far_.front().bound <= value) take_far_top(crossed);
-      for (std::size_t b = bottom_; b < vb; ++b) take_all(buckets_[b], crossed);
-      if (vb >= bottom_) take_some(buckets_[vb], crossed, [value](std::int64_t x) { return x <= value; });
+      for (std::size_t b = bottom_; b < vb; ++b) take_all(b, crossed);
+      if (vb >= bottom_ && extreme_[vb] <= value)
+        take_some(vb, crossed, [value](std::int64_t x) { return x <= value; });
       bottom_ = std::max(bottom_, vb);
     }
   }
@@ -160,6 +163,7 @@ class BandSide {
     const int value_bits = value > 0 ? std::bit_width(static_cast<std::uint64_t>(value)) : 0;
     shift_ = std::max(0, value_bits - count_bits + 1);
     buckets_.assign(count, {});
+    extreme_.assign(count, empty_extreme());
     far_.clear();
     top_ = 0;
     bottom_ = count;
@@ -172,29 +176,42 @@ class BandSide {
       return;
     }
     buckets_[b].push_back(e);
-    if (lower_)
+    if (lower_) {
       top_ = std::max(top_, b);
-    else
+      extreme_[b] = std::max(extreme_[b], e.bound);
+    } else {
       bottom_ = std::min(bottom_, b);
+      extreme_[b] = std::min(extreme_[b], e.bound);
+    }
   }
 
+  // The extreme of an empty bucket: never crossed.
+  std::int64_t empty_extreme() const { return lower_ ? INT64_MIN : INT64_MAX; }
+
   template <class Crossed>
-  void take_all(std::vector<Entry>& bucket, Crossed& crossed) {
+  void take_all(std::size_t b, Crossed& crossed) {
+    std::vector<Entry>& bucket = buckets_[b];
     for (const Entry& e : bucket) crossed(e);
     size_ -= bucket.size();
     bucket.clear();
+    extreme_[b] = empty_extreme();
   }
   template <class Crossed, class Test>
-  void take_some(std::vector<Entry>& bucket, Crossed& crossed, Test test) {
+  void take_some(std::size_t b, Crossed& crossed, Test test) {
+    std::vector<Entry>& bucket = buckets_[b];
     std::size_t kept = 0;
+    std::int64_t extreme = empty_extreme();
     for (std::size_t i = 0; i < bucket.size(); ++i) {
-      if (test(bucket[i].bound))
+      if (test(bucket[i].bound)) {
         crossed(bucket[i]);
-      else
+      } else {
+        extreme = lower_ ? std::max(extreme, bucket[i].bound) : std::min(extreme, bucket[i].bound);
         bucket[kept++] = bucket[i];
+      }
     }
     size_ -= bucket.size() - kept;
     bucket.resize(kept);
+    extreme_[b] = extreme;
   }
 
   // The far entries: a 4-ary heap, the bound nearest the buckets on top.
@@ -241,6 +258,10 @@ class BandSide {
   std::size_t top_ = 0;     // lower side: no entry in a bucket above this one
   std::size_t bottom_ = 0;  // upper side: no entry in a bucket below this one
   std::vector<std::vector<Entry>> buckets_;
+  // Per bucket, its most easily crossed bound (lower side: the highest;
+  // upper side: the lowest), so a value inside a bucket costs one compare
+  // until it crosses something there.
+  std::vector<std::int64_t> extreme_;
   std::vector<Entry> far_;
 };
 
