@@ -216,9 +216,9 @@ TEST_CASE("format_decimal: the 64-bit fast path writes what the 128-bit formatte
     // Every magnitude from 1 digit to 19, with trailing zeros of every length.
     const int digits = 1 + static_cast<int>(rng.below(19));
     std::uint64_t bound = 1;
-    for (int d = 0; d < digits && bound < (std::uint64_t{1} << 62); ++d) bound *= 10;
-    auto v = static_cast<std::int64_t>(rng.below(bound));
-    for (std::uint64_t z = rng.below(9); z > 0 && v < INT64_MAX / 10; --z) v *= 10;
+    for (int d = 0; d < digits; ++d) bound *= 10;  // at most 1e19: fits in 64 bits unsigned
+    auto v = static_cast<std::int64_t>(rng.below(bound) >> (bound > (std::uint64_t{1} << 62) ? 2 : 0));
+    for (std::uint64_t z = rng.below(9); z > 0 && v <= INT64_MAX / 10; --z) v *= 10;
     if (rng.below(2) == 0) v = -v;
     REQUIRE(format_decimal_raw(v) == liqsim::detail::format_decimal_generic(v));
     REQUIRE(format_decimal_wide(v) == liqsim::detail::format_decimal_generic(v));
