@@ -1,5 +1,6 @@
 #include "liqsim/workload.hpp"
 
+#include <algorithm>
 #include <initializer_list>
 #include <string>
 
@@ -25,7 +26,10 @@ const MarketSpec kMarkets[3] = {
 
 std::string config_text(const WorkloadSpec& s) {
   std::string btc_fee = s.liquidation_fees ? "0.005" : "0", alt_fee = s.liquidation_fees ? "0.01" : "0";
-  std::int64_t depth = std::max<std::int64_t>(1'000'000, std::int64_t(s.accounts) * 20'000);
+  // 20,000 USD of depth per account, within what a configuration amount can
+  // hold (±92233720368.54775807): from 4.6 million accounts on, the cap.
+  constexpr std::int64_t kMaxDepth = 90'000'000'000;
+  std::int64_t depth = std::clamp<std::int64_t>(std::int64_t(s.accounts) * 20'000, 1'000'000, kMaxDepth);
   std::string d = std::to_string(depth);
   std::string markets = R"("BTC-PERP": { "underlying": "BTC", "liquidation_fee_ratio": ")" + btc_fee +
                         R"(", "tiers": [
