@@ -362,9 +362,14 @@ expect_error "--set with an invalid value: exit 2, naming --set and the key" 2 \
   "--set markets.ETH-PERP.tiers\[0\].maintenance_margin_ratio=abc: markets.ETH-PERP.tiers\[0\].maintenance_margin_ratio: not a decimal" \
   "$LIQSIM" replay "$FLAG" --set 'markets.ETH-PERP.tiers[0].maintenance_margin_ratio=abc' --out "$TMP/set/bad.sqlite"
 check "... and writes no database" test ! -e "$TMP/set/bad.sqlite"
-expect_error "--set of a ratio that breaks the tiers' continuity is refused" 2 \
-  "--set markets.BTC-PERP.tiers\[1\].maintenance_margin_ratio=0.006: .*not continuous at notional 50000" \
-  "$LIQSIM" replay "$EX/isolated-tiers" --set 'markets.BTC-PERP.tiers[1].maintenance_margin_ratio=0.006'
+# A ratio's override computes the later amounts again; an amount given
+# with it that breaks continuity is refused.
+check "--set of a tier ratio recomputes the later tiers' amounts" \
+  "$LIQSIM" replay "$EX/isolated-tiers" --set 'markets.BTC-PERP.tiers[1].maintenance_margin_ratio=0.006' --quiet
+expect_error "--set of an amount that breaks the tiers' continuity is refused" 2 \
+  "--set markets.BTC-PERP.tiers\[1\].maintenance_amount=7: .*not continuous at notional 50000" \
+  "$LIQSIM" replay "$EX/isolated-tiers" --set 'markets.BTC-PERP.tiers[1].maintenance_margin_ratio=0.006' \
+  --set 'markets.BTC-PERP.tiers[1].maintenance_amount=7'
 expect_error "--set of an unknown market names it" 2 "unknown path component 'SOL-PERP'" \
   "$LIQSIM" replay "$FLAG" --set markets.SOL-PERP.depth=1
 expect_error "--set of an index out of range" 2 "index 10 is out of range" \

@@ -166,22 +166,30 @@ TEST_CASE("an override of a ratio recomputes the amounts a file left out", "[con
   CHECK(amounts(market(c, "BTC-PERP")) == "0 100 1100 16100 266100");
 }
 
-TEST_CASE("an override of a ratio keeps the amounts a file gave", "[config][overrides]") {
+TEST_CASE("an override of a ratio recomputes the amounts a file gave, unless an override sets them",
+          "[config][overrides]") {
+  // Continuity from notional 0 fixes every amount, so the amounts of a valid
+  // file are the computed ones: after a ratio changes they are computed
+  // again (and written into the document), 50000 × 0.002 = 100, then
+  // 100 + 250000 × 0.004 = 1100, ...
   const std::string with_amounts =
       must({std::string("markets.BTC-PERP.tiers=") + kExplicitTiers}).document.dump();
-  refused({"markets.BTC-PERP.tiers[1].maintenance_margin_ratio=0.006"},
-          {"--set markets.BTC-PERP.tiers[1].maintenance_margin_ratio=0.006: ",
-           "markets.BTC-PERP.tiers[1].maintenance_amount: maintenance requirement is not continuous"},
-          with_amounts.c_str());
-  // With the amount that continuity needs, 50000 × 0.002 = 100, and the next
-  // tier's, 100 + 250000 × 0.004 = 1100, it is accepted and kept.
-  const Config c = must({"markets.BTC-PERP.tiers[1].maintenance_margin_ratio=0.006",
-                         "markets.BTC-PERP.tiers[1].maintenance_amount=100",
-                         "markets.BTC-PERP.tiers[2].maintenance_amount=1100",
-                         "markets.BTC-PERP.tiers[3].maintenance_amount=16100",
-                         "markets.BTC-PERP.tiers[4].maintenance_amount=266100"},
-                        with_amounts.c_str());
+  const Config c = must({"markets.BTC-PERP.tiers[1].maintenance_margin_ratio=0.006"}, with_amounts.c_str());
   CHECK(amounts(market(c, "BTC-PERP")) == "0 100 1100 16100 266100");
+  CHECK(c.document.dump().find("\"maintenance_amount\":\"1100\"") != std::string::npos);
+  // An amount an override sets is kept, and checked.
+  refused({"markets.BTC-PERP.tiers[1].maintenance_margin_ratio=0.006",
+           "markets.BTC-PERP.tiers[2].maintenance_amount=1000"},
+          {"markets.BTC-PERP.tiers[2].maintenance_amount: maintenance requirement is not continuous"},
+          with_amounts.c_str());
+  const Config kept = must({"markets.BTC-PERP.tiers[1].maintenance_margin_ratio=0.006",
+                            "markets.BTC-PERP.tiers[1].maintenance_amount=100",
+                            "markets.BTC-PERP.tiers[2].maintenance_amount=1100"},
+                           with_amounts.c_str());
+  CHECK(amounts(market(kept, "BTC-PERP")) == "0 100 1100 16100 266100");
+  // Overriding only a flat value of the market leaves the given amounts as they are.
+  const Config flat = must({"markets.BTC-PERP.liquidation_fee_ratio=0.001"}, with_amounts.c_str());
+  CHECK(flat.document.dump().find("\"maintenance_amount\":\"1100\"") == std::string::npos);
 }
 
 TEST_CASE("an amount no 8-decimal value makes continuous is refused", "[config][overrides]") {

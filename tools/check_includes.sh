@@ -30,7 +30,8 @@ declare -A ALLOWED=(
   [import]="import core io"
   [results]="results core io engine"
   [replay]="replay core io log engine results"
-  [cli]="cli core io log engine import results replay"
+  [sweep]="sweep core io log engine results replay"
+  [cli]="cli core io log engine import results replay sweep"
 )
 
 # include/liqsim/<name>.hpp -> module. Rows for headers that do not exist
@@ -58,6 +59,7 @@ declare -A HEADERS=(
   [results]=results
   [replay]=replay
   [replay_sinks]=replay
+  [sweep]=sweep
 )
 
 passed=0

@@ -64,6 +64,10 @@ class ResultsSink final : public ReplaySink {
   void set_events_sha256(std::string hex) { events_sha256_ = std::move(hex); }
   // The run's id once on_finish has committed it; 0 before.
   std::int64_t run_id() const { return run_id_; }
+  // Keeps the database open after on_finish (it is closed there otherwise),
+  // for database(): a sweep serializes its point's in-memory database.
+  void keep_open() { keep_open_ = true; }
+  ResultsDb& database() { return *db_; }
 
  private:
   std::unique_ptr<ResultsDb> db_;
@@ -72,6 +76,7 @@ class ResultsSink final : public ReplaySink {
   std::function<std::int64_t()> finished_ms_;
   std::int64_t run_id_ = 0;
   std::string events_sha256_;
+  bool keep_open_ = false;
 };
 
 }  // namespace liqsim

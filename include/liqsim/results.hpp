@@ -45,6 +45,28 @@ struct ResultsOptions {
 // taken for a hot journal and deleted by the next open: callers refuse them.
 std::vector<std::string> results_side_files(const std::string& db_path);
 
+// ---- sweeps (docs/RESULTS.md, "Sweeps") ----
+
+// The sweeps row of a sweep (`liqsim sweep`, sweep.hpp).
+struct SweepRecord {
+  std::string label;
+  std::string grid_json;  // {"axes":[{"path":P,"values":[V...]}...],"zip":B,"at":SEQ|null}
+  std::string base_config_json;
+  std::string config_sha256, events_path, events_sha256;
+  std::string key;           // SHA-256 of what makes two sweeps the same sweep (not paths, not the shard)
+  std::int64_t points = 0;   // points of the whole sweep, every shard
+  std::int64_t at_seq = -1;  // -1: overrides at the start
+  std::int64_t shard_index = 0, shard_count = 1;
+  std::string engine_version;
+  std::int64_t started_unix_ms = 0;
+};
+
+// One sweep_points row per axis of a point.
+struct SweepPointRow {
+  std::int64_t point = 0;
+  std::vector<std::pair<std::string, std::string>> values;  // (path, value JSON text), axis order
+};
+
 // Opening a database for writing holds a shared flock on the file until the
 // object is destroyed. A file the object created and committed no run to is
 // removed on destruction, but only when no other process has it open and it
@@ -74,6 +96,37 @@ class ResultsDb {
   Result<std::int64_t> finish_run(const Summary& summary, const MetricsCollector& metrics,
                                   const Engine& engine, std::int64_t finished_unix_ms);
   virtual void abort_run() = 0;  // rolls back; earlier runs stay
+
+  // ---- runs written elsewhere: a sweep's points, shards being merged ----
+  //
+  // A database in memory only (no file, no secondary indexes): a sweep
+  // worker writes its point's run here and serialize() gives the image that
+  // the one writer of the sweep copies in.
+  static Result<std::unique_ptr<ResultsDb>> open_memory(const ResultsOptions& options = {});
+  // The whole database as SQLite's serialization (after finish_run).
+  virtual Result<std::string> serialize() = 0;
+  // One transaction of copied runs and sweep rows: begin_import, then any of
+  // add_sweep, import_image, add_sweep_point, then commit_import; abort_run
+  // rolls all of it back.
+  virtual Status begin_import() = 0;
+  // The sweeps row; its id.
+  virtual Result<std::int64_t> add_sweep(const SweepRecord& sweep, std::int64_t finished_unix_ms) = 0;
+  // sweeps.finished_ms, when the last point is in.
+  virtual Status set_sweep_finished(std::int64_t sweep_id, std::int64_t finished_unix_ms) = 0;
+  // With --at: the sweep's prefix run (sweeps.prefix_run_id).
+  virtual Status set_sweep_prefix(std::int64_t sweep_id, std::int64_t run_id) = 0;
+  // Copies every complete run of IMAGE (a serialized results database), in
+  // id order, with all its rows; the new run ids.
+  virtual Result<std::vector<std::int64_t>> import_image(const std::string& image) = 0;
+  virtual Status add_sweep_point(std::int64_t sweep_id, std::int64_t run_id, const SweepPointRow& row) = 0;
+  virtual Status commit_import() = 0;
+  // `liqsim results merge`: the shards of one sweep (each written by
+  // `liqsim sweep --shard I/N`) copied in as the unsharded sweep would have
+  // written them — the prefix run, then every point's run in point order,
+  // the sweeps row with shard 0/1 — in one transaction. Refuses (kind usage,
+  // naming the file) inputs that are not all shards of one sweep, a shard
+  // given twice, points in two shards, and missing points. The sweep's id.
+  virtual Result<std::int64_t> merge_shards(const std::vector<std::string>& inputs) = 0;
 };
 
 // `liqsim report`: one self-contained HTML page (inline SVG charts, no

@@ -27,6 +27,7 @@
 #include "liqsim/replay.hpp"
 #include "liqsim/replay_sinks.hpp"
 #include "liqsim/results.hpp"
+#include "liqsim/sweep.hpp"
 #include "liqsim/validate.hpp"
 #include "options.hpp"
 #include "replay_support.hpp"
@@ -39,6 +40,7 @@ namespace {
 struct Options {
   std::string dir, config, events, journal, out, report, label;
   std::vector<std::string> overrides;  // --set PATH=VALUE, in order
+  std::int64_t at = -1;                // --at SEQ: the overrides as a governance change before event SEQ
   bool json = false, check = false, reference_scan = false, progress = false, quiet = false;
   int busy_timeout_ms = ResultsOptions{}.busy_timeout_ms;
 };
@@ -101,6 +103,14 @@ Result<Options> parse_options(const ParsedOptions& cl) {
     o.busy_timeout_ms = static_cast<int>(*ms);
   }
   o.overrides = cl.all("--set");
+  if (cl.has("--at")) {
+    auto at = cl.integer("--at", 0, 0, INT64_MAX / 2);
+    if (!at) return at.error();
+    if (o.overrides.empty())
+      return make_error(ErrorKind::usage,
+                        "--at says when the --set overrides apply: give at least one --set");
+    o.at = *at;
+  }
   o.json = cl.has("--json");
   o.check = cl.has("--check");
   o.reference_scan = cl.has("--reference-scan");
@@ -164,9 +174,12 @@ int cmd_replay(const Args& args) {
   if (!config) return report_error(config.error());
   // The overrides change the document before anything is read or replayed;
   // the run records the changed document (runs.config_json).
+  // With --at they are a governance change at that event instead
+  // (overrides_as_params, as `liqsim sweep --at` applies them).
   if (!o.overrides.empty()) {
-    config = apply_overrides(config->document, o.overrides, o.config);
-    if (!config) return report_error("replay", config.error());
+    auto changed = apply_overrides(config->document, o.overrides, o.config);
+    if (!changed) return report_error("replay", changed.error());
+    if (o.at < 0) config = std::move(changed);
   }
 
   // The log is streamed: each event is read, checked against the
@@ -241,14 +254,42 @@ int cmd_replay(const Args& args) {
   {
     EventValidator validator(*config, symbols);
     InputEvent ev;
+    std::int64_t log_events = 0, last_ts = 0;
+    // --at: the overrides as param events with the ts of the event they
+    // precede (the last event's at the end), checked and applied like the
+    // log's own.
+    auto governance = [&](std::int64_t ts) -> Status {
+      auto params = overrides_as_params(replay.config(), o.overrides, o.config);
+      if (!params) {
+        Error e = params.error();
+        e.message = "--at " + std::to_string(o.at) + ": " + e.message;
+        return e;
+      }
+      for (const ParamEvent& p : *params) {
+        InputEvent pe{ts, p};
+        if (Status st = validator.check(pe, replay.next_seq()); !st) return st;
+        if (Status st = replay.apply(pe); !st) return st;
+      }
+      return {};
+    };
     for (;;) {
       auto more = reader->next(ev);
       if (!more) return failed(more.error());
       if (!*more) break;
+      if (log_events == o.at)
+        if (Status st = governance(ev.ts_ms); !st) return failed(st.error());
       if (Status st = validator.check(ev, replay.next_seq()); !st) return failed(st.error());
       if (Status st = replay.apply(ev); !st) return failed(st.error());
+      ++log_events;
+      last_ts = ev.ts_ms;
       progress.tick(replay.next_seq(), reader->bytes_read());
     }
+    if (o.at >= 0 && o.at == log_events)
+      if (Status st = governance(last_ts); !st) return failed(st.error());
+    if (o.at > log_events)
+      return failed(make_error(ErrorKind::usage, "--at " + std::to_string(o.at) + ": the log has " +
+                                                     std::to_string(log_events) + " events; --at takes 0.." +
+                                                     std::to_string(log_events)));
   }
   progress.finish(replay.next_seq());
   const std::string warning = reader->warning();

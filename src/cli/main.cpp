@@ -188,6 +188,8 @@ int run(int argc, char** argv) {
     if (command == "gen") return cmd_gen(args);
     if (command == "report") return cmd_report(args);
     if (command == "bench") return cmd_bench(args);
+    if (command == "sweep") return cmd_sweep(args);
+    if (command == "results") return cmd_results(args);
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "liqsim: out of memory\n");
     return 2;

@@ -31,6 +31,8 @@ const std::vector<GroupSpec> kGroups = {
      "--repair fixes what it can and reports each repair on stderr. --out appears\n"
      "whole or not at all.\n"},
     {"gen", "synthetic inputs: population", ""},
+    {"results", "results database tools: merge",
+     "exit codes: 0 success, 2 usage/input/I-O error (nothing is written)\n"},
 };
 
 const std::vector<CommandSpec> kCommands = {
@@ -53,6 +55,9 @@ const std::vector<CommandSpec> kCommands = {
           "(markets.M.tiers[0].maintenance_margin_ratio); VALUE is JSON, or a bare word taken as a "
           "string; applied in order, then validated as the configuration is",
           false, true},
+         {"at", 0, "SEQ",
+          "apply the --set overrides as a governance change just before event SEQ (param events with its ts) "
+          "instead of at the start"},
          {"json", 0, nullptr, "print the summary as one JSON object on stdout"},
          {"journal", 0, "J.jsonl", "write the derived events as JSON Lines"},
          {"out", 0, "R.sqlite", "add this run to a results database"},
@@ -71,6 +76,64 @@ const std::vector<CommandSpec> kCommands = {
           "force the progress bar on stderr (default: only when stderr is a terminal and the log is 8 MiB or "
           "more)"},
          {"quiet", 0, nullptr, "no progress bar"},
+     }},
+    {"sweep",
+     "one replay per point of a parameter grid, into one results database",
+     {"liqsim sweep --config C --events E --grid PATH=V1,V2,... [--grid ...] --out R.sqlite [options]",
+      "liqsim sweep DIR --grid PATH=V1,V2,... [--grid ...] --out R.sqlite [options]"},
+     "Replays the log once per point of the grid: the Cartesian product of the\n"
+     "--grid axes (the last changes fastest), or with --zip the axes taken in step.\n"
+     "A point's values are applied as `liqsim replay --set PATH=VALUE` applies them\n"
+     "(the same paths and checks; a tier's later maintenance_amount is computed\n"
+     "again for continuity), so a point's summary and state hash are those of that\n"
+     "replay. With --at SEQ they are a governance change just before event SEQ\n"
+     "(param events with its ts): the prefix runs once and every point forks from\n"
+     "its snapshot. Every point is checked before any runs; the log is read once\n"
+     "and shared by the workers; one writer stores the points in point order in one\n"
+     "transaction, so the database is the same whatever --jobs is, and a failed\n"
+     "sweep writes nothing. Prints one row per point (or --json: one object each).\n",
+     {"DIR"},
+     0,
+     {
+         {"config", 0, "C", "the configuration (JSON)"},
+         {"events", 0, "E", "the event log: JSON Lines or binary"},
+         {"grid", 0, "PATH=V1,V2,...",
+          "sweep PATH over these values (JSON or bare words; commas inside [..], {..} or \"..\" do not "
+          "split)",
+          false, true},
+         {"grid-file", 0, "G.json",
+          "more axes from a JSON file: {\"PATH\": [V1, V2, ...], ...} or {\"grid\": {...}, \"zip\": true}"},
+         {"zip", 0, nullptr, "take the axes in step (all of one length) instead of their product"},
+         {"out", 0, "R.sqlite", "the results database the runs go into", true},
+         {"jobs", 'j', "K", "worker threads (1 to 1024; default: the machine's cores)"},
+         {"shard", 0, "I/N",
+          "run only the points whose index is I modulo N, into this database ('liqsim results merge' joins "
+          "the shards)"},
+         {"at", 0, "SEQ",
+          "apply the values as a governance change before event SEQ, forking every point there"},
+         {"json", 0, nullptr, "print one JSON object per point instead of the table"},
+         {"label", 0, "NAME",
+          "the sweep's label (default: DIR's name, else E); point K's run is 'NAME point K'"},
+         {"busy-timeout", 0, "MS",
+          "wait up to MS milliseconds for another writer of the results database (0 to 3600000, default "
+          "5000)"},
+         {"progress", 0, nullptr,
+          "force the progress bar on stderr (default: only when stderr is a terminal)"},
+         {"quiet", 0, nullptr, "no progress bar"},
+     }},
+    {"results merge",
+     "join the shards of a sweep into one database",
+     {"liqsim results merge OUT.sqlite IN.sqlite..."},
+     "Copies the shards of one sweep (each written by 'liqsim sweep --shard I/N')\n"
+     "into OUT as the unsharded sweep writes them: the prefix run (with --at), then\n"
+     "every point's run in point order, and one sweeps row. Refuses inputs of\n"
+     "different sweeps, a shard given twice, points in two inputs and missing\n"
+     "points, before anything is written; the merge is one transaction.\n",
+     {"OUT.sqlite", "IN.sqlite..."},
+     2,
+     {
+         {"busy-timeout", 0, "MS",
+          "wait up to MS milliseconds for another writer of OUT (0 to 3600000, default 5000)"},
      }},
     {"log convert",
      "JSON Lines -> binary log, or binary -> JSON Lines",
@@ -599,7 +662,9 @@ Result<ParsedOptions> parse_command_line(const CommandSpec& spec, const Args& ar
     if (o.required && !p.has(long_name(o)))
       return usage((o.short_name != 0 ? std::string("-") + o.short_name : long_name(o)) + " " + o.value_name +
                    " is required");
-  if (p.operands_.size() > spec.operands.size())
+  // An operand named "NAME..." (the last) takes any number of arguments.
+  const bool variadic = !spec.operands.empty() && std::string_view(spec.operands.back()).ends_with("...");
+  if (!variadic && p.operands_.size() > spec.operands.size())
     return usage("unexpected argument " + quoted(p.operands_[spec.operands.size()]));
   if (p.operands_.size() < spec.min_operands) {
     std::string missing;

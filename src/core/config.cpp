@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -715,6 +716,69 @@ Result<std::string> apply_override(JsonValue& doc, const std::string& text, cons
 
 }  // namespace
 
+// A market's tier amounts follow from its ratios and bounds: continuity
+// from notional 0 fixes every maintenance_amount (the first tier's is 0), so
+// a valid document's amounts are the computed ones. An override of a tier's
+// maintenance_margin_ratio or max_notional (or of a whole tier, or the tier
+// list) would leave the later amounts stale and the document refused as
+// discontinuous: the amounts of that market that no override set are taken
+// out, to be computed again by parse_config (continuity_amount), and written
+// back into the document by write_back_tier_amounts.
+// The (market, tier) amounts to compute (taken out, or never given).
+std::vector<std::pair<std::string, std::size_t>> recompute_tier_amounts(
+    JsonValue& doc, const std::vector<std::string>& keys) {
+  std::vector<std::pair<std::string, std::size_t>> removed;
+  JsonValue* markets = member_of(doc, "markets");
+  if (!markets || !markets->is_object()) return removed;
+  for (auto& [name, market] : markets->members) {
+    if (!market.is_object()) continue;
+    JsonValue* tiers = member_of(market, "tiers");
+    if (!tiers || tiers->kind != JsonValue::Kind::array) continue;
+    const std::string prefix = "markets." + name + ".tiers";
+    bool moved = false;
+    for (const std::string& k : keys) {
+      if (k.rfind(prefix, 0) != 0) continue;
+      const std::string rest = k.substr(prefix.size());
+      if (rest.empty() || (rest.find(".maintenance_margin_ratio") != std::string::npos) ||
+          (rest.find(".max_notional") != std::string::npos) || rest.back() == ']')
+        moved = true;
+    }
+    if (!moved) continue;
+    for (std::size_t j = 1; j < tiers->items.size(); ++j) {
+      JsonValue& tier = tiers->items[j];
+      if (!tier.is_object()) continue;
+      const std::string own = prefix + "[" + std::to_string(j) + "].maintenance_amount";
+      if (std::find(keys.begin(), keys.end(), own) != keys.end()) continue;
+      auto& members = tier.members;
+      members.erase(std::remove_if(members.begin(), members.end(),
+                                   [](const auto& m) { return m.first == "maintenance_amount"; }),
+                    members.end());
+      removed.emplace_back(name, j);  // computed, then written back
+    }
+  }
+  return removed;
+}
+
+// The amounts parse_config computed, into the document (runs.config_json
+// and a later param see the values in force).
+void write_back_tier_amounts(Config& config,
+                             const std::vector<std::pair<std::string, std::size_t>>& removed) {
+  JsonValue* markets = member_of(config.document, "markets");
+  if (!markets) return;
+  for (const auto& [name, j] : removed) {
+    const int mi = config.market_index(name);
+    JsonValue* market = member_of(*markets, name);
+    JsonValue* tiers = market ? member_of(*market, "tiers") : nullptr;
+    if (mi < 0 || !tiers || tiers->kind != JsonValue::Kind::array || j >= tiers->items.size()) continue;
+    const MarketConfig& m = config.markets[static_cast<std::size_t>(mi)];
+    if (j >= m.tiers.size()) continue;
+    JsonValue amount;
+    amount.kind = JsonValue::Kind::string;
+    amount.text = m.tiers[j].maintenance_amount.str();
+    tiers->items[j].members.emplace_back("maintenance_amount", std::move(amount));
+  }
+}
+
 Result<Config> apply_overrides(const JsonValue& doc, const std::vector<std::string>& overrides,
                                const std::string& file) {
   JsonValue changed = doc;
@@ -725,8 +789,13 @@ Result<Config> apply_overrides(const JsonValue& doc, const std::vector<std::stri
     if (!key) return key.error();
     keys.push_back(std::move(*key));
   }
+  const auto recomputed = recompute_tier_amounts(changed, keys);
   auto config = parse_config(changed, file);
-  if (config || overrides.empty()) return config;
+  if (config) {
+    write_back_tier_amounts(*config, recomputed);
+    return config;
+  }
+  if (overrides.empty()) return config;
   // A document that was invalid before any override keeps its own error.
   if (auto original = parse_config(doc, file); !original) return original.error();
   // The override to blame: the last that set the key the error names, else

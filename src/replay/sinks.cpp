@@ -59,7 +59,7 @@ Status ResultsSink::on_finish(const ReplayResult& result, const MetricsCollector
                  : db_->finish_run(result.summary, result.fields, metrics, engine, finished);
   if (!run) return run.error();
   run_id_ = *run;
-  db_.reset();  // closed: the run is in the file, and nothing of this run holds it any more
+  if (!keep_open_) db_.reset();  // closed: the run is in the file, and nothing of this run holds it any more
   return {};
 }
 

@@ -19,11 +19,13 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "liqsim/json.hpp"
@@ -165,6 +167,43 @@ CREATE TABLE IF NOT EXISTS episodes (
   bankrupt INTEGER NOT NULL,
   PRIMARY KEY (run_id, n)
 );
+CREATE TABLE IF NOT EXISTS sweeps (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  label TEXT NOT NULL,
+  sweep_key TEXT NOT NULL,
+  grid_json TEXT NOT NULL,
+  base_config_json TEXT NOT NULL,
+  config_sha256 TEXT NOT NULL,
+  events_path TEXT NOT NULL,
+  events_sha256 TEXT NOT NULL,
+  points INTEGER NOT NULL,
+  at_seq INTEGER,
+  prefix_run_id INTEGER REFERENCES runs(id),
+  shard_index INTEGER NOT NULL,
+  shard_count INTEGER NOT NULL,
+  engine_version TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS sweep_points (
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
+  point INTEGER NOT NULL,
+  axis INTEGER NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  path TEXT NOT NULL,
+  value TEXT NOT NULL,
+  value_f REAL,
+  PRIMARY KEY (sweep_id, point, axis)
+);
+CREATE VIEW IF NOT EXISTS sweep_summary AS
+  SELECT p.sweep_id, p.point, r.id AS run_id, r.label,
+         (SELECT json_group_object(q.path, json(q.value)) FROM sweep_points q
+           WHERE q.sweep_id = p.sweep_id AND q.point = p.point) AS values_json,
+         r.liquidations, r.liquidated_notional, r.liquidated_notional_f, r.bad_debt, r.bad_debt_f,
+         r.insurance_paid, r.insurance_paid_f, r.adl_events, r.adl_amount, r.adl_amount_f,
+         r.socialized_loss, r.socialized_loss_f, r.rejected, r.insurance_fund, r.insurance_fund_f,
+         r.state_hash
+  FROM (SELECT DISTINCT sweep_id, point, run_id FROM sweep_points) p JOIN runs r ON r.id = p.run_id;
 )sql";
 
 // The secondary indexes of the events table (docs/RESULTS.md), kept apart
@@ -419,10 +458,12 @@ class Writer {
 class SqliteResultsDb final : public ResultsDb {
  public:
   using ResultsDb::finish_run;
-  SqliteResultsDb(std::string path, ResultsOptions options) : path_(std::move(path)), options_(options) {}
+  SqliteResultsDb(std::string path, ResultsOptions options, bool memory = false)
+      : path_(std::move(path)), options_(options), memory_(memory) {}
   ~SqliteResultsDb() override {
     writer_.abandon();
     if (in_run_) rollback();
+    import_stmts_.clear();
     stmts_.clear();
     ins_event_ = Stmt();
     ins_insurance_ = Stmt();
@@ -513,9 +554,10 @@ class SqliteResultsDb final : public ResultsDb {
   }
 
   Status open() {
-    if (Status st = open_file(); !st.ok()) return st;
+    if (!memory_)
+      if (Status st = open_file(); !st.ok()) return st;
     // One thread uses the connection: no SQLite mutexes.
-    int rc = sqlite3_open_v2(path_.c_str(), &db_,
+    int rc = sqlite3_open_v2(memory_ ? ":memory:" : path_.c_str(), &db_,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) return fail("cannot open the results database");
     sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
@@ -618,6 +660,7 @@ class SqliteResultsDb final : public ResultsDb {
 
   Status build_event_indexes() {
     if (!defer_event_indexes_) return {};
+    if (memory_) return {};  // an image to be copied: the copy is indexed
     if (!exec(kEventIndexes)) return fail_run("cannot index the run's events");
     defer_event_indexes_ = false;
     return {};
@@ -766,7 +809,7 @@ class SqliteResultsDb final : public ResultsDb {
     // A run reported as stored is in the file named: if the name was removed
     // or replaced while the run was written (not by a liqsim, which would
     // have waited for this process's lock), say so.
-    if (!still_named())
+    if (!memory_ && !still_named())
       return make_io("the file was removed or replaced while the run was written: run " +
                      std::to_string(run_id_) + " is not in the file that now has this name")
           .error();
@@ -775,12 +818,470 @@ class SqliteResultsDb final : public ResultsDb {
 
   void abort_run() override {
     writer_.abandon();
+    import_stmts_.clear();
+    importing_ = false;
     if (in_run_) rollback();
+  }
+  // ---- runs written elsewhere ----
+
+  Result<std::string> serialize() override {
+    if (in_run_) return make_io("a run is being written").error();
+    sqlite3_int64 size = 0;
+    unsigned char* bytes = sqlite3_serialize(db_, "main", &size, 0);
+    if (!bytes) return fail("cannot serialize the database").error();
+    std::string image(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(size));
+    sqlite3_free(bytes);
+    return image;
+  }
+
+  Status begin_import() override {
+    if (in_run_) return make_io("a run is already being written");
+    failed_ = false;
+    if (!exec("BEGIN IMMEDIATE")) return fail("cannot start the transaction");
+    in_run_ = true;
+    importing_ = true;
+    if (!ensure_schema()) return fail_import("cannot create the schema");
+    if (!migrate_from_1()) return fail_import("cannot migrate the schema from version 1");
+    if (Status st = prepare_event_indexes(); !st.ok()) {
+      abort_run();
+      return st;
+    }
+    return {};
+  }
+
+  Status fail_import(const std::string& what) {
+    Status st = fail(what);
+    abort_run();
+    return st;
+  }
+
+  Result<std::int64_t> add_sweep(const SweepRecord& w, std::int64_t finished_ms) override {
+    if (!importing_) return make_io("add_sweep outside an import").error();
+    Stmt ins;
+    if (ins.prepare(db_,
+                    "INSERT INTO sweeps (label, sweep_key, grid_json, base_config_json, config_sha256, "
+                    "events_path, events_sha256, points, at_seq, shard_index, shard_count, engine_version, "
+                    "started_ms, finished_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
+      return fail_run("cannot prepare the sweep statement").error();
+    ins.text(1, w.label);
+    ins.text(2, w.key);
+    ins.text(3, w.grid_json);
+    ins.text(4, w.base_config_json);
+    ins.text(5, w.config_sha256);
+    ins.text(6, w.events_path);
+    ins.text(7, w.events_sha256);
+    ins.i64(8, w.points);
+    if (w.at_seq >= 0) ins.i64(9, w.at_seq);
+    ins.i64(10, w.shard_index);
+    ins.i64(11, w.shard_count);
+    ins.text(12, w.engine_version);
+    ins.i64(13, w.started_unix_ms);
+    ins.i64(14, finished_ms);
+    if (ins.step() != SQLITE_DONE) return fail_run("cannot write the sweep").error();
+    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+
+  Status set_sweep_finished(std::int64_t sweep_id, std::int64_t finished_ms) override {
+    Stmt up;
+    if (up.prepare(db_, "UPDATE sweeps SET finished_ms=? WHERE id=?") != SQLITE_OK)
+      return fail_run("cannot prepare the sweep statement");
+    up.i64(1, finished_ms);
+    up.i64(2, sweep_id);
+    if (up.step() != SQLITE_DONE) return fail_run("cannot record the sweep's end");
+    return {};
+  }
+
+  Status set_sweep_prefix(std::int64_t sweep_id, std::int64_t run_id) override {
+    Stmt up;
+    if (up.prepare(db_, "UPDATE sweeps SET prefix_run_id=? WHERE id=?") != SQLITE_OK)
+      return fail_run("cannot prepare the sweep statement");
+    up.i64(1, run_id);
+    up.i64(2, sweep_id);
+    if (up.step() != SQLITE_DONE) return fail_run("cannot record the sweep's prefix run");
+    return {};
+  }
+
+  Status add_sweep_point(std::int64_t sweep_id, std::int64_t run_id, const SweepPointRow& row) override {
+    if (!importing_) return make_io("add_sweep_point outside an import");
+    Stmt& ins = import_stmt("sweep_points",
+                            "INSERT INTO sweep_points (sweep_id, point, axis, run_id, path, value, value_f) "
+                            "VALUES (?,?,?,?,?,?,?)");
+    if (!ins) return fail_run("cannot prepare the sweep point statement");
+    for (std::size_t axis = 0; axis < row.values.size(); ++axis) {
+      const auto& [path, value] = row.values[axis];
+      ins.start();
+      ins.i64(1, sweep_id);
+      ins.i64(2, row.point);
+      ins.i64(3, static_cast<std::int64_t>(axis));
+      ins.i64(4, run_id);
+      ins.text(5, path);
+      ins.text(6, value);
+      if (auto number = number_of(value)) ins.real(7, *number);
+      if (ins.step() != SQLITE_DONE) return fail_run("cannot write a sweep point");
+    }
+    return {};
+  }
+
+  // A value's number: a JSON number, or a string holding a decimal.
+  static std::optional<double> number_of(const std::string& json_text) {
+    auto v = parse_json(json_text);
+    if (!v || !(v->is_number() || v->is_string())) return std::nullopt;
+    if (auto raw = parse_decimal_raw(v->text)) return as_double(*raw);
+    char* end = nullptr;
+    const double d = std::strtod(v->text.c_str(), &end);
+    if (v->text.empty() || !end || *end != '\0' || !std::isfinite(d)) return std::nullopt;
+    return d;
+  }
+
+  Stmt& import_stmt(const std::string& key, const std::string& sql) {
+    auto& slot = import_stmts_[key];
+    if (!slot) {
+      slot = std::make_unique<Stmt>();
+      if (slot->prepare(db_, sql.c_str()) != SQLITE_OK) {
+        import_stmts_.erase(key);
+        static Stmt none;
+        return none;
+      }
+    }
+    return *slot;
+  }
+
+  // The columns of TABLE in this database, in order.
+  Result<std::vector<std::string>> columns_of(const std::string& table) {
+    auto it = import_columns_.find(table);
+    if (it != import_columns_.end()) return it->second;
+    std::vector<std::string> cols;
+    Stmt q;
+    if (q.prepare(db_, ("PRAGMA main.table_info(" + table + ")").c_str()) != SQLITE_OK)
+      return fail("cannot read the schema of " + table).error();
+    while (q.step() == SQLITE_ROW)
+      cols.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 1)));
+    import_columns_[table] = cols;
+    return cols;
+  }
+
+  // The tables that hold a run's rows, by run_id (all but runs).
+  static const std::vector<std::string>& run_tables() {
+    static const std::vector<std::string> t = {"events",   "market_series", "insurance_fund",
+                                               "accounts", "markets",       "collateral",
+                                               "metrics",  "cascades",      "episodes"};
+    return t;
+  }
+
+  // Copies run SRC_ID of the connection SRC (a results database of this
+  // schema; `what` names it in errors) with every row that belongs to it.
+  Result<std::int64_t> copy_run(sqlite3* src, std::int64_t src_id, const std::string& what) {
+    auto bad_source = [&](const std::string& m) {
+      return make_error_in(ErrorKind::io, what + ": " + m + ": " + sqlite3_errmsg(src)).error();
+    };
+    // The run row, every column but id.
+    std::int64_t new_id = 0;
+    {
+      auto cols = columns_of("runs");
+      if (!cols) return cols.error();
+      std::string list, marks;
+      for (const std::string& c : *cols) {
+        if (c == "id") continue;
+        list += (list.empty() ? "" : ", ") + c;
+        marks += marks.empty() ? "?" : ",?";
+      }
+      Stmt sel;
+      if (sel.prepare(src, ("SELECT " + list + " FROM runs WHERE id = ?").c_str()) != SQLITE_OK)
+        return bad_source("not a results database of this version (its runs table differs)");
+      sel.i64(1, src_id);
+      Stmt& ins = import_stmt("runs", "INSERT INTO runs (" + list + ") VALUES (" + marks + ")");
+      if (!ins) return fail_run("cannot prepare the run statement").error();
+      if (sel.step() != SQLITE_ROW) return bad_source("run " + std::to_string(src_id) + " is missing");
+      ins.start();
+      const int n = sqlite3_column_count(sel.get());
+      for (int i = 0; i < n; ++i) sqlite3_bind_value(ins.get(), i + 1, sqlite3_column_value(sel.get(), i));
+      if (ins.step() != SQLITE_DONE) return fail_run("cannot copy a run").error();
+      new_id = sqlite3_last_insert_rowid(db_);
+    }
+    for (const std::string& table : run_tables()) {
+      auto cols = columns_of(table);
+      if (!cols) return cols.error();
+      std::string list, marks = "?";
+      for (const std::string& c : *cols) {
+        if (c == "run_id") continue;
+        list += (list.empty() ? "" : ", ") + c;
+        marks += ",?";
+      }
+      Stmt sel;
+      if (sel.prepare(src,
+                      ("SELECT " + list + " FROM " + table + " WHERE run_id = ? ORDER BY rowid").c_str()) !=
+          SQLITE_OK)
+        return bad_source("not a results database of this version (its " + table + " table differs)");
+      sel.i64(1, src_id);
+      Stmt& ins =
+          import_stmt(table, "INSERT INTO " + table + " (run_id, " + list + ") VALUES (" + marks + ")");
+      if (!ins) return fail_run("cannot prepare the " + table + " statement").error();
+      const int n = sqlite3_column_count(sel.get());
+      for (;;) {
+        const int rc = sel.step();
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return bad_source("cannot read its " + table + " table");
+        sqlite3_reset(ins.get());
+        sqlite3_bind_int64(ins.get(), 1, new_id);
+        for (int i = 0; i < n; ++i) sqlite3_bind_value(ins.get(), i + 2, sqlite3_column_value(sel.get(), i));
+        if (ins.step() != SQLITE_DONE) return fail_run("cannot copy the " + table + " rows of a run").error();
+      }
+    }
+    return new_id;
+  }
+
+  Result<std::vector<std::int64_t>> import_image(const std::string& image) override {
+    if (!importing_) return make_io("import_image outside an import").error();
+    sqlite3* src = nullptr;
+    if (sqlite3_open_v2(":memory:", &src, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK) {
+      sqlite3_close(src);
+      return make_io("cannot open a database image").error();
+    }
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> guard(src, sqlite3_close);
+    auto* bytes = static_cast<unsigned char*>(sqlite3_malloc64(image.size()));
+    if (!bytes && !image.empty()) return make_io("out of memory for a database image").error();
+    std::memcpy(bytes, image.data(), image.size());
+    if (sqlite3_deserialize(src, "main", bytes, static_cast<sqlite3_int64>(image.size()),
+                            static_cast<sqlite3_int64>(image.size()),
+                            SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
+      return make_io("not a database image").error();
+    return copy_runs(src, "a point's database image");
+  }
+
+  // Every complete run of SRC, in id order.
+  Result<std::vector<std::int64_t>> copy_runs(sqlite3* src, const std::string& what) {
+    std::vector<std::int64_t> ids, out;
+    {
+      Stmt q;
+      if (q.prepare(src, "SELECT id FROM runs WHERE complete = 1 ORDER BY id") != SQLITE_OK)
+        return make_error_in(ErrorKind::io, what + ": not a results database").error();
+      while (q.step() == SQLITE_ROW) ids.push_back(sqlite3_column_int64(q.get(), 0));
+    }
+    for (std::int64_t id : ids) {
+      auto copied = copy_run(src, id, what);
+      if (!copied) return copied.error();
+      out.push_back(*copied);
+    }
+    return out;
+  }
+
+  // ---- results merge ----
+
+  struct ShardInput {
+    std::string path;
+    sqlite3* db = nullptr;
+    SweepRecord sweep;
+    std::int64_t id = 0, prefix_run_id = 0, finished_ms = 0;
+    std::map<std::int64_t, std::int64_t> point_runs;   // point → run id
+    std::map<std::int64_t, SweepPointRow> point_rows;  // point → its values
+  };
+
+  Status read_shard(ShardInput& in) {
+    auto usage = [&](const std::string& m) {
+      Error e = make_error(ErrorKind::usage, m);
+      e.file = in.path;
+      return Status(e);
+    };
+    if (sqlite3_open_v2(in.path.c_str(), &in.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK)
+      return usage(std::string("cannot open it as a results database: ") + sqlite3_errmsg(in.db));
+    sqlite3_busy_timeout(in.db, options_.busy_timeout_ms);
+    Stmt q;
+    if (q.prepare(in.db,
+                  "SELECT id, label, sweep_key, grid_json, base_config_json, config_sha256, events_path, "
+                  "events_sha256, points, at_seq, prefix_run_id, shard_index, shard_count, engine_version, "
+                  "started_ms, finished_ms FROM sweeps ORDER BY id") != SQLITE_OK)
+      return usage("not the database of a sweep (it has no sweeps table)");
+    int rows = 0;
+    auto text = [&](int i) {
+      const unsigned char* t = sqlite3_column_text(q.get(), i);
+      return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+    };
+    while (q.step() == SQLITE_ROW) {
+      if (++rows > 1) break;
+      in.id = sqlite3_column_int64(q.get(), 0);
+      SweepRecord& w = in.sweep;
+      w.label = text(1);
+      w.key = text(2);
+      w.grid_json = text(3);
+      w.base_config_json = text(4);
+      w.config_sha256 = text(5);
+      w.events_path = text(6);
+      w.events_sha256 = text(7);
+      w.points = sqlite3_column_int64(q.get(), 8);
+      w.at_seq = sqlite3_column_type(q.get(), 9) == SQLITE_NULL ? -1 : sqlite3_column_int64(q.get(), 9);
+      in.prefix_run_id = sqlite3_column_int64(q.get(), 10);
+      w.shard_index = sqlite3_column_int64(q.get(), 11);
+      w.shard_count = sqlite3_column_int64(q.get(), 12);
+      w.engine_version = text(13);
+      w.started_unix_ms = sqlite3_column_int64(q.get(), 14);
+      in.finished_ms = sqlite3_column_int64(q.get(), 15);
+    }
+    if (rows == 0) return usage("holds no sweep (write shards with liqsim sweep --shard I/N)");
+    if (rows > 1) return usage("holds more than one sweep: a shard holds one");
+    if (in.sweep.at_seq >= 0 && in.prefix_run_id <= 0)
+      return usage("its sweep forks at an event (--at) but has no prefix run");
+    Stmt p;
+    if (p.prepare(in.db,
+                  "SELECT point, axis, run_id, path, value FROM sweep_points WHERE sweep_id = ? "
+                  "ORDER BY point, axis") != SQLITE_OK)
+      return usage("not the database of a sweep (it has no sweep_points table)");
+    p.i64(1, in.id);
+    while (p.step() == SQLITE_ROW) {
+      const std::int64_t point = sqlite3_column_int64(p.get(), 0);
+      const std::int64_t run = sqlite3_column_int64(p.get(), 2);
+      auto [it, fresh] = in.point_runs.emplace(point, run);
+      if (!fresh && it->second != run) return usage("point " + std::to_string(point) + " has two runs");
+      SweepPointRow& row = in.point_rows[point];
+      row.point = point;
+      auto col = [&](int i) {
+        const unsigned char* t = sqlite3_column_text(p.get(), i);
+        return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+      };
+      row.values.emplace_back(col(3), col(4));
+    }
+    for (const auto& [point, run] : in.point_runs)
+      if (point < 0 || point >= in.sweep.points || point % in.sweep.shard_count != in.sweep.shard_index)
+        return usage("point " + std::to_string(point) + " does not belong to shard " +
+                     std::to_string(in.sweep.shard_index) + "/" + std::to_string(in.sweep.shard_count));
+    return {};
+  }
+
+  Result<std::int64_t> merge_shards(const std::vector<std::string>& paths) override {
+    if (paths.empty()) return make_error(ErrorKind::usage, "no shard to merge");
+    std::vector<ShardInput> inputs(paths.size());
+    struct Closer {
+      std::vector<ShardInput>& v;
+      ~Closer() {
+        for (ShardInput& in : v) sqlite3_close(in.db);
+      }
+    } closer{inputs};
+    auto usage = [&](const std::string& file, const std::string& m) {
+      Error e = make_error(ErrorKind::usage, m);
+      e.file = file;
+      return e;
+    };
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      inputs[i].path = paths[i];
+      if (Status st = read_shard(inputs[i]); !st.ok()) return st.error();
+    }
+    const ShardInput& first = inputs.front();
+    std::map<std::int64_t, const ShardInput*> by_shard;
+    for (const ShardInput& in : inputs) {
+      if (in.sweep.key != first.sweep.key)
+        return usage(in.path, "is a shard of another sweep than " + first.path +
+                                  " (their grids, base configurations or inputs differ)");
+      if (in.sweep.shard_count != first.sweep.shard_count)
+        return usage(in.path, "is shard " + std::to_string(in.sweep.shard_index) + "/" +
+                                  std::to_string(in.sweep.shard_count) + ", " + first.path + " is shard " +
+                                  std::to_string(first.sweep.shard_index) + "/" +
+                                  std::to_string(first.sweep.shard_count) + ": not one split of the sweep");
+      auto [it, fresh] = by_shard.emplace(in.sweep.shard_index, &in);
+      if (!fresh)
+        return usage(in.path, "is shard " + std::to_string(in.sweep.shard_index) + "/" +
+                                  std::to_string(in.sweep.shard_count) + " again (so is " + it->second->path +
+                                  "): the shards overlap");
+    }
+    // Every point exactly once.
+    std::vector<const ShardInput*> owner(static_cast<std::size_t>(first.sweep.points), nullptr);
+    for (const ShardInput& in : inputs)
+      for (const auto& [point, run] : in.point_runs) {
+        const ShardInput*& o = owner[static_cast<std::size_t>(point)];
+        if (o)
+          return usage(in.path, "holds point " + std::to_string(point) + ", which " + o->path +
+                                    " holds too: the shards overlap");
+        o = &in;
+      }
+    for (std::size_t point = 0; point < owner.size(); ++point)
+      if (!owner[point]) {
+        const std::int64_t shard = static_cast<std::int64_t>(point) % first.sweep.shard_count;
+        return make_error(
+            ErrorKind::usage,
+            "point " + std::to_string(point) + " of " + std::to_string(first.sweep.points) +
+                " is in no input: " +
+                (by_shard.count(shard) ? "its shard " + by_shard[shard]->path + " lacks it"
+                                       : "shard " + std::to_string(shard) + "/" +
+                                             std::to_string(first.sweep.shard_count) + " is missing"));
+      }
+    // The prefix: one run, the same in every shard.
+    const ShardInput& lowest = *by_shard.begin()->second;
+    if (first.sweep.at_seq >= 0) {
+      auto hash_of = [](const ShardInput& in) {
+        Stmt q;
+        std::string h;
+        if (q.prepare(in.db, "SELECT state_hash FROM runs WHERE id = ?") == SQLITE_OK) {
+          q.i64(1, in.prefix_run_id);
+          if (q.step() == SQLITE_ROW && sqlite3_column_text(q.get(), 0))
+            h = reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0));
+        }
+        return h;
+      };
+      const std::string h = hash_of(lowest);
+      for (const ShardInput& in : inputs)
+        if (hash_of(in) != h || h.empty())
+          return usage(in.path, "its prefix run differs from " + lowest.path + "'s");
+    }
+    SweepRecord merged = lowest.sweep;
+    merged.shard_index = 0;
+    merged.shard_count = 1;
+    std::int64_t finished = 0;
+    for (const ShardInput& in : inputs) {
+      merged.started_unix_ms = std::min(merged.started_unix_ms, in.sweep.started_unix_ms);
+      finished = std::max(finished, in.finished_ms);
+    }
+    if (Status st = begin_import(); !st.ok()) return st.error();
+    auto abandon = [&](Error e) {
+      abort_run();
+      return e;
+    };
+    auto sweep_id = add_sweep(merged, finished);
+    if (!sweep_id) return abandon(sweep_id.error());
+    if (merged.at_seq >= 0) {
+      auto run = copy_run(lowest.db, lowest.prefix_run_id, lowest.path);
+      if (!run) return abandon(run.error());
+      if (Status st = set_sweep_prefix(*sweep_id, *run); !st.ok()) return abandon(st.error());
+    }
+    for (std::size_t point = 0; point < owner.size(); ++point) {
+      const ShardInput& in = *owner[point];
+      const auto key = static_cast<std::int64_t>(point);
+      auto run = copy_run(in.db, in.point_runs.at(key), in.path);
+      if (!run) return abandon(run.error());
+      if (Status st = add_sweep_point(*sweep_id, *run, in.point_rows.at(key)); !st.ok())
+        return abandon(st.error());
+    }
+    if (Status st = commit_import(); !st.ok()) return st.error();
+    return *sweep_id;
+  }
+  Status commit_import() override {
+    if (!importing_) return make_io("commit_import outside an import");
+    if (Status st = build_event_indexes(); !st.ok()) {
+      abort_run();
+      return st;
+    }
+    import_stmts_.clear();
+    if (!exec("COMMIT")) {
+      Status st = fail("cannot commit");
+      abort_run();
+      return st;
+    }
+    in_run_ = false;
+    importing_ = false;
+    committed_ = true;
+    if (!memory_ && !still_named())
+      return make_io(
+          "the file was removed or replaced while it was written: what was stored is not in the "
+          "file that now has this name");
+    return {};
   }
 
  private:
   std::string path_;
   ResultsOptions options_;
+  bool memory_ = false;  // open_memory: no file
+  bool importing_ = false;
+  std::map<std::string, std::unique_ptr<Stmt>> import_stmts_;  // per table, on this connection
+  std::map<std::string, std::vector<std::string>> import_columns_;
   int fd_ = -1;  // holds the shared flock; closed only after SQLite's descriptors
   dev_t dev_ = 0;
   ino_t ino_ = 0;
@@ -1188,6 +1689,12 @@ Result<std::int64_t> ResultsDb::finish_run(const Summary& summary, const Metrics
 
 Result<std::unique_ptr<ResultsDb>> ResultsDb::open(const std::string& path) {
   return open(path, ResultsOptions{});
+}
+
+Result<std::unique_ptr<ResultsDb>> ResultsDb::open_memory(const ResultsOptions& options) {
+  auto db = std::make_unique<SqliteResultsDb>("(memory)", options, true);
+  if (Status st = db->open(); !st.ok()) return st.error();
+  return std::unique_ptr<ResultsDb>(std::move(db));
 }
 
 Result<std::unique_ptr<ResultsDb>> ResultsDb::open(const std::string& path, const ResultsOptions& options) {
