@@ -70,7 +70,7 @@ TRADES_OPTS=(--asset --in --time-unit --time-col --price-col --qty-col --shift-m
   --out)
 GEN_OPTS=(--accounts --seed --market --asset --price --ts --leverage-mean --max-leverage --equity-median
   --isolated-share --long-share --collateral --collateral-mode --asset-price --with-price --account-prefix --out --meta)
-REPORT_OPTS=(-o --out --run)
+REPORT_OPTS=(-o --out --run --baseline)
 BENCH_OPTS=(--quick --no-day --ticks --params --no-e2e --e2e-only --e2e-ticks --crash-accounts --flagship)
 
 # --- help: liqsim help CMD [SUB] on stdout, exit 0; CMD --help is the same text ---
@@ -117,7 +117,7 @@ check "liqsim help import trades lists every trades option" \
 run help gen population
 check "liqsim help gen population lists every gen option" rc0_has_all out.txt "${GEN_OPTS[@]}"
 run help report
-check "liqsim help report lists -o, --out and --run" \
+check "liqsim help report lists -o, --out, --run and --baseline" \
   rc0_has_all out.txt 'liqsim report RUN.sqlite -o REPORT.html' "${REPORT_OPTS[@]}"
 cp out.txt help-report.txt
 run report -h
@@ -288,6 +288,13 @@ expect_ok "replay DIR with --journal --out --report --label --busy-timeout --pro
 check "... wrote the journal, the database (with the label) and the report" \
   bash -c "[ -s all.jsonl ] && [ -s all.html ] && [ \"\$(sqlite3 all.sqlite 'SELECT label FROM runs')\" = everything ]"
 expect_ok "report --out with --run of the run just written" report all.sqlite --out all2.html --run 1
+expect_ok "report --baseline of the run just written" report all.sqlite --out all3.html --baseline 1
+rm -f all4.html
+expect_usage "--baseline of a run the database does not hold names the option" \
+  "field '--baseline': no complete run with id 9" report all.sqlite --out all4.html --baseline 9
+check "... and writes no report" bash -c "[ ! -e all4.html ]"
+expect_usage "--baseline that is not a number names the option" "--baseline needs a positive run id, not '0'" \
+  report all.sqlite -o all4.html --baseline 0
 expect_ok "log convert IN OUT" log convert "$EX/cascade/events.jsonl" c.evlog
 expect_ok "log verify LOG" log verify c.evlog
 expect_ok "log cat LOG" log cat c.evlog

@@ -53,6 +53,8 @@ class ResultsSink final : public ReplaySink {
   // (recorded only: nothing computed depends on it).
   ResultsSink(std::unique_ptr<ResultsDb> db, RunInfo info, const Symbols& symbols,
               std::function<std::int64_t()> finished_ms);
+  // Into a database the caller owns (a sweep's output, inside its import).
+  ResultsSink(ResultsDb& db, RunInfo info, const Symbols& symbols, std::function<std::int64_t()> finished_ms);
   Status on_begin(const Engine& engine) override;
   Status on_event(const InputEvent& event, std::int64_t seq, const std::vector<DerivedEvent>& derived,
                   const Engine& engine) override;
@@ -70,7 +72,8 @@ class ResultsSink final : public ReplaySink {
   ResultsDb& database() { return *db_; }
 
  private:
-  std::unique_ptr<ResultsDb> db_;
+  std::unique_ptr<ResultsDb> owned_;
+  ResultsDb* db_ = nullptr;
   RunInfo info_;
   const Symbols& symbols_;
   std::function<std::int64_t()> finished_ms_;

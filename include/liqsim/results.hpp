@@ -131,9 +131,15 @@ class ResultsDb {
 
 // `liqsim report`: one self-contained HTML page (inline SVG charts, no
 // network) from a results database. `run_id` 0 picks the newest complete run.
-// With several runs in the database the page also compares them side by side.
+// With several runs in the database the page also compares them, one row per
+// run; a sweep (the sweeps and sweep_points tables) gets one row per point, a
+// heatmap (two axes) or line charts (one axis), and each point's configuration
+// against the sweep's base. Differences are against `baseline_run_id` (0: a
+// sweep's first point, the comparison's first run); a run id that is not a
+// complete run is an Error of kind usage naming --baseline (or --run).
 struct ReportOptions {
   std::int64_t run_id = 0;
+  std::int64_t baseline_run_id = 0;
 };
 Result<std::string> render_report(const std::string& db_path, const ReportOptions& options);
 Status write_report(const std::string& db_path, const std::string& html_path, const ReportOptions& options);

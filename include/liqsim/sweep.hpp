@@ -92,7 +92,7 @@ struct PointRecord {
   std::int64_t point = 0;
   std::vector<std::pair<std::string, std::string>> values;  // (path, value), as SweepPoint
   std::string summary_json;                                 // `liqsim replay --json` of the point
-  std::string db_image;   // a results database holding the point's run alone (sqlite3_serialize)
+  std::string db_image;     // a results database holding the point's run alone (sqlite3_serialize)
   std::int64_t run_id = 0;  // set by SweepWriter::add
 };
 
@@ -115,8 +115,10 @@ class Sweep {
   Result<PointRecord> run_prefix() const;
   // Runs points()[k]. Safe to call from several threads at once: each call
   // has its own engine; the inputs (and the snapshot at at_seq) are shared
-  // read-only.
-  Result<PointRecord> run_point(std::size_t k) const;
+  // read-only. With INTO (from the writer's thread, in point order) the run
+  // is written straight into the writer's database and the record has its
+  // run_id and no image; SweepWriter::add then stores only its sweep_points.
+  Result<PointRecord> run_point(std::size_t k, class SweepWriter* into = nullptr) const;
 
  private:
   Sweep();
@@ -138,6 +140,8 @@ class SweepWriter {
   // Commits; the sweep's id.
   Result<std::int64_t> finish(std::int64_t finished_unix_ms);
   void abandon();
+  // The database being written (Sweep::run_point writes into it directly).
+  ResultsDb& database();
 
  private:
   SweepWriter();
@@ -149,8 +153,10 @@ class SweepWriter {
 // `done`, in point order, on the calling thread (the writer, the printed
 // table). The first error stops the sweep: no later point is handed over.
 // `progress(points_done)` is called on the calling thread as points finish.
+// With one job and a WRITER, each point is written straight into it
+// (Sweep::run_point's INTO): no image, no copy.
 Status run_sweep(const Sweep& sweep, int jobs, const std::function<Status(PointRecord&)>& done,
-                 const std::function<void(std::int64_t)>& progress = {});
+                 const std::function<void(std::int64_t)>& progress = {}, SweepWriter* writer = nullptr);
 
 // Overrides as a governance change (`--at SEQ`): the param events that set
 // each override's param path (markets.<M>.<key>, assets.<A>.<key>,
@@ -159,7 +165,8 @@ Status run_sweep(const Sweep& sweep, int jobs, const std::function<Status(PointR
 // its computed amounts change. CURRENT is the configuration in force at the
 // event (the base with the log's params so far). Errors are those of
 // apply_overrides, or of a param that is not valid where it is applied.
-Result<std::vector<ParamEvent>> overrides_as_params(const Config& current, const std::vector<std::string>& overrides,
+Result<std::vector<ParamEvent>> overrides_as_params(const Config& current,
+                                                    const std::vector<std::string>& overrides,
                                                     const std::string& file);
 
 // The printed forms (`liqsim sweep`, `liqsim-mpi sweep`): a table with one

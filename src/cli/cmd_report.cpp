@@ -1,6 +1,7 @@
-// cmd_report.cpp — `liqsim report RUN.sqlite -o REPORT.html [--run ID]`.
+// cmd_report.cpp — `liqsim report RUN.sqlite -o REPORT.html [--run ID] [--baseline ID]`.
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "commands.hpp"
 #include "liqsim/input_file.hpp"
@@ -19,14 +20,18 @@ int cmd_report(const Args& args) {
   const std::string db_path = cl.operands().front();
   const std::string out_path = cl.get("--out");
   ReportOptions options;
-  if (cl.has("--run")) {
-    const std::string v = cl.get("--run");
+  // --run and --baseline: a positive run id (whether the database holds it is
+  // render_report's check, an Error of kind usage naming the option).
+  for (auto [option, id_out] :
+       {std::pair{"--run", &options.run_id}, std::pair{"--baseline", &options.baseline_run_id}}) {
+    if (!cl.has(option)) continue;
+    const std::string v = cl.get(option);
     std::int64_t id = 0;
     bool digits = !v.empty() && v.size() <= 18 && v.find_first_not_of("0123456789") == std::string::npos;
     if (digits) id = std::stoll(v);
     if (!digits || id <= 0)
-      return usage_error(path, "--run needs a positive run id, not '" + excerpt(v) + "'");
-    options.run_id = id;
+      return usage_error(path, std::string(option) + " needs a positive run id, not '" + excerpt(v) + "'");
+    *id_out = id;
   }
   if (db_path.empty()) return usage_error(path, "the results database is an empty name");
   if (out_path.empty()) return usage_error(path, "-o needs a file name (-o REPORT.html)");

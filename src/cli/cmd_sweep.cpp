@@ -41,9 +41,10 @@ Result<SweepOptions> parse_sweep_options(const Args& args, bool& help) {
     const bool binary = ::stat((dir + "/events.evlog").c_str(), &sb) == 0;
     const bool jsonl = ::stat((dir + "/events.jsonl").c_str(), &sb) == 0;
     if (binary && jsonl)
-      return make_error(ErrorKind::usage, dir +
-                                              " holds both events.evlog and events.jsonl: remove one, or name "
-                                              "the log with --config and --events");
+      return make_error(ErrorKind::usage,
+                        dir +
+                            " holds both events.evlog and events.jsonl: remove one, or name "
+                            "the log with --config and --events");
     r.events_path = dir + (binary ? "/events.evlog" : "/events.jsonl");
     if (r.label.empty()) {
       while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
@@ -55,7 +56,8 @@ Result<SweepOptions> parse_sweep_options(const Args& args, bool& help) {
   if (r.events_path.empty()) return make_error(ErrorKind::usage, "missing --events (or a scenario folder)");
   if (r.label.empty()) r.label = r.events_path;
   if (o.out == ":memory:" || o.out.rfind("file:", 0) == 0)
-    return make_error(ErrorKind::usage, "--out names a results database file (" + o.out + " would keep nothing)");
+    return make_error(ErrorKind::usage,
+                      "--out names a results database file (" + o.out + " would keep nothing)");
   for (const std::string& text : cl->all("--grid")) {
     auto axis = parse_grid_option(text);
     if (!axis) return axis.error();
@@ -180,7 +182,7 @@ int cmd_sweep(const Args& args) {
         records.push_back(std::move(rec));
         return {};
       },
-      [&](std::int64_t done) { progress.update(done); });
+      [&](std::int64_t done) { progress.update(done); }, writer->get());
   progress.finish();
   if (!ran) {
     (*writer)->abandon();
@@ -211,8 +213,10 @@ int results_merge(const Args& args) {
   }
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].empty()) return usage_error(path, "an input is an empty name");
-    if (same_file(inputs[i], out)) return usage_error(path, "input " + inputs[i] + " is OUT " + out + " itself");
-    if (Status st = require_regular_input(inputs[i], "results database"); !st) return report_error(st.error());
+    if (same_file(inputs[i], out))
+      return usage_error(path, "input " + inputs[i] + " is OUT " + out + " itself");
+    if (Status st = require_regular_input(inputs[i], "results database"); !st)
+      return report_error(st.error());
     if (Status st = refuse_side_file("input", inputs[i], out); !st) return usage_error(path, st.error());
   }
   auto db = ResultsDb::open(out, ro);

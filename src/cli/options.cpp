@@ -279,16 +279,22 @@ const std::vector<CommandSpec> kCommands = {
      }},
     {"report",
      "the HTML report of a results database",
-     {"liqsim report RUN.sqlite -o REPORT.html [--run ID]"},
+     {"liqsim report RUN.sqlite -o REPORT.html [--run ID] [--baseline ID]"},
      "Writes one self-contained HTML page (inline SVG charts, no scripts, no\n"
-     "network) from a results database written by 'liqsim replay --out'.\n"
-     "Without --run it shows the newest complete run; with several runs in the\n"
-     "database it adds a side-by-side comparison of their summaries and metrics.\n",
+     "network) from a results database written by 'liqsim replay --out' or\n"
+     "'liqsim sweep'. Without --run it shows the newest complete run; with several\n"
+     "runs in the database it adds a comparison, one sortable row per run. A sweep\n"
+     "gets one row per point, a heatmap (two axes) or line charts (one axis) and\n"
+     "each point's configuration against the sweep's base. Differences are shown\n"
+     "against the baseline run; a rerun of an identical run is flagged.\n",
      {"RUN.sqlite"},
      1,
      {
          {"out", 'o', "REPORT.html", "the HTML file to write", true},
          {"run", 0, "ID", "the run to show (a positive run id; default the newest complete run)"},
+         {"baseline", 0, "ID",
+          "the run every difference is against (a complete run's id; default a sweep's first point, "
+          "else the first run compared)"},
      }},
     // Parsed by cmd_bench.cpp itself for now; described here so that `liqsim
     // help bench` and `liqsim --help` show it.

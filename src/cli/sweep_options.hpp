@@ -13,8 +13,8 @@ namespace liqsim::cli {
 
 struct SweepOptions {
   SweepRequest request;
-  std::string out;   // --out R.sqlite
-  int jobs = 0;      // --jobs (0: the machine's cores)
+  std::string out;    // --out R.sqlite
+  int jobs = 0;       // --jobs (0: the machine's cores)
   bool json = false;  // --json
   int progress = 2;   // 0 off (--quiet), 1 on (--progress), 2 on a terminal
   int busy_timeout_ms = 5000;

@@ -724,10 +724,16 @@ Result<std::string> apply_override(JsonValue& doc, const std::string& text, cons
 // discontinuous: the amounts of that market that no override set are taken
 // out, to be computed again by parse_config (continuity_amount), and written
 // back into the document by write_back_tier_amounts.
-// The (market, tier) amounts to compute (taken out, or never given).
-std::vector<std::pair<std::string, std::size_t>> recompute_tier_amounts(
-    JsonValue& doc, const std::vector<std::string>& keys) {
-  std::vector<std::pair<std::string, std::size_t>> removed;
+// The (market, tier) amounts taken out, to be written back once computed.
+struct RemovedAmount {
+  std::string market;
+  std::size_t tier = 0;
+  std::size_t position = 0;  // the member's place in the tier object
+  JsonValue value;           // as the document gave it
+};
+
+std::vector<RemovedAmount> recompute_tier_amounts(JsonValue& doc, const std::vector<std::string>& keys) {
+  std::vector<RemovedAmount> removed;
   JsonValue* markets = member_of(doc, "markets");
   if (!markets || !markets->is_object()) return removed;
   for (auto& [name, market] : markets->members) {
@@ -749,23 +755,29 @@ std::vector<std::pair<std::string, std::size_t>> recompute_tier_amounts(
       if (!tier.is_object()) continue;
       const std::string own = prefix + "[" + std::to_string(j) + "].maintenance_amount";
       if (std::find(keys.begin(), keys.end(), own) != keys.end()) continue;
+      // An amount the document gave is replaced by the computed one; one it
+      // left out stays out (parse_config computes it).
       auto& members = tier.members;
-      members.erase(std::remove_if(members.begin(), members.end(),
-                                   [](const auto& m) { return m.first == "maintenance_amount"; }),
-                    members.end());
-      removed.emplace_back(name, j);  // computed, then written back
+      for (std::size_t at = 0; at < members.size(); ++at) {
+        if (members[at].first != "maintenance_amount") continue;
+        removed.push_back(RemovedAmount{name, j, at, std::move(members[at].second)});
+        members.erase(members.begin() + static_cast<std::ptrdiff_t>(at));
+        break;
+      }
     }
   }
   return removed;
 }
 
-// The amounts parse_config computed, into the document (runs.config_json
-// and a later param see the values in force).
-void write_back_tier_amounts(Config& config,
-                             const std::vector<std::pair<std::string, std::size_t>>& removed) {
+// The amounts parse_config computed, into the document where they were
+// (runs.config_json and a later param see the values in force); an amount
+// equal to the one given keeps the text it was given in.
+void write_back_tier_amounts(Config& config, std::vector<RemovedAmount>& removed) {
   JsonValue* markets = member_of(config.document, "markets");
   if (!markets) return;
-  for (const auto& [name, j] : removed) {
+  for (RemovedAmount& r : removed) {
+    const std::string& name = r.market;
+    const std::size_t j = r.tier;
     const int mi = config.market_index(name);
     JsonValue* market = member_of(*markets, name);
     JsonValue* tiers = market ? member_of(*market, "tiers") : nullptr;
@@ -775,7 +787,14 @@ void write_back_tier_amounts(Config& config,
     JsonValue amount;
     amount.kind = JsonValue::Kind::string;
     amount.text = m.tiers[j].maintenance_amount.str();
-    tiers->items[j].members.emplace_back("maintenance_amount", std::move(amount));
+    if (r.value.is_number() || r.value.is_string())
+      if (auto given = parse_decimal_raw(r.value.text);
+          given && *given == m.tiers[j].maintenance_amount.raw())
+        amount = std::move(r.value);
+    auto& members = tiers->items[j].members;
+    const std::size_t at = std::min(r.position, members.size());
+    members.insert(members.begin() + static_cast<std::ptrdiff_t>(at),
+                   {"maintenance_amount", std::move(amount)});
   }
 }
 
@@ -789,7 +808,7 @@ Result<Config> apply_overrides(const JsonValue& doc, const std::vector<std::stri
     if (!key) return key.error();
     keys.push_back(std::move(*key));
   }
-  const auto recomputed = recompute_tier_amounts(changed, keys);
+  auto recomputed = recompute_tier_amounts(changed, keys);
   auto config = parse_config(changed, file);
   if (config) {
     write_back_tier_amounts(*config, recomputed);

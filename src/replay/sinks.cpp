@@ -37,7 +37,15 @@ void JournalSink::on_abandon() { file_.reset(); }  // removes an unpublished jou
 
 ResultsSink::ResultsSink(std::unique_ptr<ResultsDb> db, RunInfo info, const Symbols& symbols,
                          std::function<std::int64_t()> finished_ms)
-    : db_(std::move(db)), info_(std::move(info)), symbols_(symbols), finished_ms_(std::move(finished_ms)) {}
+    : owned_(std::move(db)),
+      db_(owned_.get()),
+      info_(std::move(info)),
+      symbols_(symbols),
+      finished_ms_(std::move(finished_ms)) {}
+
+ResultsSink::ResultsSink(ResultsDb& db, RunInfo info, const Symbols& symbols,
+                         std::function<std::int64_t()> finished_ms)
+    : db_(&db), info_(std::move(info)), symbols_(symbols), finished_ms_(std::move(finished_ms)) {}
 
 Status ResultsSink::on_begin(const Engine&) { return db_->begin_run(info_, symbols_); }
 
@@ -59,14 +67,18 @@ Status ResultsSink::on_finish(const ReplayResult& result, const MetricsCollector
                  : db_->finish_run(result.summary, result.fields, metrics, engine, finished);
   if (!run) return run.error();
   run_id_ = *run;
-  if (!keep_open_) db_.reset();  // closed: the run is in the file, and nothing of this run holds it any more
+  if (!keep_open_) {  // closed: the run is in the file, and nothing of this run holds it any more
+    owned_.reset();
+    db_ = nullptr;
+  }
   return {};
 }
 
 void ResultsSink::on_abandon() {
   if (db_) {
     db_->abort_run();
-    db_.reset();  // a file this run created and committed nothing to is removed (results.hpp)
+    owned_.reset();  // a file this run created and committed nothing to is removed (results.hpp)
+    db_ = nullptr;
   }
 }
 

@@ -675,14 +675,22 @@ class SqliteResultsDb final : public ResultsDb {
   }
 
   Status begin_run(const RunInfo& info, const Symbols& symbols) override {
-    if (in_run_) return make_io("a run is already being written");
-    symbols_ = &symbols;
-    failed_ = false;
-    if (!exec("BEGIN IMMEDIATE")) return fail("cannot start the run's transaction");
-    in_run_ = true;
-    if (!ensure_schema()) return fail_run("cannot create the schema");
-    if (!migrate_from_1()) return fail_run("cannot migrate the schema from version 1");
-    if (Status st = prepare_event_indexes(); !st.ok()) return st;
+    // Inside an import (a sweep writing its points straight in): the run is
+    // part of the import's transaction, which the schema and indexes were
+    // prepared for, and commit_import commits it.
+    if (importing_ && !nested_) {
+      nested_ = true;
+      symbols_ = &symbols;
+    } else {
+      if (in_run_) return make_io("a run is already being written");
+      symbols_ = &symbols;
+      failed_ = false;
+      if (!exec("BEGIN IMMEDIATE")) return fail("cannot start the run's transaction");
+      in_run_ = true;
+      if (!ensure_schema()) return fail_run("cannot create the schema");
+      if (!migrate_from_1()) return fail_run("cannot migrate the schema from version 1");
+      if (Status st = prepare_event_indexes(); !st.ok()) return st;
+    }
     Stmt ins;
     if (ins.prepare(
             db_,
@@ -798,6 +806,10 @@ class SqliteResultsDb final : public ResultsDb {
       if (Status st = flush_bucket(m); !st.ok()) return st.error();
     if (Status st = write_final_state(fields, metrics, engine); !st.ok()) return st.error();
     if (Status st = write_summary(summary, finished_unix_ms); !st.ok()) return st.error();
+    if (nested_) {
+      nested_ = false;
+      return run_id_;  // committed with the import
+    }
     if (Status st = build_event_indexes(); !st.ok()) return st.error();
     if (!exec("COMMIT")) {
       Status st = fail_run("cannot commit the run");
@@ -820,7 +832,16 @@ class SqliteResultsDb final : public ResultsDb {
     writer_.abandon();
     import_stmts_.clear();
     importing_ = false;
+    nested_ = false;
     if (in_run_) rollback();
+    detach_image();
+  }
+
+  void detach_image() {
+    if (!image_attached_ || in_run_) return;
+    import_stmts_.clear();
+    exec("DETACH liqsim_image");
+    image_attached_ = false;
   }
   // ---- runs written elsewhere ----
 
@@ -837,6 +858,12 @@ class SqliteResultsDb final : public ResultsDb {
   Status begin_import() override {
     if (in_run_) return make_io("a run is already being written");
     failed_ = false;
+    // The schema images are loaded into (import_image): attached before the
+    // transaction, detached after it.
+    if (!image_attached_) {
+      if (!exec("ATTACH ':memory:' AS liqsim_image")) return fail("cannot attach the image schema");
+      image_attached_ = true;
+    }
     if (!exec("BEGIN IMMEDIATE")) return fail("cannot start the transaction");
     in_run_ = true;
     importing_ = true;
@@ -1030,23 +1057,56 @@ class SqliteResultsDb final : public ResultsDb {
     return new_id;
   }
 
+  // An image is loaded into the attached schema liqsim_image (replacing the
+  // last one: SQLite allows that inside the transaction) and its run copied
+  // with INSERT ... SELECT, one statement per table.
   Result<std::vector<std::int64_t>> import_image(const std::string& image) override {
-    if (!importing_) return make_io("import_image outside an import").error();
-    sqlite3* src = nullptr;
-    if (sqlite3_open_v2(":memory:", &src, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-        SQLITE_OK) {
-      sqlite3_close(src);
-      return make_io("cannot open a database image").error();
-    }
-    std::unique_ptr<sqlite3, int (*)(sqlite3*)> guard(src, sqlite3_close);
+    if (!importing_ || !image_attached_) return make_io("import_image outside an import").error();
     auto* bytes = static_cast<unsigned char*>(sqlite3_malloc64(image.size()));
     if (!bytes && !image.empty()) return make_io("out of memory for a database image").error();
-    std::memcpy(bytes, image.data(), image.size());
-    if (sqlite3_deserialize(src, "main", bytes, static_cast<sqlite3_int64>(image.size()),
+    if (!image.empty()) std::memcpy(bytes, image.data(), image.size());
+    if (sqlite3_deserialize(db_, "liqsim_image", bytes, static_cast<sqlite3_int64>(image.size()),
                             static_cast<sqlite3_int64>(image.size()),
                             SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
-      return make_io("not a database image").error();
-    return copy_runs(src, "a point's database image");
+      return fail_run("not a database image").error();
+    std::vector<std::int64_t> ids, out;
+    {
+      Stmt q;
+      if (q.prepare(db_, "SELECT id FROM liqsim_image.runs WHERE complete = 1 ORDER BY id") != SQLITE_OK)
+        return fail_run("a point's image is not a results database").error();
+      while (q.step() == SQLITE_ROW) ids.push_back(sqlite3_column_int64(q.get(), 0));
+    }
+    for (std::int64_t src : ids) {
+      auto cols = columns_of("runs");
+      if (!cols) return cols.error();
+      std::string list;
+      for (const std::string& c : *cols)
+        if (c != "id") list += (list.empty() ? "" : ", ") + c;
+      Stmt& run = import_stmt("image runs", "INSERT INTO main.runs (" + list + ") SELECT " + list +
+                                                " FROM liqsim_image.runs WHERE id = ?");
+      if (!run) return fail_run("cannot prepare the image's run copy").error();
+      run.start();
+      run.i64(1, src);
+      if (run.step() != SQLITE_DONE) return fail_run("cannot copy an image's run").error();
+      const std::int64_t id = sqlite3_last_insert_rowid(db_);
+      for (const std::string& table : run_tables()) {
+        auto tc = columns_of(table);
+        if (!tc) return tc.error();
+        std::string rest;
+        for (const std::string& c : *tc)
+          if (c != "run_id") rest += ", " + c;
+        Stmt& copy = import_stmt("image " + table, "INSERT INTO main." + table + " (run_id" + rest +
+                                                       ") SELECT ?" + rest + " FROM liqsim_image." + table +
+                                                       " WHERE run_id = ? ORDER BY rowid");
+        if (!copy) return fail_run("cannot prepare the image's " + table + " copy").error();
+        copy.start();
+        copy.i64(1, id);
+        copy.i64(2, src);
+        if (copy.step() != SQLITE_DONE) return fail_run("cannot copy an image's " + table + " rows").error();
+      }
+      out.push_back(id);
+    }
+    return out;
   }
 
   // Every complete run of SRC, in id order.
@@ -1268,6 +1328,7 @@ class SqliteResultsDb final : public ResultsDb {
     in_run_ = false;
     importing_ = false;
     committed_ = true;
+    detach_image();
     if (!memory_ && !still_named())
       return make_io(
           "the file was removed or replaced while it was written: what was stored is not in the "
@@ -1280,6 +1341,8 @@ class SqliteResultsDb final : public ResultsDb {
   ResultsOptions options_;
   bool memory_ = false;  // open_memory: no file
   bool importing_ = false;
+  bool nested_ = false;          // a run inside the import's transaction (begin_run during an import)
+  bool image_attached_ = false;  // the schema liqsim_image (import_image)
   std::map<std::string, std::unique_ptr<Stmt>> import_stmts_;  // per table, on this connection
   std::map<std::string, std::vector<std::string>> import_columns_;
   int fd_ = -1;  // holds the shared flock; closed only after SQLite's descriptors

@@ -116,7 +116,8 @@ std::string param_path_of(const JsonValue& doc, const std::string& path) {
 }
 
 // The value at a param path (as apply_param walks it) in DOC, or null.
-const JsonValue* value_at(const JsonValue& doc, const std::string& param_path, const JsonValue* section_hint) {
+const JsonValue* value_at(const JsonValue& doc, const std::string& param_path,
+                          const JsonValue* section_hint) {
   (void)section_hint;
   const JsonValue* node = &doc;
   std::size_t at = 0;
@@ -218,16 +219,17 @@ Result<std::vector<SweepPoint>> plan_points(const std::vector<GridAxis>& axes, b
     if (axes[i].values.empty()) return usage(axes[i].origin + ": the grid is empty: give at least one value");
     for (std::size_t j = 0; j < i; ++j)
       if (axes[j].path == axes[i].path)
-        return usage(axes[i].origin + ": " + axes[i].path + " is swept twice (also by " + axes[j].origin + ")");
+        return usage(axes[i].origin + ": " + axes[i].path + " is swept twice (also by " + axes[j].origin +
+                     ")");
   }
   std::int64_t count = 1;
   if (zip) {
     count = static_cast<std::int64_t>(axes.front().values.size());
     for (const GridAxis& a : axes)
       if (static_cast<std::int64_t>(a.values.size()) != count)
-        return usage("--zip takes the grids in step, so they need as many values each: " + axes.front().origin +
-                     " has " + std::to_string(count) + ", " + a.origin + " has " +
-                     std::to_string(a.values.size()));
+        return usage(
+            "--zip takes the grids in step, so they need as many values each: " + axes.front().origin +
+            " has " + std::to_string(count) + ", " + a.origin + " has " + std::to_string(a.values.size()));
   } else {
     for (const GridAxis& a : axes) {
       count *= static_cast<std::int64_t>(a.values.size());
@@ -247,7 +249,8 @@ Result<std::vector<SweepPoint>> plan_points(const std::vector<GridAxis>& axes, b
       pick[a] = static_cast<std::size_t>(zip ? k : rest % n);
       if (!zip) rest /= n;
     }
-    for (std::size_t a = 0; a < axes.size(); ++a) p.values.emplace_back(axes[a].path, axes[a].values[pick[a]]);
+    for (std::size_t a = 0; a < axes.size(); ++a)
+      p.values.emplace_back(axes[a].path, axes[a].values[pick[a]]);
   }
   return points;
 }
@@ -272,7 +275,8 @@ Result<Shard> Shard::parse(const std::string& text) {
   return s;
 }
 
-Result<std::vector<ParamEvent>> overrides_as_params(const Config& current, const std::vector<std::string>& overrides,
+Result<std::vector<ParamEvent>> overrides_as_params(const Config& current,
+                                                    const std::vector<std::string>& overrides,
                                                     const std::string& file) {
   auto changed = apply_overrides(current.document, overrides, file);
   if (!changed) return changed.error();
@@ -323,11 +327,11 @@ struct Sweep::Impl {
   std::vector<InputEvent> events;
   std::vector<std::size_t> config_events;  // indexes of param and liquidity events
   std::vector<std::int64_t> config_event_lines;
-  std::vector<SweepPoint> points;  // this shard's
-  std::vector<Config> configs;     // per point: the configuration it starts with (no --at)
+  std::vector<SweepPoint> points;               // this shard's
+  std::vector<Config> configs;                  // per point: the configuration it starts with (no --at)
   std::vector<std::vector<ParamEvent>> params;  // per point with --at: the governance change
   std::optional<Replay> snapshot;               // with --at: after events [0, at_seq)
-  std::vector<std::string> config_json;        // per point: runs.config_json
+  std::vector<std::string> config_json;         // per point: runs.config_json
   std::optional<PointRecord> prefix;
   std::int64_t governance_ts = 0;
 
@@ -363,7 +367,8 @@ struct Sweep::Impl {
     for (std::size_t a = 0; a < p.values.size(); ++a) {
       const std::string set = "--set " + excerpt(p.values[a].first + "=" + p.values[a].second) + ": ";
       if (e.message.rfind(set, 0) == 0) {
-        e.message = request.axes[a].origin + ": value " + p.values[a].second + ": " + e.message.substr(set.size());
+        e.message =
+            request.axes[a].origin + ": value " + p.values[a].second + ": " + e.message.substr(set.size());
         if (e.kind == ErrorKind::config) e.kind = ErrorKind::usage;
         e.file.clear();  // the origin names the option or the grid file
         return e;
@@ -375,7 +380,10 @@ struct Sweep::Impl {
 
   // Runs point K, or without K the prefix, whose state after the last
   // prefix event is left in FORK.
-  Result<PointRecord> run(std::optional<std::size_t> k, std::optional<Replay>& fork) const {
+  // With DIRECT the run is written straight into that database (the
+  // writer's, inside its import) instead of an image.
+  Result<PointRecord> run(std::optional<std::size_t> k, std::optional<Replay>& fork,
+                          ResultsDb* direct = nullptr) const {
     PointRecord rec;
     std::unique_ptr<ResultsSink> sink;
     RunInfo info;
@@ -397,15 +405,19 @@ struct Sweep::Impl {
       replay.emplace(configs[*k], const_cast<Symbols&>(symbols), replay_options());
     }
     if (request.results) {
-      auto db = ResultsDb::open_memory();
-      if (!db) return db.error();
       info.config_json = k ? config_json[*k] : base->document.dump();
       info.events_path = request.events_path;
       info.events_sha256 = record.events_sha256;
       info.engine_version = record.engine_version;
       info.started_unix_ms = wall_ms();
-      sink = std::make_unique<ResultsSink>(std::move(*db), std::move(info), symbols, wall_ms);
-      sink->keep_open();
+      if (direct) {
+        sink = std::make_unique<ResultsSink>(*direct, std::move(info), symbols, wall_ms);
+      } else {
+        auto db = ResultsDb::open_memory();
+        if (!db) return db.error();
+        sink = std::make_unique<ResultsSink>(std::move(*db), std::move(info), symbols, wall_ms);
+        sink->keep_open();
+      }
       replay->add_sink(*sink);
     }
     auto failed = [&](Error e) {
@@ -430,7 +442,9 @@ struct Sweep::Impl {
     if (!result) return failed(result.error());
     if (Status st = replay->publish(); !st) return failed(st.error());
     rec.summary_json = result->json();
-    if (sink) {
+    if (sink && direct) {
+      rec.run_id = sink->run_id();
+    } else if (sink) {
       // The sink's database: serialized once the run is committed.
       auto image = sink->database().serialize();
       if (!image) return failed(image.error());
@@ -508,17 +522,18 @@ Result<std::unique_ptr<Sweep>> Sweep::prepare(const SweepRequest& request) {
     r.grid_json = grid;
   }
   // Two shards are of one sweep when all of this agrees (not the paths, not the shard).
-  r.key = sha256_hex(r.grid_json + "\n" + r.base_config_json + "\n" + r.config_sha256 + "\n" + r.events_sha256 +
-                     "\n" + r.engine_version);
+  r.key = sha256_hex(r.grid_json + "\n" + r.base_config_json + "\n" + r.config_sha256 + "\n" +
+                     r.events_sha256 + "\n" + r.engine_version);
 
   for (SweepPoint& p : *points)
     if (p.index % request.shard.count == request.shard.index) w.points.push_back(std::move(p));
 
   if (request.at_seq >= 0) {
     if (request.at_seq > static_cast<std::int64_t>(w.events.size()))
-      return usage("--at " + std::to_string(request.at_seq) + ": the log has " + std::to_string(w.events.size()) +
-                   " events (seq 0.." + std::to_string(static_cast<std::int64_t>(w.events.size()) - 1) +
-                   "); --at takes 0.." + std::to_string(w.events.size()));
+      return usage("--at " + std::to_string(request.at_seq) + ": the log has " +
+                   std::to_string(w.events.size()) + " events (seq 0.." +
+                   std::to_string(static_cast<std::int64_t>(w.events.size()) - 1) + "); --at takes 0.." +
+                   std::to_string(w.events.size()));
     // The snapshot every point forks from, and the prefix run stored once.
     Impl& impl = w;
     auto prefix = impl.run(std::nullopt, impl.snapshot);
@@ -555,9 +570,9 @@ Result<PointRecord> Sweep::run_prefix() const {
   if (!impl_->prefix) return PointRecord{};
   return *impl_->prefix;
 }
-Result<PointRecord> Sweep::run_point(std::size_t k) const {
+Result<PointRecord> Sweep::run_point(std::size_t k, SweepWriter* into) const {
   std::optional<Replay> unused;
-  return impl_->run(k, unused);
+  return impl_->run(k, unused, into ? &into->database() : nullptr);
 }
 
 // ---- SweepWriter ----
@@ -585,13 +600,17 @@ Result<std::unique_ptr<SweepWriter>> SweepWriter::open(const std::string& db_pat
   return w;
 }
 
+ResultsDb& SweepWriter::database() { return *impl_->db; }
+
 Status SweepWriter::add(PointRecord& record) {
   if (!impl_->open) return make_error(ErrorKind::io, "the sweep's database is not open");
-  auto ids = impl_->db->import_image(record.db_image);
-  if (!ids) return ids.error();
-  if (ids->size() != 1) return make_error(ErrorKind::io, "a point's image holds no single run");
-  record.run_id = ids->front();
-  std::string().swap(record.db_image);
+  if (record.run_id <= 0) {  // an image (written straight in: run_id is set)
+    auto ids = impl_->db->import_image(record.db_image);
+    if (!ids) return ids.error();
+    if (ids->size() != 1) return make_error(ErrorKind::io, "a point's image holds no single run");
+    record.run_id = ids->front();
+    std::string().swap(record.db_image);
+  }
   if (record.point < 0) return impl_->db->set_sweep_prefix(impl_->sweep_id, record.run_id);
   SweepPointRow row;
   row.point = record.point;
@@ -618,20 +637,24 @@ void SweepWriter::abandon() {
 // ---- running ----
 
 Status run_sweep(const Sweep& sweep, int jobs, const std::function<Status(PointRecord&)>& done,
-                 const std::function<void(std::int64_t)>& progress) {
+                 const std::function<void(std::int64_t)>& progress, SweepWriter* writer) {
   const std::size_t n = sweep.points().size();
   if (jobs <= 1 || n <= 1) {
+    // One worker: each run is written straight into the writer's database.
     for (std::size_t k = 0; k < n; ++k) {
-      auto rec = sweep.run_point(k);
+      auto rec = sweep.run_point(k, writer);
       if (!rec) return rec.error();
       if (Status st = done(*rec); !st) return st;
       if (progress) progress(static_cast<std::int64_t>(k + 1));
     }
     return {};
   }
-  // Workers take the next point; the calling thread hands records over in
-  // point order. A worker runs at most `window` points ahead of the writer,
-  // so finished images waiting for their turn stay few.
+  // Workers take the next point and write it into an image; the calling
+  // thread stores records in point order. When the next point in order is
+  // not taken yet, the calling thread runs it itself, straight into the
+  // writer's database (no image, no copy), so it is never idle and one job's
+  // worth of points costs no copy at all. A worker runs at most `window`
+  // points ahead of the writer, so finished images waiting their turn stay few.
   const std::size_t window = static_cast<std::size_t>(jobs) * 2;
   std::mutex mu;
   std::condition_variable ready, room;
@@ -655,35 +678,44 @@ Status run_sweep(const Sweep& sweep, int jobs, const std::function<Status(PointR
     }
   };
   std::vector<std::thread> threads;
-  for (int j = 0; j < jobs && static_cast<std::size_t>(j) < n; ++j) threads.emplace_back(worker);
+  const int workers = writer ? jobs - 1 : jobs;
+  for (int j = 0; j < workers && static_cast<std::size_t>(j) < n; ++j) threads.emplace_back(worker);
   Status status;
-  std::int64_t shown = -1;
   for (std::size_t k = 0; k < n; ++k) {
     std::optional<Result<PointRecord>> rec;
-    std::int64_t done_count = 0;
+    bool mine = false;
     {
       std::unique_lock lock(mu);
-      ready.wait(lock, [&] { return slots[k].has_value(); });
-      rec = std::move(slots[k]);
-      slots[k].reset();
-      done_count = static_cast<std::int64_t>(finished);
+      if (writer && next == k) {  // not taken: run it here
+        next = k + 1;
+        mine = true;
+      } else {
+        ready.wait(lock, [&] { return slots[k].has_value(); });
+        rec = std::move(slots[k]);
+        slots[k].reset();
+      }
     }
-    if (!*rec) {
-      status = rec->error();
-    } else {
-      status = done(**rec);
+    if (mine) {
+      rec.emplace(sweep.run_point(k, writer));
+      std::lock_guard lock(mu);
+      ++finished;
     }
+    status = *rec ? done(**rec) : Status(rec->error());
+    std::int64_t done_count = 0;
     {
       std::lock_guard lock(mu);
       ++written;
       if (!status) stop = true;
+      done_count = static_cast<std::int64_t>(finished);
       room.notify_all();
     }
     if (!status) break;
-    if (progress && done_count != shown) {
-      progress(done_count);
-      shown = done_count;
-    }
+    if (progress) progress(done_count);
+  }
+  {
+    std::lock_guard lock(mu);
+    stop = true;
+    room.notify_all();
   }
   for (std::thread& t : threads) t.join();
   return status;
@@ -718,10 +750,14 @@ std::vector<std::string> axis_headers(const std::vector<GridAxis>& axes) {
 std::string sweep_table(const std::vector<GridAxis>& axes, const std::vector<PointRecord>& records) {
   std::vector<std::string> head = {"point"};
   for (const std::string& h : axis_headers(axes)) head.push_back(h);
-  const char* metrics[][2] = {{"liquidations", "liquidations"},       {"liquidated_notional", "liq_notional"},
-                              {"bad_debt", "bad_debt"},               {"insurance_paid", "insurance_paid"},
-                              {"adl_events", "adl"},                  {"socialized_loss", "socialized"},
-                              {"rejected", "rejected"},               {"insurance_fund", "fund_end"},
+  const char* metrics[][2] = {{"liquidations", "liquidations"},
+                              {"liquidated_notional", "liq_notional"},
+                              {"bad_debt", "bad_debt"},
+                              {"insurance_paid", "insurance_paid"},
+                              {"adl_events", "adl"},
+                              {"socialized_loss", "socialized"},
+                              {"rejected", "rejected"},
+                              {"insurance_fund", "fund_end"},
                               {"state_hash", "state_hash"}};
   const std::size_t first_metric = head.size();
   for (const auto& m : metrics) head.push_back(m[1]);
@@ -767,8 +803,8 @@ std::string point_json(const PointRecord& record) {
   for (std::size_t i = 0; i < record.values.size(); ++i)
     values += (i ? "," : "") + json_quote(record.values[i].first) + ":" + record.values[i].second;
   values += "}";
-  std::string head = "{\"point\":" + std::to_string(record.point) + ",\"run_id\":" + std::to_string(record.run_id) +
-                     ",\"values\":" + values;
+  std::string head = "{\"point\":" + std::to_string(record.point) +
+                     ",\"run_id\":" + std::to_string(record.run_id) + ",\"values\":" + values;
   const std::string& s = record.summary_json;
   if (s.size() > 2) return head + "," + s.substr(1);
   return head + "}";
