@@ -90,6 +90,24 @@ check "24 points on 4 workers give the database of 1 worker" same_db "$TMP/c1.sq
 check "24 points on 4 workers print the table of 1 worker" \
   cmp -s <(grep -v 'results database' "$TMP/c1.txt") <(grep -v 'results database' "$TMP/c4.txt")
 
+# --- --rows summary: the summaries, metrics and cascades without the rows by event and account ---
+"$LIQSIM" sweep "$EX/cascade" --grid liquidation.insurance_fund=0,10,100,1000 --grid liquidation.mode=full,partial \
+  --grid markets.BTC-PERP.maintenance_margin_ratio=0.004,0.005,0.008 --rows summary --out "$TMP/sum1.sqlite" \
+  --jobs 1 --quiet >"$TMP/sum1.txt"
+"$LIQSIM" sweep "$EX/cascade" --grid liquidation.insurance_fund=0,10,100,1000 --grid liquidation.mode=full,partial \
+  --grid markets.BTC-PERP.maintenance_margin_ratio=0.004,0.005,0.008 --rows summary --out "$TMP/sum4.sqlite" \
+  --jobs 4 --quiet >"$TMP/sum4.txt"
+check "--rows summary prints the table of --rows all" \
+  cmp -s <(grep -v 'results database' "$TMP/sum1.txt") <(grep -v 'results database' "$TMP/c1.txt")
+check "--rows summary stores the summaries and metrics of --rows all" \
+  test "$(sqlite3 "$TMP/sum1.sqlite" "SELECT group_concat(state_hash || bad_debt, ',') FROM runs; SELECT count(*) FROM metrics")" = \
+  "$(sqlite3 "$TMP/c1.sqlite" "SELECT group_concat(state_hash || bad_debt, ',') FROM runs; SELECT count(*) FROM metrics")"
+check "--rows summary stores no rows by event or account" \
+  test "$(sqlite3 "$TMP/sum1.sqlite" "SELECT ((SELECT count(*) FROM events) + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM market_series) + (SELECT count(*) FROM insurance_fund) + (SELECT count(*) FROM episodes)) || ' ' || (SELECT stored_rows FROM sweeps)")" = "0 summary"
+check "--rows summary at --jobs 4 writes the database of --jobs 1" same_db "$TMP/sum1.sqlite" "$TMP/sum4.sqlite"
+expect_error "--rows takes all or summary" 2 "--rows takes all or summary" \
+  "$LIQSIM" sweep "$EX/cascade" --grid liquidation.insurance_fund=1 --rows some --out "$TMP/never.sqlite"
+
 # --- a grid file and --zip ---
 printf '{"grid": {"liquidation.insurance_fund": [0, 10, 100, 1000], "liquidation.mode": ["full", "partial"], "markets.BTC-PERP.maintenance_margin_ratio": ["0.004", "0.005", "0.008"]}}\n' >"$TMP/g.json"
 "$LIQSIM" sweep "$EX/cascade" --grid-file "$TMP/g.json" --out "$TMP/g.sqlite" --quiet --json >"$TMP/g.out"

@@ -113,8 +113,8 @@ CREATE TABLE IF NOT EXISTS sweeps (
   id INTEGER PRIMARY KEY AUTOINCREMENT, label TEXT NOT NULL, sweep_key TEXT NOT NULL, grid_json TEXT NOT NULL,
   base_config_json TEXT NOT NULL, config_sha256 TEXT NOT NULL, events_path TEXT NOT NULL,
   events_sha256 TEXT NOT NULL, points INTEGER NOT NULL, at_seq INTEGER, prefix_run_id INTEGER,
-  shard_index INTEGER NOT NULL, shard_count INTEGER NOT NULL, engine_version TEXT NOT NULL,
-  started_ms INTEGER NOT NULL, finished_ms INTEGER);
+  shard_index INTEGER NOT NULL, shard_count INTEGER NOT NULL, stored_rows TEXT NOT NULL,
+  engine_version TEXT NOT NULL, started_ms INTEGER NOT NULL, finished_ms INTEGER);
 CREATE TABLE IF NOT EXISTS sweep_points (
   sweep_id INTEGER NOT NULL REFERENCES sweeps(id), point INTEGER NOT NULL, axis INTEGER NOT NULL,
   run_id INTEGER NOT NULL REFERENCES runs(id), path TEXT NOT NULL, value TEXT NOT NULL, value_f REAL,
@@ -164,10 +164,14 @@ std::vector<std::int64_t> write_sweep(const std::string& db_path, const std::vec
   grid += "],\"zip\":false,\"at\":null}";
   auto doc = parse_json(kBaseConfig);
   REQUIRE(doc.ok());
-  exec(db_path, std::string(kSweepSchema) + "INSERT INTO sweeps VALUES (" + std::to_string(sweep_id) +
-                    ", 'test sweep', 'key-" + std::to_string(axes.size()) + "', '" + grid + "', '" +
-                    doc->dump() + "', 'c', 'events.jsonl', '" + std::string(64, 'e') + "', " +
-                    std::to_string(points.size()) + ", NULL, NULL, 0, 1, 'liqsim test', 0, 1);\n" + rows);
+  exec(db_path, std::string(kSweepSchema) +
+                    "INSERT INTO sweeps (id, label, sweep_key, grid_json, base_config_json, config_sha256, "
+                    "events_path, events_sha256, points, at_seq, prefix_run_id, shard_index, shard_count, "
+                    "stored_rows, engine_version, started_ms, finished_ms) VALUES (" +
+                    std::to_string(sweep_id) + ", 'test sweep', 'key-" + std::to_string(axes.size()) +
+                    "', '" + grid + "', '" + doc->dump() + "', 'c', 'events.jsonl', '" +
+                    std::string(64, 'e') + "', " + std::to_string(points.size()) +
+                    ", NULL, NULL, 0, 1, 'all', 'liqsim test', 0, 1);\n" + rows);
   return runs;
 }
 

@@ -37,6 +37,10 @@ struct ResultsOptions {
   std::int64_t series_interval_ms = 60'000;  // per-market time series bucket (event time)
   int busy_timeout_ms = 5'000;               // wait this long for another writer's lock
   std::int64_t max_page_count = 0;           // a size quota in pages (0: SQLite's default); tests use it
+  // Off: a run stores its summary, metrics, markets, collateral and cascades
+  // but not its rows by event and by account (events, market_series,
+  // insurance_fund, accounts, episodes) — `liqsim sweep --rows summary`.
+  bool detail_rows = true;
 };
 
 // The names of the files SQLite keeps beside a database while writing it
@@ -57,6 +61,7 @@ struct SweepRecord {
   std::int64_t points = 0;   // points of the whole sweep, every shard
   std::int64_t at_seq = -1;  // -1: overrides at the start
   std::int64_t shard_index = 0, shard_count = 1;
+  std::string rows = "all";  // "all", or "summary" (ResultsOptions::detail_rows off)
   std::string engine_version;
   std::int64_t started_unix_ms = 0;
 };
@@ -105,6 +110,14 @@ class ResultsDb {
   static Result<std::unique_ptr<ResultsDb>> open_memory(const ResultsOptions& options = {});
   // The whole database as SQLite's serialization (after finish_run).
   virtual Result<std::string> serialize() = 0;
+  // A recorder: begin_run, observe and finish_run keep in memory what the
+  // run's rows need (no SQLite); store_recorded on a database then writes
+  // those rows there, on its own thread — a sweep's worker records, its one
+  // writer stores. The replay's engine and metrics must outlive the storing.
+  static std::unique_ptr<ResultsDb> recorder(const ResultsOptions& options = {});
+  // The recorded run stored here (inside an import: as part of it); its id.
+  virtual Result<std::int64_t> store_recorded(ResultsDb& recorder, const MetricsCollector& metrics,
+                                              const Engine& engine) = 0;
   // One transaction of copied runs and sweep rows: begin_import, then any of
   // add_sweep, import_image, add_sweep_point, then commit_import; abort_run
   // rolls all of it back.

@@ -84,7 +84,8 @@ struct SweepRequest {
   bool zip = false;
   std::int64_t at_seq = -1;  // ≥ 0: the overrides are a governance change before event AT_SEQ
   Shard shard;
-  bool results = true;  // each point's run as a results database image (off: summaries only)
+  bool results = true;      // each point's run as a results database image (off: summaries only)
+  bool detail_rows = true;  // --rows all; off: --rows summary (ResultsOptions::detail_rows)
 };
 
 // The summary of one point and, with results, its run.
@@ -94,6 +95,9 @@ struct PointRecord {
   std::string summary_json;                                 // `liqsim replay --json` of the point
   std::string db_image;     // a results database holding the point's run alone (sqlite3_serialize)
   std::int64_t run_id = 0;  // set by SweepWriter::add
+  // run_sweep's workers: the run recorded in memory, with the replay that
+  // made it, for SweepWriter::add to store (ResultsDb::store_recorded).
+  std::shared_ptr<struct RecordedPoint> recorded;
 };
 
 class Sweep {
@@ -119,6 +123,9 @@ class Sweep {
   // is written straight into the writer's database and the record has its
   // run_id and no image; SweepWriter::add then stores only its sweep_points.
   Result<PointRecord> run_point(std::size_t k, class SweepWriter* into = nullptr) const;
+  // The same with the run recorded in memory (PointRecord::recorded) instead
+  // of an image: what SweepWriter::add stores costs no copy.
+  Result<PointRecord> run_point_recorded(std::size_t k) const;
 
  private:
   Sweep();

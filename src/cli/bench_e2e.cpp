@@ -133,6 +133,8 @@ struct Printer {
 
 }  // namespace
 
+int bench_sweeps(const EndToEndOptions& opt, const std::string& dir, const std::string& log);
+
 int bench_end_to_end(const EndToEndOptions& opt) {
   namespace fs = std::filesystem;
   char tmpl[] = "/tmp/liqsim-bench-XXXXXX";
@@ -254,8 +256,87 @@ int bench_end_to_end(const EndToEndOptions& opt) {
             engine);
     fs::remove(jsonl);
   }
+  if (opt.sweep_points > 0 && fs::exists(opt.flagship + "/config.json")) {
+    if (bench_sweeps(opt, dir, log) != 0) rc = 2;
+  }
   if (rc == 0) fs::remove_all(dir);
   return rc;
+}
+
+// Sweeps of the flagship, each `liqsim sweep` (or `liqsim replay`) a child
+// process on files: points/s at --jobs 1 and 2, the cost per point beyond
+// the replay itself (`liqsim replay --set ... --out`, one process per
+// point, the way a shell loop runs them), and what --at saves.
+int bench_sweeps(const EndToEndOptions& opt, const std::string& dir, const std::string& log) {
+  namespace fs = std::filesystem;
+  const std::uint32_t n = opt.sweep_points;
+  // Insurance funds from 10 M up: every point liquidates as the flagship does
+  // (no ADL; a smaller fund makes ADL, whose cost is the engine's).
+  std::string grid = "liquidation.insurance_fund=";
+  for (std::uint32_t i = 0; i < n; ++i) grid += (i ? "," : "") + std::to_string(10'000'000 + 100'000 * i);
+  const std::string db = dir + "/sweep.sqlite";
+  std::printf(
+      "\nsweeps of %s, %u points (liquidation.insurance_fund 10 M, 10.1 M, ...), into a new database\n",
+      fs::path(opt.flagship).filename().string().c_str(), n);
+  std::printf("%-52s %9s %10s %12s %9s\n", "", "seconds", "points/s", "s/point", "peak MB");
+  auto row = [&](const std::string& what, const ChildRun& r, std::uint32_t points) {
+    std::printf("%-52s %9.2f %10.2f %12.3f %9.1f\n", what.c_str(), r.seconds, points / r.seconds,
+                r.seconds / points, r.peak_mb);
+    std::fflush(stdout);
+  };
+  auto failed = [&] {
+    std::fprintf(stderr, "liqsim: bench: a child sweep failed; its output is in %s\n", log.c_str());
+    return 2;
+  };
+  // The replay itself: one process per point, three points, their mean.
+  double single = 0;
+  const std::uint32_t singles = std::min<std::uint32_t>(3, n);
+  for (std::uint32_t i = 0; i < singles; ++i) {
+    fs::remove(db);
+    ChildRun r = run_liqsim(
+        {"replay", opt.flagship, "--set",
+         "liquidation.insurance_fund=" + std::to_string(10'000'000 + 100'000 * i), "--out", db, "--quiet"},
+        log);
+    if (!r.ok) return failed();
+    single += r.seconds / singles;
+  }
+  ChildRun one{true, single, 0};
+  row("liqsim replay --set ... --out, one process a point", one, 1);
+  double jobs1 = 0;
+  for (int jobs : {1, 2}) {
+    fs::remove(db);
+    ChildRun r = run_liqsim(
+        {"sweep", opt.flagship, "--grid", grid, "--out", db, "--jobs", std::to_string(jobs), "--quiet"}, log);
+    if (!r.ok) return failed();
+    row("liqsim sweep --jobs " + std::to_string(jobs), r, n);
+    if (jobs == 1) {
+      jobs1 = r.seconds;
+      std::printf("  per point beyond the replay itself: %+.1f %%\n", (r.seconds / n / single - 1) * 100);
+    } else {
+      std::printf("  speedup of --jobs 2 over --jobs 1: %.2fx\n", jobs1 / r.seconds);
+    }
+  }
+  // --at: the last tenth of the log replayed per point, the rest once.
+  auto count = [&]() -> std::int64_t {
+    std::ifstream in(opt.flagship + "/events.jsonl");
+    std::int64_t lines = 0;
+    std::string line;
+    while (std::getline(in, line)) ++lines;
+    return lines;
+  }();
+  if (count > 10) {
+    const std::int64_t at = count - count / 10;
+    for (int jobs : {1, 2}) {
+      fs::remove(db);
+      ChildRun r = run_liqsim({"sweep", opt.flagship, "--grid", grid, "--at", std::to_string(at), "--out", db,
+                               "--jobs", std::to_string(jobs), "--quiet"},
+                              log);
+      if (!r.ok) return failed();
+      row("liqsim sweep --at " + std::to_string(at) + " --jobs " + std::to_string(jobs), r, n);
+    }
+  }
+  fs::remove(db);
+  return 0;
 }
 
 }  // namespace liqsim::cli

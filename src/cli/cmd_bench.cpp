@@ -303,7 +303,10 @@ int cmd_bench(const Args& args) {
   if (!e2e_ticks_opt) return usage_error("bench", e2e_ticks_opt.error());
   auto crash_opt = command_line->integer("--crash-accounts", quick ? 100'000 : 1'000'000, 0, 10'000'000);
   if (!crash_opt) return usage_error("bench", crash_opt.error());
+  auto sweep_opt = command_line->integer("--sweep-points", quick ? 6 : 20, 0, 10'000);
+  if (!sweep_opt) return usage_error("bench", sweep_opt.error());
   EndToEndOptions e2e;
+  e2e.sweep_points = static_cast<std::uint32_t>(*sweep_opt);
   e2e.quiet_ticks = static_cast<std::uint32_t>(*e2e_ticks_opt);
   e2e.crash_accounts = static_cast<std::uint32_t>(*crash_opt);
   if (command_line->has("--flagship")) e2e.flagship = command_line->get("--flagship");

@@ -99,6 +99,12 @@ Result<SweepOptions> parse_sweep_options(const Args& args, bool& help) {
     if (!ms) return ms.error();
     o.busy_timeout_ms = static_cast<int>(*ms);
   }
+  if (cl->has("--rows")) {
+    const std::string rows = cl->get("--rows");
+    if (rows != "all" && rows != "summary")
+      return make_error(ErrorKind::usage, "--rows takes all or summary, not '" + excerpt(rows) + "'");
+    r.detail_rows = rows == "all";
+  }
   o.json = cl->has("--json");
   o.progress = cl->has("--quiet") ? 0 : (cl->has("--progress") ? 1 : 2);
   // The database may not be an input, nor where SQLite keeps its side files.

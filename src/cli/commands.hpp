@@ -39,6 +39,11 @@ int dispatch(const Args& args, std::initializer_list<Subcommand> subcommands);
 // `liqsim help [COMMAND [SUBCOMMAND]]`: WORDS are the words after "help".
 int help_command(const Args& words);
 
+// The whole `liqsim` command line (argv[0] the program); its exit code.
+int run_liqsim(int argc, char** argv);
+// RC, or 2 when standard output could not be flushed (reported on stderr).
+int checked_stdout(int rc);
+
 // Prints "liqsim: <error>" to stderr and returns its exit code.
 int report_error(const Error& e);
 // The same, but a usage error also points to 'liqsim help COMMAND'.

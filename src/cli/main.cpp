@@ -137,10 +137,6 @@ int dispatch(const Args& args, std::initializer_list<Subcommand> subcommands) {
   return usage_error(group, unknown_word("subcommand", sub, names));
 }
 
-}  // namespace liqsim::cli
-
-namespace {
-
 // Standard output is an output like any other: a summary, `log cat` or an
 // import written to a full disk is an error (exit 2), never a silent cut.
 int checked_stdout(int rc) {
@@ -156,16 +152,7 @@ int checked_stdout(int rc) {
   return rc == 0 ? 2 : rc;
 }
 
-int run(int argc, char** argv);
-
-}  // namespace
-
-int main(int argc, char** argv) { return checked_stdout(run(argc, argv)); }
-
-namespace {
-
-int run(int argc, char** argv) {
-  using namespace liqsim::cli;
+int run_liqsim(int argc, char** argv) {
   if (argc < 2) {
     std::fputs(top_help().c_str(), stderr);
     return 2;
@@ -202,4 +189,4 @@ int run(int argc, char** argv) {
   return usage_error(unknown_word("command", command, command_names()));
 }
 
-}  // namespace
+}  // namespace liqsim::cli

@@ -111,6 +111,12 @@ const std::vector<CommandSpec> kCommands = {
           "the shards)"},
          {"at", 0, "SEQ",
           "apply the values as a governance change before event SEQ, forking every point there"},
+         {"rows", 0, "all|summary",
+          "what each point's run stores: all its rows (default), or its summary, metrics, markets, "
+          "collateral and "
+          "cascades without the rows by event and by account (events, market_series, insurance_fund, "
+          "accounts, "
+          "episodes)"},
          {"json", 0, nullptr, "print one JSON object per point instead of the table"},
          {"label", 0, "NAME",
           "the sweep's label (default: DIR's name, else E); point K's run is 'NAME point K'"},
@@ -301,7 +307,7 @@ const std::vector<CommandSpec> kCommands = {
     {"bench",
      "speed and memory at 1e3 ... 1e6 accounts",
      {"liqsim bench [--quick] [--no-day] [--ticks N] [--params N] [--no-e2e | --e2e-only] [--e2e-ticks N]\n"
-      "             [--crash-accounts N] [--flagship DIR]"},
+      "             [--crash-accounts N] [--sweep-points N] [--flagship DIR]"},
      "Builds seeded workloads in-process and prints, per size, set-up events/s,\n"
      "price ticks/s that liquidate no one, a crash, the reference scan on the same\n"
      "ticks, bytes per account and peak RSS, then a one-day replay at 1e6 accounts.\n"
@@ -319,6 +325,10 @@ const std::vector<CommandSpec> kCommands = {
          {"e2e-ticks", 0, "N", "quiet ticks of the end-to-end rows (default 10000000, 1000000 with --quick)"},
          {"crash-accounts", 0, "N",
           "accounts of the end-to-end crash row (default 1000000, 100000 with --quick; 0 skips it)"},
+         {"sweep-points", 0, "N",
+          "points of the flagship sweeps at --jobs 1 and 2, with and without --at (default 20, 6 with "
+          "--quick; "
+          "0 skips them)"},
          {"flagship", 0, "DIR", "the scenario of the flagship rows (default replays/eth-2020-03-12)"},
          {"ticks", 0, "N", "quiet ticks per size (default 2000000)"},
          {"params", 0, "N",

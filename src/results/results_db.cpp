@@ -181,6 +181,7 @@ CREATE TABLE IF NOT EXISTS sweeps (
   prefix_run_id INTEGER REFERENCES runs(id),
   shard_index INTEGER NOT NULL,
   shard_count INTEGER NOT NULL,
+  stored_rows TEXT NOT NULL,
   engine_version TEXT NOT NULL,
   started_ms INTEGER NOT NULL,
   finished_ms INTEGER
@@ -675,6 +676,27 @@ class SqliteResultsDb final : public ResultsDb {
   }
 
   Status begin_run(const RunInfo& info, const Symbols& symbols) override {
+    return start_run(info, symbols, true);
+  }
+
+  // WRITER_THREAD: the rows of observed events are stored by the writer
+  // thread (off: by store_recorded, on the calling thread).
+  Status start_run(const RunInfo& info, const Symbols& symbols, bool writer_thread) {
+    if (recording_) {  // recorder(): nothing but what the rows need, kept for store_recorded
+      if (in_run_) return make_io("a run is already being recorded");
+      symbols_ = &symbols;
+      recorded_info_ = info;
+      recorded_.clear();
+      rec_filling_.clear();
+      in_run_ = true;
+      failed_ = false;
+      first_ts_ = -1;
+      last_ts_ = -1;
+      market_names_.clear();
+      names_synced_ = 0;
+      events_sha256_.clear();
+      return {};
+    }
     // Inside an import (a sweep writing its points straight in): the run is
     // part of the import's transaction, which the schema and indexes were
     // prepared for, and commit_import commits it.
@@ -739,7 +761,7 @@ class SqliteResultsDb final : public ResultsDb {
     names_.clear();
     names_synced_ = 0;
     events_sha256_.clear();
-    writer_.start([this](const Batch& batch) { return store(batch); });
+    if (writer_thread) writer_.start([this](const Batch& batch) { return store(batch); });
     return {};
   }
 
@@ -756,6 +778,7 @@ class SqliteResultsDb final : public ResultsDb {
     }
     if (first_ts_ < 0) first_ts_ = event.ts_ms;
     last_ts_ = event.ts_ms;
+    if (!options_.detail_rows) return {};  // the summary only
     bool marks_moved =
         std::holds_alternative<PriceEvent>(event.body) || std::holds_alternative<TradeEvent>(event.body);
     for (const DerivedEvent& d : derived)
@@ -765,7 +788,7 @@ class SqliteResultsDb final : public ResultsDb {
     if (market_names_.empty())
       for (std::size_t m = 0; m < engine.market_count(); ++m)
         market_names_.push_back(engine.config().markets[m].name);
-    Batch& b = writer_.filling();
+    Batch& b = filling();
     Observed o;
     o.ts = event.ts_ms;
     o.derived_begin = b.derived.size();
@@ -790,10 +813,40 @@ class SqliteResultsDb final : public ResultsDb {
     if (!in_run_) return make_io("finish_run without begin_run").error();
     if (failed_) return make_io("the run already failed; abort it").error();
     hand_off();
+    if (recording_) {
+      recorded_summary_ = summary;
+      recorded_fields_ = fields;
+      recorded_finished_ = finished_unix_ms;
+      in_run_ = false;
+      return std::int64_t{0};
+    }
     if (Status st = writer_.stop(); !st.ok()) {
       failed_ = true;
       return st.error();
     }
+    return complete_run(summary, fields, metrics, engine, finished_unix_ms);
+  }
+
+  // A run a recorder() recorded, stored here as if it had been observed here
+  // (the same rows); METRICS and ENGINE are the recorded replay's, at its end.
+  Result<std::int64_t> store_recorded(ResultsDb& recorder, const MetricsCollector& metrics,
+                                      const Engine& engine) override {
+    auto* r = dynamic_cast<SqliteResultsDb*>(&recorder);
+    if (!r || !r->recording_ || r->in_run_ || !r->symbols_)
+      return make_io("store_recorded needs a finished recording").error();
+    if (Status st = start_run(r->recorded_info_, *r->symbols_, false); !st.ok()) return st.error();
+    market_names_ = r->market_names_;
+    for (const Batch& b : r->recorded_)
+      if (Status st = store(b); !st.ok()) return st.error();
+    events_sha256_ = r->events_sha256_;
+    first_ts_ = r->first_ts_;
+    last_ts_ = r->last_ts_;
+    return complete_run(r->recorded_summary_, r->recorded_fields_, metrics, engine, r->recorded_finished_);
+  }
+
+  Result<std::int64_t> complete_run(const Summary& summary, const SummaryFields& fields,
+                                    const MetricsCollector& metrics, const Engine& engine,
+                                    std::int64_t finished_unix_ms) {
     if (!events_sha256_.empty()) {
       Stmt up;
       if (up.prepare(db_, "UPDATE runs SET events_sha256=? WHERE id=?") != SQLITE_OK)
@@ -888,7 +941,8 @@ class SqliteResultsDb final : public ResultsDb {
     if (ins.prepare(db_,
                     "INSERT INTO sweeps (label, sweep_key, grid_json, base_config_json, config_sha256, "
                     "events_path, events_sha256, points, at_seq, shard_index, shard_count, engine_version, "
-                    "started_ms, finished_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
+                    "started_ms, finished_ms, stored_rows) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") !=
+        SQLITE_OK)
       return fail_run("cannot prepare the sweep statement").error();
     ins.text(1, w.label);
     ins.text(2, w.key);
@@ -904,6 +958,7 @@ class SqliteResultsDb final : public ResultsDb {
     ins.text(12, w.engine_version);
     ins.i64(13, w.started_unix_ms);
     ins.i64(14, finished_ms);
+    ins.text(15, w.rows);
     if (ins.step() != SQLITE_DONE) return fail_run("cannot write the sweep").error();
     return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -1151,7 +1206,7 @@ class SqliteResultsDb final : public ResultsDb {
     if (q.prepare(in.db,
                   "SELECT id, label, sweep_key, grid_json, base_config_json, config_sha256, events_path, "
                   "events_sha256, points, at_seq, prefix_run_id, shard_index, shard_count, engine_version, "
-                  "started_ms, finished_ms FROM sweeps ORDER BY id") != SQLITE_OK)
+                  "started_ms, finished_ms, stored_rows FROM sweeps ORDER BY id") != SQLITE_OK)
       return usage("not the database of a sweep (it has no sweeps table)");
     int rows = 0;
     auto text = [&](int i) {
@@ -1177,6 +1232,7 @@ class SqliteResultsDb final : public ResultsDb {
       w.engine_version = text(13);
       w.started_unix_ms = sqlite3_column_int64(q.get(), 14);
       in.finished_ms = sqlite3_column_int64(q.get(), 15);
+      w.rows = text(16);
     }
     if (rows == 0) return usage("holds no sweep (write shards with liqsim sweep --shard I/N)");
     if (rows > 1) return usage("holds more than one sweep: a shard holds one");
@@ -1343,6 +1399,19 @@ class SqliteResultsDb final : public ResultsDb {
   bool importing_ = false;
   bool nested_ = false;          // a run inside the import's transaction (begin_run during an import)
   bool image_attached_ = false;  // the schema liqsim_image (import_image)
+  // recorder(): a run kept in memory for store_recorded.
+  bool recording_ = false;
+  RunInfo recorded_info_;
+  std::vector<Batch> recorded_;
+  Batch rec_filling_;
+  Summary recorded_summary_;
+  SummaryFields recorded_fields_;
+  std::int64_t recorded_finished_ = 0;
+
+ public:
+  void make_recorder() { recording_ = true; }
+
+ private:
   std::map<std::string, std::unique_ptr<Stmt>> import_stmts_;  // per table, on this connection
   std::map<std::string, std::vector<std::string>> import_columns_;
   int fd_ = -1;  // holds the shared flock; closed only after SQLite's descriptors
@@ -1387,6 +1456,10 @@ class SqliteResultsDb final : public ResultsDb {
   }
   bool exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
   void rollback() {
+    if (!db_) {  // a recorder: nothing to roll back
+      in_run_ = false;
+      return;
+    }
     exec("ROLLBACK");  // (the dropped indexes of a deferred run come back with it)
     in_run_ = false;
     defer_event_indexes_ = false;
@@ -1413,12 +1486,20 @@ class SqliteResultsDb final : public ResultsDb {
 
   // Hands the filling batch to the writer with the names interned since the
   // last hand-off (every Sym in the batch was interned before it was captured).
+  Batch& filling() { return recording_ ? rec_filling_ : writer_.filling(); }
+
   void hand_off() {
-    Batch& b = writer_.filling();
+    Batch& b = filling();
     for (std::size_t id = names_synced_; id < symbols_->size(); ++id)
       b.new_names.push_back(symbols_->name(static_cast<Sym>(id)));
     names_synced_ = symbols_->size();
-    if (!b.events.empty() || !b.new_names.empty()) writer_.hand_off();
+    if (b.events.empty() && b.new_names.empty()) return;
+    if (recording_) {
+      recorded_.push_back(std::move(rec_filling_));
+      rec_filling_ = Batch{};
+      return;
+    }
+    writer_.hand_off();
   }
 
   // Writer thread: one batch's rows.
@@ -1552,6 +1633,11 @@ class SqliteResultsDb final : public ResultsDb {
     return {};
   }
 
+  static const std::vector<LiquidationEpisode>& no_episodes() {
+    static const std::vector<LiquidationEpisode> none;
+    return none;
+  }
+
   Status write_final_state(const SummaryFields& fields, const MetricsCollector& metrics,
                            const Engine& engine) {
     Stmt acc;
@@ -1563,7 +1649,8 @@ class SqliteResultsDb final : public ResultsDb {
             "effective_leverage, isolated_equity, isolated_equity_f) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != SQLITE_OK)
       return fail_run("cannot prepare the accounts statement");
-    for (const Engine::AccountView& a : engine.account_views()) {
+    for (const Engine::AccountView& a :
+         options_.detail_rows ? engine.account_views() : std::vector<Engine::AccountView>{}) {
       acc.start();
       acc.i64(1, run_id_);
       acc.text(2, a.name);
@@ -1635,7 +1722,7 @@ class SqliteResultsDb final : public ResultsDb {
             "VALUES (?,?,?,?,?,?,?,?)") != SQLITE_OK)
       return fail_run("cannot prepare the episodes statement");
     std::int64_t n = 0;
-    for (const LiquidationEpisode& e : metrics.episodes()) {
+    for (const LiquidationEpisode& e : options_.detail_rows ? metrics.episodes() : no_episodes()) {
       ep.start();
       ep.i64(1, run_id_);
       ep.i64(2, n++);
@@ -1752,6 +1839,12 @@ Result<std::int64_t> ResultsDb::finish_run(const Summary& summary, const Metrics
 
 Result<std::unique_ptr<ResultsDb>> ResultsDb::open(const std::string& path) {
   return open(path, ResultsOptions{});
+}
+
+std::unique_ptr<ResultsDb> ResultsDb::recorder(const ResultsOptions& options) {
+  auto db = std::make_unique<SqliteResultsDb>("(recording)", options, true);
+  db->make_recorder();
+  return db;
 }
 
 Result<std::unique_ptr<ResultsDb>> ResultsDb::open_memory(const ResultsOptions& options) {

@@ -21,6 +21,13 @@
 
 namespace liqsim {
 
+// A point a worker ran and recorded (Sweep::run_point_recorded): its replay
+// (engine and metrics at the end) and the recorder holding its rows.
+struct RecordedPoint {
+  std::unique_ptr<Replay> replay;
+  std::unique_ptr<ResultsSink> sink;
+};
+
 namespace {
 
 std::int64_t wall_ms() {
@@ -383,7 +390,7 @@ struct Sweep::Impl {
   // With DIRECT the run is written straight into that database (the
   // writer's, inside its import) instead of an image.
   Result<PointRecord> run(std::optional<std::size_t> k, std::optional<Replay>& fork,
-                          ResultsDb* direct = nullptr) const {
+                          ResultsDb* direct = nullptr, bool recorded = false) const {
     PointRecord rec;
     std::unique_ptr<ResultsSink> sink;
     RunInfo info;
@@ -395,14 +402,15 @@ struct Sweep::Impl {
       rec.point = -1;
       info.label = request.label + " prefix to seq " + std::to_string(request.at_seq);
     }
-    // Symbols: interned while the log was read; no replay adds to them.
-    std::optional<Replay> replay;
+    // Symbols: interned while the log was read; no replay adds to them. The
+    // replay stays where it is made (a recorded point keeps it).
+    std::unique_ptr<Replay> replay;
     if (!k) {
-      replay.emplace(*base, const_cast<Symbols&>(symbols), replay_options());
+      replay = std::make_unique<Replay>(*base, const_cast<Symbols&>(symbols), replay_options());
     } else if (request.at_seq >= 0) {
-      replay.emplace(*snapshot);
+      replay = std::make_unique<Replay>(*snapshot);
     } else {
-      replay.emplace(configs[*k], const_cast<Symbols&>(symbols), replay_options());
+      replay = std::make_unique<Replay>(configs[*k], const_cast<Symbols&>(symbols), replay_options());
     }
     if (request.results) {
       info.config_json = k ? config_json[*k] : base->document.dump();
@@ -412,8 +420,16 @@ struct Sweep::Impl {
       info.started_unix_ms = wall_ms();
       if (direct) {
         sink = std::make_unique<ResultsSink>(*direct, std::move(info), symbols, wall_ms);
+      } else if (recorded) {
+        ResultsOptions recorder_options;
+        recorder_options.detail_rows = request.detail_rows;
+        sink = std::make_unique<ResultsSink>(ResultsDb::recorder(recorder_options), std::move(info), symbols,
+                                             wall_ms);
+        sink->keep_open();
       } else {
-        auto db = ResultsDb::open_memory();
+        ResultsOptions memory_options;
+        memory_options.detail_rows = request.detail_rows;
+        auto db = ResultsDb::open_memory(memory_options);
         if (!db) return db.error();
         sink = std::make_unique<ResultsSink>(std::move(*db), std::move(info), symbols, wall_ms);
         sink->keep_open();
@@ -444,6 +460,8 @@ struct Sweep::Impl {
     rec.summary_json = result->json();
     if (sink && direct) {
       rec.run_id = sink->run_id();
+    } else if (sink && recorded) {
+      rec.recorded = std::make_shared<RecordedPoint>(RecordedPoint{std::move(replay), std::move(sink)});
     } else if (sink) {
       // The sink's database: serialized once the run is committed.
       auto image = sink->database().serialize();
@@ -507,6 +525,7 @@ Result<std::unique_ptr<Sweep>> Sweep::prepare(const SweepRequest& request) {
   r.at_seq = request.at_seq;
   r.shard_index = request.shard.index;
   r.shard_count = request.shard.count;
+  r.rows = request.detail_rows ? "all" : "summary";
   r.engine_version = "liqsim 0.1.0";
   r.started_unix_ms = wall_ms();
   {
@@ -570,6 +589,12 @@ Result<PointRecord> Sweep::run_prefix() const {
   if (!impl_->prefix) return PointRecord{};
   return *impl_->prefix;
 }
+Result<PointRecord> Sweep::run_point_recorded(std::size_t k) const {
+  std::optional<Replay> unused;
+  if (!impl_->request.results) return impl_->run(k, unused);
+  return impl_->run(k, unused, nullptr, true);
+}
+
 Result<PointRecord> Sweep::run_point(std::size_t k, SweepWriter* into) const {
   std::optional<Replay> unused;
   return impl_->run(k, unused, into ? &into->database() : nullptr);
@@ -589,7 +614,9 @@ SweepWriter::~SweepWriter() { abandon(); }
 Result<std::unique_ptr<SweepWriter>> SweepWriter::open(const std::string& db_path, const SweepRecord& sweep,
                                                        const ResultsOptions& options) {
   std::unique_ptr<SweepWriter> w(new SweepWriter());
-  auto db = ResultsDb::open(db_path, options);
+  ResultsOptions o = options;
+  o.detail_rows = sweep.rows != "summary";  // the points written straight in store what the images hold
+  auto db = ResultsDb::open(db_path, o);
   if (!db) return db.error();
   w->impl_->db = std::move(*db);
   if (Status st = w->impl_->db->begin_import(); !st) return st.error();
@@ -604,7 +631,13 @@ ResultsDb& SweepWriter::database() { return *impl_->db; }
 
 Status SweepWriter::add(PointRecord& record) {
   if (!impl_->open) return make_error(ErrorKind::io, "the sweep's database is not open");
-  if (record.run_id <= 0) {  // an image (written straight in: run_id is set)
+  if (record.recorded) {  // recorded by a worker: stored here, no copy
+    RecordedPoint& p = *record.recorded;
+    auto id = impl_->db->store_recorded(p.sink->database(), p.replay->metrics(), p.replay->engine());
+    if (!id) return id.error();
+    record.run_id = *id;
+    record.recorded.reset();
+  } else if (record.run_id <= 0) {  // an image (written straight in: run_id is set)
     auto ids = impl_->db->import_image(record.db_image);
     if (!ids) return ids.error();
     if (ids->size() != 1) return make_error(ErrorKind::io, "a point's image holds no single run");
@@ -649,56 +682,66 @@ Status run_sweep(const Sweep& sweep, int jobs, const std::function<Status(PointR
     }
     return {};
   }
-  // Workers take the next point and write it into an image; the calling
-  // thread stores records in point order. When the next point in order is
-  // not taken yet, the calling thread runs it itself, straight into the
-  // writer's database (no image, no copy), so it is never idle and one job's
-  // worth of points costs no copy at all. A worker runs at most `window`
-  // points ahead of the writer, so finished images waiting their turn stay few.
+  // Workers take the next point (in point order) and write it into an
+  // image; the calling thread stores records in point order. It is a worker
+  // too whenever it would wait: when the point it stores next is not taken
+  // yet it runs it itself, straight into the writer's database (no image, no
+  // copy); while that point is still running elsewhere it takes the next
+  // free point as an image. Nothing runs more than `window` points ahead of
+  // the writer, so finished images waiting their turn stay few.
   const std::size_t window = static_cast<std::size_t>(jobs) * 2;
   std::mutex mu;
-  std::condition_variable ready, room;
+  std::condition_variable changed;
   std::vector<std::optional<Result<PointRecord>>> slots(n);
   std::size_t next = 0, written = 0, finished = 0;
   bool stop = false;
+  auto can_take = [&] { return !stop && next < n && next < written + window; };
+  auto run_into_slot = [&](std::size_t k) {
+    auto rec = sweep.run_point_recorded(k);
+    std::lock_guard lock(mu);
+    slots[k].emplace(std::move(rec));
+    ++finished;
+    changed.notify_all();
+  };
   auto worker = [&] {
     for (;;) {
       std::size_t k;
       {
         std::unique_lock lock(mu);
-        room.wait(lock, [&] { return stop || next >= n || next < written + window; });
+        changed.wait(lock, [&] { return stop || next >= n || can_take(); });
         if (stop || next >= n) return;
         k = next++;
       }
-      auto rec = sweep.run_point(k);
-      std::lock_guard lock(mu);
-      slots[k].emplace(std::move(rec));
-      ++finished;
-      ready.notify_all();
+      run_into_slot(k);
     }
   };
   std::vector<std::thread> threads;
-  const int workers = writer ? jobs - 1 : jobs;
-  for (int j = 0; j < workers && static_cast<std::size_t>(j) < n; ++j) threads.emplace_back(worker);
+  for (int j = 1; j < jobs && static_cast<std::size_t>(j) < n; ++j) threads.emplace_back(worker);
   Status status;
-  for (std::size_t k = 0; k < n; ++k) {
+  for (std::size_t k = 0; k < n && status.ok(); ++k) {
     std::optional<Result<PointRecord>> rec;
-    bool mine = false;
-    {
+    for (;;) {
       std::unique_lock lock(mu);
-      if (writer && next == k) {  // not taken: run it here
-        next = k + 1;
-        mine = true;
-      } else {
-        ready.wait(lock, [&] { return slots[k].has_value(); });
+      if (slots[k]) {
         rec = std::move(slots[k]);
         slots[k].reset();
+        break;
       }
-    }
-    if (mine) {
-      rec.emplace(sweep.run_point(k, writer));
-      std::lock_guard lock(mu);
-      ++finished;
+      if (next == k) {  // not taken: run it here
+        next = k + 1;
+        lock.unlock();
+        rec.emplace(sweep.run_point(k, writer));
+        std::lock_guard again(mu);
+        ++finished;
+        break;
+      }
+      if (can_take()) {  // k runs elsewhere: meanwhile, a later point
+        const std::size_t j = next++;
+        lock.unlock();
+        run_into_slot(j);
+        continue;
+      }
+      changed.wait(lock, [&] { return slots[k].has_value() || can_take(); });
     }
     status = *rec ? done(**rec) : Status(rec->error());
     std::int64_t done_count = 0;
@@ -707,15 +750,14 @@ Status run_sweep(const Sweep& sweep, int jobs, const std::function<Status(PointR
       ++written;
       if (!status) stop = true;
       done_count = static_cast<std::int64_t>(finished);
-      room.notify_all();
+      changed.notify_all();
     }
-    if (!status) break;
-    if (progress) progress(done_count);
+    if (status && progress) progress(done_count);
   }
   {
     std::lock_guard lock(mu);
     stop = true;
-    room.notify_all();
+    changed.notify_all();
   }
   for (std::thread& t : threads) t.join();
   return status;
