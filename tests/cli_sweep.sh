@@ -142,6 +142,17 @@ expect_error "merge refuses a database without a sweep" 2 "holds no sweep" \
   bash -c "'$LIQSIM' replay '$EX/cascade' --out '$TMP/plain.sqlite' >/dev/null && '$LIQSIM' results merge '$TMP/m2.sqlite' '$TMP/plain.sqlite'"
 check "no refused merge left a file" test ! -e "$TMP/m2.sqlite"
 
+# --- tools/slurm/sweep.sbatch, its array tasks and its merge step run by hand ---
+for i in 0 1 2; do
+  (cd "$TMP" && SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_TASK_COUNT=3 LIQSIM="$LIQSIM" SWEEP_OUT="$TMP/slurm.sqlite" \
+    bash "$ROOT/tools/slurm/sweep.sbatch" "$EX/cascade" --grid liquidation.insurance_fund=0,10,100,1000 \
+    --grid liquidation.mode=full,partial --grid markets.BTC-PERP.maintenance_margin_ratio=0.004,0.005,0.008 \
+    >/dev/null 2>&1)
+done
+(cd "$TMP" && SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_TASK_COUNT=3 LIQSIM="$LIQSIM" SWEEP_OUT="$TMP/slurm.sqlite" \
+  bash "$ROOT/tools/slurm/sweep.sbatch" --merge >/dev/null 2>&1)
+check "the Slurm array job's shards, merged, equal the unsharded sweep" same_db "$TMP/slurm.sqlite" "$TMP/c1.sqlite"
+
 # --- --at: a governance change at an event, every point forked there ---
 "$LIQSIM" sweep "$FLAG" --grid "$TIER=0.004,0.0065" --grid liquidation.insurance_fund=10000000,30000000 --at 30000 \
   --out "$TMP/at.sqlite" --jobs 2 --json >"$TMP/at.json"

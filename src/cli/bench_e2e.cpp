@@ -316,6 +316,20 @@ int bench_sweeps(const EndToEndOptions& opt, const std::string& dir, const std::
       std::printf("  speedup of --jobs 2 over --jobs 1: %.2fx\n", jobs1 / r.seconds);
     }
   }
+  // --rows summary: each point's summary, metrics and cascades only.
+  double summary1 = 0;
+  for (int jobs : {1, 2}) {
+    fs::remove(db);
+    ChildRun r = run_liqsim({"sweep", opt.flagship, "--grid", grid, "--rows", "summary", "--out", db,
+                             "--jobs", std::to_string(jobs), "--quiet"},
+                            log);
+    if (!r.ok) return failed();
+    row("liqsim sweep --rows summary --jobs " + std::to_string(jobs), r, n);
+    if (jobs == 1)
+      summary1 = r.seconds;
+    else
+      std::printf("  speedup of --jobs 2 over --jobs 1: %.2fx\n", summary1 / r.seconds);
+  }
   // --at: the last tenth of the log replayed per point, the rest once.
   auto count = [&]() -> std::int64_t {
     std::ifstream in(opt.flagship + "/events.jsonl");
@@ -326,13 +340,17 @@ int bench_sweeps(const EndToEndOptions& opt, const std::string& dir, const std::
   }();
   if (count > 10) {
     const std::int64_t at = count - count / 10;
-    for (int jobs : {1, 2}) {
+    for (bool summary : {false, true}) {
       fs::remove(db);
-      ChildRun r = run_liqsim({"sweep", opt.flagship, "--grid", grid, "--at", std::to_string(at), "--out", db,
-                               "--jobs", std::to_string(jobs), "--quiet"},
-                              log);
+      std::vector<std::string> args = {"sweep", opt.flagship, "--grid", grid, "--at",   std::to_string(at),
+                                       "--out", db,           "--jobs", "1",  "--quiet"};
+      if (summary) args.insert(args.end(), {"--rows", "summary"});
+      ChildRun r = run_liqsim(args, log);
       if (!r.ok) return failed();
-      row("liqsim sweep --at " + std::to_string(at) + " --jobs " + std::to_string(jobs), r, n);
+      row("liqsim sweep --at " + std::to_string(at) + (summary ? " --rows summary" : "") + " --jobs 1", r, n);
+      const double without = summary ? summary1 : jobs1;
+      std::printf("  forking at event %lld instead of replaying the prefix: %+.1f %% time\n",
+                  static_cast<long long>(at), (r.seconds / without - 1) * 100);
     }
   }
   fs::remove(db);
