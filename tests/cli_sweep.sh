@@ -226,6 +226,13 @@ expect_error "an --at value invalid for its key" 2 "value \"sometimes\"" \
   "$LIQSIM" sweep "$EX/cascade" --grid liquidation.mode=sometimes --at 3 --out "$TMP/bad.sqlite"
 check "a refused --at sweep writes nothing" test ! -e "$TMP/bad.sqlite"
 expect_error "replay --at needs --set" 2 "give at least one --set" "$LIQSIM" replay "$EX/cascade" --at 3
+expect_error "replay --at beyond the log, journal into a pipe: refused before a line is written" 2 \
+  "--at 300: the log has 9 events" \
+  "$LIQSIM" replay "$EX/cascade" --set liquidation.insurance_fund=5 --at 300 --journal /dev/stdout
+check "... and nothing reached the pipe" test ! -s "$TMP/out"
+"$LIQSIM" replay "$EX/cascade" --set liquidation.insurance_fund=5 --at 3 --journal /dev/stdout --json | tail -1 >"$TMP/pj.json"
+"$LIQSIM" replay "$EX/cascade" --set liquidation.insurance_fund=5 --at 3 --json >"$TMP/nj.json"
+check "replay --at with a journal into a pipe gives the summary of one without" cmp -s "$TMP/pj.json" "$TMP/nj.json"
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -209,13 +209,49 @@ int cmd_replay(const Args& args) {
   std::string checked_sha256;  // of the log as the first pass read it
   if (journal && journal->streaming()) {
     EventValidator validator(*config, symbols);
+    // With --at, the configuration the overrides meet there (the log's
+    // params applied in order) and the governance params they become are
+    // checked too.
+    Config current = *config;
+    auto governance = [&](std::int64_t ts, std::int64_t& seq) -> Status {
+      auto params = overrides_as_params(current, o.overrides, o.config);
+      if (!params) {
+        Error e = params.error();
+        e.message = "--at " + std::to_string(o.at) + ": " + e.message;
+        return e;
+      }
+      for (const ParamEvent& p : *params) {
+        if (Status st = validator.check(InputEvent{ts, p}, seq++); !st) return st;
+        (void)apply_param_in_place(current, p.path, p.value_json);
+      }
+      return {};
+    };
     InputEvent ev;
+    std::int64_t log_events = 0, last_ts = 0;
     for (std::int64_t seq = 0;; ++seq) {
       auto more = reader->next(ev);
       if (!more) return report_error(more.error());
       if (!*more) break;
+      if (log_events == o.at)
+        if (Status st = governance(ev.ts_ms, seq); !st) return report_error("replay", st.error());
       if (Status st = validator.check(ev, seq); !st) return report_error(located(st.error(), *reader));
+      if (const auto* p = std::get_if<ParamEvent>(&ev.body))
+        (void)apply_param_in_place(current, p->path, p->value_json);
+      else if (const auto* l = std::get_if<LiquidityEvent>(&ev.body))
+        (void)apply_param_in_place(current, "markets." + symbols.name(l->market) + ".depth",
+                                   "\"" + l->depth.str() + "\"");
+      ++log_events;
+      last_ts = ev.ts_ms;
     }
+    if (o.at >= 0 && o.at == log_events) {
+      std::int64_t seq = log_events;
+      if (Status st = governance(last_ts, seq); !st) return report_error("replay", st.error());
+    }
+    if (o.at > log_events)
+      return report_error(
+          "replay", make_error(ErrorKind::usage, "--at " + std::to_string(o.at) + ": the log has " +
+                                                     std::to_string(log_events) + " events; --at takes 0.." +
+                                                     std::to_string(log_events)));
     checked_sha256 = reader->sha256_hex();
     reader.reset();
     auto again = EventFileReader::open(o.events, symbols);
