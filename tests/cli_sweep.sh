@@ -108,6 +108,22 @@ check "--rows summary at --jobs 4 writes the database of --jobs 1" same_db "$TMP
 expect_error "--rows takes all or summary" 2 "--rows takes all or summary" \
   "$LIQSIM" sweep "$EX/cascade" --grid liquidation.insurance_fund=1 --rows some --out "$TMP/never.sqlite"
 
+# A market and an asset that no event names: their names are interned before
+# the workers start (an engine interns its configuration's names).
+python3 - "$EX/cascade/config.json" "$TMP/extra.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["assets"]["ETH"] = {"collateral_weight": "0.8"}
+c["markets"]["ETH-PERP"] = {"underlying": "ETH", "initial_margin_ratio": "0.02", "maintenance_margin_ratio": "0.01"}
+json.dump(c, open(sys.argv[2], "w"))
+PY
+for j in 1 4; do
+  "$LIQSIM" sweep --config "$TMP/extra.json" --events "$EX/cascade/events.jsonl" \
+    --grid liquidation.insurance_fund=0,10,100,1000,5,50,500,5000 --out "$TMP/extra$j.sqlite" --jobs $j --quiet >/dev/null
+done
+check "names only the configuration has: --jobs 4 writes the database of --jobs 1" \
+  same_db "$TMP/extra1.sqlite" "$TMP/extra4.sqlite"
+
 # --- a grid file and --zip ---
 printf '{"grid": {"liquidation.insurance_fund": [0, 10, 100, 1000], "liquidation.mode": ["full", "partial"], "markets.BTC-PERP.maintenance_margin_ratio": ["0.004", "0.005", "0.008"]}}\n' >"$TMP/g.json"
 "$LIQSIM" sweep "$EX/cascade" --grid-file "$TMP/g.json" --out "$TMP/g.sqlite" --quiet --json >"$TMP/g.out"

@@ -187,6 +187,12 @@ TEST_CASE("an override of a ratio recomputes the amounts a file gave, unless an 
                             "markets.BTC-PERP.tiers[2].maintenance_amount=1100"},
                            with_amounts.c_str());
   CHECK(amounts(market(kept, "BTC-PERP")) == "0 100 1100 16100 266100");
+  // Amounts given with the whole list by an override are amounts an override
+  // sets: kept, and checked.
+  refused({std::string("markets.BTC-PERP.tiers=") + kExplicitTiers,
+           "markets.BTC-PERP.tiers[1].maintenance_margin_ratio=0.006"},
+          {"markets.BTC-PERP.tiers[1].maintenance_amount: maintenance requirement is not continuous"},
+          with_amounts.c_str());
   // Overriding only a flat value of the market leaves the given amounts as they are.
   const Config flat = must({"markets.BTC-PERP.liquidation_fee_ratio=0.001"}, with_amounts.c_str());
   CHECK(flat.document.dump().find("\"maintenance_amount\":\"1100\"") == std::string::npos);

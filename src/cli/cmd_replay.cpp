@@ -176,10 +176,11 @@ int cmd_replay(const Args& args) {
   // the run records the changed document (runs.config_json).
   // With --at they are a governance change at that event instead
   // (overrides_as_params, as `liqsim sweep --at` applies them).
-  if (!o.overrides.empty()) {
-    auto changed = apply_overrides(config->document, o.overrides, o.config);
-    if (!changed) return report_error("replay", changed.error());
-    if (o.at < 0) config = std::move(changed);
+  // (With --at they are checked where they apply: the configuration in
+  // force at SEQ may accept what the base refuses.)
+  if (!o.overrides.empty() && o.at < 0) {
+    config = apply_overrides(config->document, o.overrides, o.config);
+    if (!config) return report_error("replay", config.error());
   }
 
   // The log is streamed: each event is read, checked against the

@@ -753,8 +753,15 @@ std::vector<RemovedAmount> recompute_tier_amounts(JsonValue& doc, const std::vec
     for (std::size_t j = 1; j < tiers->items.size(); ++j) {
       JsonValue& tier = tiers->items[j];
       if (!tier.is_object()) continue;
-      const std::string own = prefix + "[" + std::to_string(j) + "].maintenance_amount";
+      // An amount an override gave — itself, with its whole tier, or with
+      // the whole list — is kept (and checked).
+      const std::string whole = prefix + "[" + std::to_string(j) + "]";
+      const std::string own = whole + ".maintenance_amount";
       if (std::find(keys.begin(), keys.end(), own) != keys.end()) continue;
+      if (member_of(tier, "maintenance_amount") &&
+          (std::find(keys.begin(), keys.end(), whole) != keys.end() ||
+           std::find(keys.begin(), keys.end(), prefix) != keys.end()))
+        continue;
       // An amount the document gave is replaced by the computed one; one it
       // left out stays out (parse_config computes it).
       auto& members = tier.members;

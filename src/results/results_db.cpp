@@ -1183,6 +1183,8 @@ class SqliteResultsDb final : public ResultsDb {
 
   // ---- results merge ----
 
+  static constexpr std::int64_t kMaxShardPoints = 1'000'000;  // sweep.hpp's kMaxSweepPoints
+
   struct ShardInput {
     std::string path;
     sqlite3* db = nullptr;
@@ -1236,6 +1238,13 @@ class SqliteResultsDb final : public ResultsDb {
     }
     if (rows == 0) return usage("holds no sweep (write shards with liqsim sweep --shard I/N)");
     if (rows > 1) return usage("holds more than one sweep: a shard holds one");
+    const SweepRecord& w = in.sweep;
+    if (w.shard_count < 1 || w.shard_count > kMaxShardPoints || w.shard_index < 0 ||
+        w.shard_index >= w.shard_count || w.points < 0 || w.points > kMaxShardPoints ||
+        (w.rows != "all" && w.rows != "summary"))
+      return usage("its sweeps row is not one liqsim writes (shard " + std::to_string(w.shard_index) + "/" +
+                   std::to_string(w.shard_count) + ", " + std::to_string(w.points) + " points, rows '" +
+                   w.rows + "')");
     if (in.sweep.at_seq >= 0 && in.prefix_run_id <= 0)
       return usage("its sweep forks at an event (--at) but has no prefix run");
     Stmt p;
@@ -1371,6 +1380,10 @@ class SqliteResultsDb final : public ResultsDb {
   }
   Status commit_import() override {
     if (!importing_) return make_io("commit_import outside an import");
+    if (failed_) {  // a step failed: nothing of the import may be committed
+      abort_run();
+      return make_io("a step of the import failed: nothing was stored");
+    }
     if (Status st = build_event_indexes(); !st.ok()) {
       abort_run();
       return st;

@@ -402,8 +402,10 @@ struct Sweep::Impl {
       rec.point = -1;
       info.label = request.label + " prefix to seq " + std::to_string(request.at_seq);
     }
-    // Symbols: interned while the log was read; no replay adds to them. The
-    // replay stays where it is made (a recorded point keeps it).
+    // Symbols: every name is interned by prepare (the log's, and the
+    // configuration's markets and assets, which an engine interns again and
+    // so only finds). The replay stays where it is made (a recorded point
+    // keeps it).
     std::unique_ptr<Replay> replay;
     if (!k) {
       replay = std::make_unique<Replay>(*base, const_cast<Symbols&>(symbols), replay_options());
@@ -489,6 +491,11 @@ Result<std::unique_ptr<Sweep>> Sweep::prepare(const SweepRequest& request) {
   auto base = load_config(request.config_path);
   if (!base) return base.error();
   w.base.emplace(std::move(*base));
+  // Every name an engine interns (its markets and assets: an override adds
+  // none) is interned here, on one thread, so that the points' engines —
+  // built on several threads at once — only read the shared table.
+  for (const MarketConfig& m : w.base->markets) w.symbols.intern(m.name);
+  for (const AssetConfig& a : w.base->assets) w.symbols.intern(a.name);
 
   // The log, read and checked once; shared read-only by every point.
   if (Status st = require_regular_input(request.events_path, "event log"); !st) return st.error();
@@ -542,7 +549,7 @@ Result<std::unique_ptr<Sweep>> Sweep::prepare(const SweepRequest& request) {
   }
   // Two shards are of one sweep when all of this agrees (not the paths, not the shard).
   r.key = sha256_hex(r.grid_json + "\n" + r.base_config_json + "\n" + r.config_sha256 + "\n" +
-                     r.events_sha256 + "\n" + r.engine_version);
+                     r.events_sha256 + "\n" + r.rows + "\n" + r.engine_version);
 
   for (SweepPoint& p : *points)
     if (p.index % request.shard.count == request.shard.index) w.points.push_back(std::move(p));
@@ -696,8 +703,17 @@ Status run_sweep(const Sweep& sweep, int jobs, const std::function<Status(PointR
   std::size_t next = 0, written = 0, finished = 0;
   bool stop = false;
   auto can_take = [&] { return !stop && next < n && next < written + window; };
+  // A point that throws (out of memory) is an error of that point, not a
+  // std::terminate from a worker thread.
+  auto guarded = [&](std::size_t k, SweepWriter* into) -> Result<PointRecord> {
+    try {
+      return into ? sweep.run_point(k, into) : sweep.run_point_recorded(k);
+    } catch (const std::exception& ex) {
+      return make_error(ErrorKind::io, "point " + std::to_string(k) + ": " + ex.what());
+    }
+  };
   auto run_into_slot = [&](std::size_t k) {
-    auto rec = sweep.run_point_recorded(k);
+    auto rec = guarded(k, nullptr);
     std::lock_guard lock(mu);
     slots[k].emplace(std::move(rec));
     ++finished;
@@ -730,7 +746,7 @@ Status run_sweep(const Sweep& sweep, int jobs, const std::function<Status(PointR
       if (next == k) {  // not taken: run it here
         next = k + 1;
         lock.unlock();
-        rec.emplace(sweep.run_point(k, writer));
+        rec.emplace(writer ? guarded(k, writer) : guarded(k, nullptr));
         std::lock_guard again(mu);
         ++finished;
         break;
