@@ -31,7 +31,8 @@ declare -A ALLOWED=(
   [results]="results core io engine"
   [replay]="replay core io log engine results"
   [sweep]="sweep core io log engine results replay"
-  [cli]="cli core io log engine import results replay sweep"
+  [stress]="stress core"
+  [cli]="cli core io log engine import results replay sweep stress"
 )
 
 # include/liqsim/<name>.hpp -> module. Rows for headers that do not exist
@@ -60,6 +61,7 @@ declare -A HEADERS=(
   [replay]=replay
   [replay_sinks]=replay
   [sweep]=sweep
+  [stress]=stress
 )
 
 passed=0

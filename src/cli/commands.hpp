@@ -24,6 +24,7 @@ int cmd_report(const Args& args);
 int cmd_bench(const Args& args);
 int cmd_sweep(const Args& args);
 int cmd_results(const Args& args);
+int cmd_stress(const Args& args);
 
 // A command made of subcommands (`log convert`, `import candles`, `gen
 // population`), named by args[0] and described in options.cpp: with no

@@ -177,6 +177,7 @@ int run_liqsim(int argc, char** argv) {
     if (command == "bench") return cmd_bench(args);
     if (command == "sweep") return cmd_sweep(args);
     if (command == "results") return cmd_results(args);
+    if (command == "stress") return cmd_stress(args);
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "liqsim: out of memory\n");
     return 2;

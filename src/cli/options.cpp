@@ -31,6 +31,8 @@ const std::vector<GroupSpec> kGroups = {
      "--repair fixes what it can and reports each repair on stderr. --out appears\n"
      "whole or not at all.\n"},
     {"gen", "synthetic inputs: population", ""},
+    {"stress", "stress tests of collateral adequacy: var",
+     "exit codes: 0 success, 2 usage/input/I-O error\n"},
     {"results", "results database tools: merge",
      "exit codes: 0 success, 2 usage/input/I-O error (nothing is written)\n"},
 };
@@ -126,6 +128,31 @@ const std::vector<CommandSpec> kCommands = {
          {"progress", 0, nullptr,
           "force the progress bar on stderr (default: only when stderr is a terminal)"},
          {"quiet", 0, nullptr, "no progress bar"},
+     }},
+    {"stress var",
+     "VaR and ES of one asset's price series (historical or filtered historical)",
+     {"liqsim stress var --prices P --asset A --alpha A [--side long|short] [--method hs|fhs] [--lambda L] "
+      "[--json]"},
+     "The simple-return losses of consecutive price events of asset A in P (a price\n"
+     "log, JSON Lines or binary): a long's loss per unit of value from p(t) to\n"
+     "p(t+1) is 1 - p(t+1)/p(t), a short's p(t+1)/p(t) - 1, each to 8 decimals\n"
+     "rounded up. --method fhs rescales each loss by EWMA volatility, sigma(now) /\n"
+     "sigma(t) (sigma^2 starts at the mean square, then lambda*sigma^2 + (1-lambda)*r^2\n"
+     "after each return). VaR and ES at alpha by the fixed estimator: losses from the\n"
+     "largest, w = n(1 - alpha), VaR = L(ceil w), ES = (sum of the floor(w) largest +\n"
+     "(w - floor w) L(floor w + 1)) / w, exact in fixed point, rounded down. Prints\n"
+     "n, VaR, ES, the worst and the mean loss.\n",
+     {},
+     0,
+     {
+         {"prices", 0, "P", "the price log (JSON Lines or binary); events other than A's prices are skipped",
+          true},
+         {"asset", 0, "A", "the asset whose prices to read", true},
+         {"alpha", 0, "ALPHA", "the confidence level, strictly between 0 and 1 (0.99)", true},
+         {"side", 0, "long|short", "the position whose loss is measured (default long)"},
+         {"method", 0, "hs|fhs", "historical simulation (default) or filtered historical simulation"},
+         {"lambda", 0, "L", "the EWMA decay of --method fhs, strictly between 0 and 1 (default 0.94)"},
+         {"json", 0, nullptr, "print one JSON object"},
      }},
     {"results merge",
      "join the shards of a sweep into one database",

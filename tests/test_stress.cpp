@@ -1,0 +1,126 @@
+// Stress statistics (stress.hpp): the fixed VaR/ES estimator on hand-checked
+// loss lists, the exact integer square root, simple and FHS losses. The
+// command on real data against an independent implementation is
+// tests/cli_stress.sh.
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "liqsim/stress.hpp"
+
+using namespace liqsim;
+
+namespace {
+
+Ratio r(const char* text) { return Ratio::parse_or_throw(text); }
+
+std::vector<Ratio> units(int from, int to) {
+  std::vector<Ratio> out;
+  for (int i = from; i <= to; ++i) out.push_back(Ratio::from_units(i));
+  return out;
+}
+
+LossStats stats(std::vector<Ratio> losses, const char* alpha) {
+  auto s = var_es(std::move(losses), r(alpha));
+  REQUIRE(s.ok());
+  return *s;
+}
+
+}  // namespace
+
+TEST_CASE("VaR and ES by the fixed estimator, w = n(1 - alpha) whole and not", "[stress]") {
+  // 1..10, alpha 0.9: w = 1, VaR = L(1) = 10, ES = 10 / 1.
+  LossStats a = stats(units(1, 10), "0.9");
+  CHECK(a.var.str() == "10");
+  CHECK(a.es.str() == "10");
+  CHECK(a.worst.str() == "10");
+  CHECK(a.mean.str() == "5.5");
+  // alpha 0.75: w = 2.5, VaR = L(3) = 8, ES = (10 + 9 + 0.5 × 8) / 2.5 = 9.2.
+  LossStats b = stats(units(1, 10), "0.75");
+  CHECK(b.var.str() == "8");
+  CHECK(b.es.str() == "9.2");
+  // alpha 0.99 over 10: w = 0.1 < 1, VaR = L(1), ES = 0.1 × 10 / 0.1 = 10.
+  LossStats c = stats(units(1, 10), "0.99");
+  CHECK(c.var.str() == "10");
+  CHECK(c.es.str() == "10");
+  // 500 paths at 99 %: the 5th worst, and the mean of the 5 worst (the example).
+  LossStats d = stats(units(1, 500), "0.99");
+  CHECK(d.var.str() == "496");
+  CHECK(d.es.str() == "498");
+  // Order does not matter.
+  std::vector<Ratio> shuffled = {r("3"), r("500"), r("1"), r("499")};
+  for (Ratio x : units(2, 498))
+    if (x.str() != "3") shuffled.push_back(x);
+  CHECK(stats(shuffled, "0.99").es.str() == "498");
+}
+
+TEST_CASE("ES is rounded down to 8 decimals; gains are negative losses", "[stress]") {
+  // {1, 0, 0} at 0.5: w = 1.5, VaR = L(2) = 0, ES = (1 + 0.5 × 0) / 1.5 = 0.666666666... → 0.66666666.
+  LossStats a = stats({r("0"), r("1"), r("0")}, "0.5");
+  CHECK(a.var.str() == "0");
+  CHECK(a.es.str() == "0.66666666");
+  // {-1, -2, -3} at 0.5: w = 1.5, VaR = L(2) = -2, ES = (-1 + 0.5 × -2) / 1.5 = -1.333...→ -1.33333334.
+  LossStats b = stats({r("-3"), r("-1"), r("-2")}, "0.5");
+  CHECK(b.var.str() == "-2");
+  CHECK(b.es.str() == "-1.33333334");
+  CHECK(b.mean.str() == "-2");
+}
+
+TEST_CASE("the estimator refuses no losses and alpha outside (0, 1)", "[stress]") {
+  CHECK_FALSE(var_es({}, r("0.99")).ok());
+  for (const char* bad : {"0", "1", "-0.5", "1.5"}) {
+    auto s = var_es(units(1, 3), r(bad));
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().kind == ErrorKind::usage);
+  }
+}
+
+TEST_CASE("isqrt is the exact floor of the square root", "[stress]") {
+  using u128 = unsigned __int128;
+  CHECK(isqrt(0) == 0);
+  CHECK(isqrt(1) == 1);
+  CHECK(isqrt(3) == 1);
+  CHECK(isqrt(4) == 2);
+  CHECK(isqrt(99) == 9);
+  for (u128 x : {u128(1) << 62, (u128(1) << 62) + 12345, u128(999'999'999'999ULL), (u128(1) << 63) + 7}) {
+    const u128 s = isqrt(x * x);
+    CHECK(s == x);
+    CHECK(isqrt(x * x + 2 * x) == x);  // just below (x + 1)²
+    CHECK(isqrt(x * x - 1) == x - 1);
+  }
+  const u128 top = ~u128(0);
+  const u128 s = isqrt(top);
+  CHECK(s * s <= top);
+  CHECK(s == (u128(1) << 64) - 1);
+}
+
+TEST_CASE("simple losses of a long and a short, rounded up", "[stress]") {
+  const std::vector<Price> p = {Price::parse_or_throw("100"), Price::parse_or_throw("90"),
+                                Price::parse_or_throw("99"), Price::parse_or_throw("66")};
+  auto l = simple_losses(p, PositionSide::long_side);
+  REQUIRE(l.ok());
+  REQUIRE(l->size() == 3);
+  CHECK((*l)[0].str() == "0.1");
+  CHECK((*l)[1].str() == "-0.1");
+  CHECK((*l)[2].str() == "0.33333334");  // 33/99 = 0.333..., up
+  auto s = simple_losses(p, PositionSide::short_side);
+  REQUIRE(s.ok());
+  CHECK((*s)[0].str() == "-0.1");
+  CHECK((*s)[2].str() == "-0.33333333");  // -0.333..., up is toward zero
+  CHECK(simple_losses({Price::parse_or_throw("1")}, PositionSide::long_side)->empty());
+}
+
+TEST_CASE("FHS rescales each loss by today's EWMA volatility over the volatility before it", "[stress]") {
+  // Losses 0.1, 0.3 (returns -0.1, -0.3), lambda 0.5, at 1e16: squares 1e14, 9e14;
+  // σ² starts at their mean 5e14; σ before the first = ⌊√5e14⌋ = 22360679;
+  // σ² = 0.5 × 5e14 + 0.5 × 1e14 = 3e14, σ before the second = ⌊√3e14⌋ = 17320508;
+  // σ² = 0.5 × 3e14 + 0.5 × 9e14 = 6e14, σ now = ⌊√6e14⌋ = 24494897.
+  // Scaled, up: 0.1 × 24494897 / 22360679 = 0.10954451..., 0.3 × 24494897 / 17320508 = 0.42426406...
+  auto f = fhs_losses({r("0.1"), r("0.3")}, r("0.5"));
+  REQUIRE(f.ok());
+  REQUIRE(f->size() == 2);
+  CHECK((*f)[0].str() == "0.10954452");
+  CHECK((*f)[1].str() == "0.42426407");
+  CHECK_FALSE(fhs_losses({r("0.1")}, r("1")).ok());
+  CHECK_FALSE(fhs_losses({r("20000")}, r("0.94")).ok());
+}
