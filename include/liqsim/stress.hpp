@@ -23,7 +23,7 @@ namespace liqsim {
 
 struct LossStats {
   std::int64_t n = 0;
-  Ratio var;    // of the loss (a ratio of value, or the unit of the losses given)
+  Ratio var;  // of the loss (a ratio of value, or the unit of the losses given)
   Ratio es;
   Ratio worst;  // L(1)
   Ratio mean;   // Σ L / n, rounded down

@@ -34,8 +34,9 @@ int stress_var(const Args& args) {
   auto ratio_option = [&](const char* name, const std::string& text) -> Result<Ratio> {
     auto raw = parse_decimal_raw(text);
     if (!raw || *raw <= 0 || *raw >= kScale)
-      return make_error(ErrorKind::usage, std::string(name) + " takes a decimal strictly between 0 and 1, not '" +
-                                              excerpt(text) + "'");
+      return make_error(
+          ErrorKind::usage,
+          std::string(name) + " takes a decimal strictly between 0 and 1, not '" + excerpt(text) + "'");
     return Ratio::from_raw(*raw);
   };
   auto alpha = ratio_option("--alpha", cl->get("--alpha"));
@@ -84,12 +85,13 @@ int stress_var(const Args& args) {
   auto stats = var_es(std::move(*losses), *alpha);
   if (!stats) return usage_error(path, stats.error());
   if (cl->has("--json")) {
-    std::printf("{\"asset\":%s,\"side\":\"%s\",\"method\":\"%s\",\"alpha\":\"%s\",\"lambda\":%s,\"prices\":%zu,"
-                "\"n\":%lld,\"var\":\"%s\",\"es\":\"%s\",\"worst\":\"%s\",\"mean\":\"%s\"}\n",
-                json_quote(asset).c_str(), side_text.c_str(), method.c_str(), alpha->str().c_str(),
-                method == "fhs" ? ("\"" + lambda->str() + "\"").c_str() : "null", prices.size(),
-                static_cast<long long>(stats->n), stats->var.str().c_str(), stats->es.str().c_str(),
-                stats->worst.str().c_str(), stats->mean.str().c_str());
+    std::printf(
+        "{\"asset\":%s,\"side\":\"%s\",\"method\":\"%s\",\"alpha\":\"%s\",\"lambda\":%s,\"prices\":%zu,"
+        "\"n\":%lld,\"var\":\"%s\",\"es\":\"%s\",\"worst\":\"%s\",\"mean\":\"%s\"}\n",
+        json_quote(asset).c_str(), side_text.c_str(), method.c_str(), alpha->str().c_str(),
+        method == "fhs" ? ("\"" + lambda->str() + "\"").c_str() : "null", prices.size(),
+        static_cast<long long>(stats->n), stats->var.str().c_str(), stats->es.str().c_str(),
+        stats->worst.str().c_str(), stats->mean.str().c_str());
     return 0;
   }
   std::printf("liqsim stress var: %s %s, %s%s, alpha %s\n", printable(asset).c_str(), side_text.c_str(),
@@ -97,7 +99,8 @@ int stress_var(const Args& args) {
               alpha->str().c_str());
   std::printf("  prices             %zu (%lld other events skipped)\n", prices.size(),
               static_cast<long long>(other));
-  std::printf("  losses             %lld (simple returns, per unit of value)\n", static_cast<long long>(stats->n));
+  std::printf("  losses             %lld (simple returns, per unit of value)\n",
+              static_cast<long long>(stats->n));
   std::printf("  VaR                %s\n", stats->var.str().c_str());
   std::printf("  ES                 %s\n", stats->es.str().c_str());
   std::printf("  worst loss         %s\n", stats->worst.str().c_str());

@@ -95,7 +95,8 @@ Result<std::vector<Ratio>> fhs_losses(const std::vector<Ratio>& losses, Ratio la
   constexpr std::int64_t kMaxLossRaw = 10'000 * kScale;
   for (Ratio l : losses)
     if (l.raw() > kMaxLossRaw || l.raw() < -kMaxLossRaw)
-      return make_error(ErrorKind::input, "a loss of " + l.str() + " per unit: beyond ±10000, FHS cannot square it exactly");
+      return make_error(ErrorKind::input,
+                        "a loss of " + l.str() + " per unit: beyond ±10000, FHS cannot square it exactly");
   const i128 lam = lambda.raw(), one = kScale;
   // Squares at 1e16 (exact); the variance at 1e16, each update rounded down.
   i128 sum_sq = 0;
