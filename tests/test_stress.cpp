@@ -3,10 +3,12 @@
 // command on real data against an independent implementation is
 // tests/cli_stress.sh.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "liqsim/stress.hpp"
+#include "liqsim/stress_run.hpp"
 
 using namespace liqsim;
 
@@ -123,4 +125,65 @@ TEST_CASE("FHS rescales each loss by today's EWMA volatility over the volatility
   CHECK((*f)[1].str() == "0.42426407");
   CHECK_FALSE(fhs_losses({r("0.1")}, r("1")).ok());
   CHECK_FALSE(fhs_losses({r("20000")}, r("0.94")).ok());
+}
+
+TEST_CASE("the estimator from the largest losses alone equals the whole list's", "[stress]") {
+  // 250 losses 1..250: at 99 %, w = 2.5, VaR = L(3) = 248, ES = (250 + 249 + 0.5 × 248) / 2.5 = 249.2.
+  std::vector<Ratio> all, largest;
+  for (int i = 1; i <= 250; ++i) all.push_back(Ratio::from_raw(std::int64_t{i} * kScale));
+  for (int i = 248; i <= 250; ++i) largest.push_back(Ratio::from_raw(std::int64_t{i} * kScale));
+  auto whole = var_es(all, r("0.99"));
+  auto tail = var_es_of_largest(largest, 250, r("0.99"));
+  REQUIRE(whole.ok());
+  REQUIRE(tail.ok());
+  CHECK(whole->var.str() == "248");
+  CHECK(whole->es.str() == "249.2");
+  CHECK(tail->var == whole->var);
+  CHECK(tail->es == whole->es);
+  // Too few kept losses is refused, not guessed.
+  CHECK_FALSE(var_es_of_largest({Ratio::from_raw(kScale)}, 250, r("0.99")).ok());
+}
+
+TEST_CASE("stress_exp and stress_log agree with the exact values to 1e-15", "[stress]") {
+  // Reference values to 20 digits (e.g. e^1, ln 2, e^-0.5, ln 10).
+  const std::pair<double, double> exps[] = {{1.0, 2.71828182845904523536},
+                                            {-0.5, 0.60653065971263342360},
+                                            {0.001, 1.00100050016670834168},
+                                            {-3.0, 0.04978706836786394298},
+                                            {10.0, 22026.465794806716517}};
+  for (const auto& [x, want] : exps) CHECK(std::abs(stress_exp(x) / want - 1.0) < 1e-15);
+  const std::pair<double, double> logs[] = {{2.0, 0.69314718055994530942},
+                                            {10.0, 2.30258509299404568402},
+                                            {0.3, -1.20397280432593599263},
+                                            {1e-9, -20.7232658369464111659},
+                                            {1.0 + 1.0 / 1048576.0, 9.53673861659188233908e-07}};
+  for (const auto& [x, want] : logs) CHECK(std::abs(stress_log(x) / want - 1.0) < 1e-14);
+  CHECK(stress_log(1.0) == 0.0);
+  CHECK(stress_exp(0.0) == 1.0);
+}
+
+TEST_CASE("the normal sampler: mean 0, variance 1, the same stream for a seed", "[stress]") {
+  NormalSampler a(42), b(42);
+  double sum = 0, sq = 0;
+  const int n = 200'000;
+  for (int i = 0; i < n; ++i) {
+    const double z = a.next();
+    CHECK(z == b.next());
+    sum += z;
+    sq += z * z;
+  }
+  CHECK(std::abs(sum / n) < 0.01);
+  CHECK(std::abs(sq / n - 1.0) < 0.01);
+}
+
+TEST_CASE("the Cholesky factor of a correlation, and matrices that are not one", "[stress]") {
+  auto l = cholesky({1, 0.6, 0.6, 1}, 2);
+  REQUIRE(l.ok());
+  CHECK((*l)[0] == 1.0);
+  CHECK(std::abs((*l)[2] - 0.6) < 1e-15);
+  CHECK(std::abs((*l)[3] - 0.8) < 1e-15);
+  CHECK(cholesky({1, 1, 1, 1}, 2).ok());            // singular but positive semi-definite
+  CHECK_FALSE(cholesky({1, 0.5, 0.4, 1}, 2).ok());  // not symmetric
+  CHECK_FALSE(cholesky({1, 0.9, -0.9, 0.9, 1, 0.9, -0.9, 0.9, 1}, 3).ok());  // not PSD
+  CHECK_FALSE(cholesky({2, 0, 0, 1}, 2).ok());                               // not a unit diagonal
 }

@@ -31,7 +31,7 @@ declare -A ALLOWED=(
   [results]="results core io engine"
   [replay]="replay core io log engine results"
   [sweep]="sweep core io log engine results replay"
-  [stress]="stress core"
+  [stress]="stress core io log engine results replay sweep"
   [cli]="cli core io log engine import results replay sweep stress"
 )
 
@@ -62,6 +62,7 @@ declare -A HEADERS=(
   [replay_sinks]=replay
   [sweep]=sweep
   [stress]=stress
+  [stress_run]=stress
 )
 
 passed=0

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -138,6 +139,19 @@ class Engine {
   AccountExposure account_exposure(std::size_t i) const;
   // The engine-order index of the named account, or account_count() if there is none.
   std::size_t account_index(Sym name) const;
+  // Asset A's price (config order; USD is 1), or nothing before its first price.
+  std::optional<Price> asset_price(std::size_t a) const;
+  // What a move of one asset would find before anything is liquidated: the
+  // units (cross accounts, isolated positions) below maintenance if ASSET
+  // were at PRICE (and every market on it marked there), with their
+  // positions' notional at that price and their negative equity. Nothing is
+  // changed; the liquidation curve's figure without the cascade.
+  struct Liquidatable {
+    std::int64_t units = 0;
+    UsdSum notional;
+    UsdSum deficit;
+  };
+  Liquidatable liquidatable_at(std::size_t asset, Price price) const;
 
  private:
   struct Impl;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "liqsim/engine.hpp"
@@ -133,6 +134,14 @@ class ResultsDb {
   virtual Result<std::vector<std::int64_t>> import_image(const std::string& image) = 0;
   virtual Status add_sweep_point(std::int64_t sweep_id, std::int64_t run_id, const SweepPointRow& row) = 0;
   virtual Status commit_import() = 0;
+  // Inside an import: one row of a stress table (stress_runs, stress_paths,
+  // ... — stress_run.hpp's rows; the schema is docs/RESULTS.md's) with these
+  // columns and values; its rowid. Another table is refused.
+  using SqlValue = std::variant<std::monostate, std::int64_t, double, std::string>;
+  virtual Result<std::int64_t> insert_row(const std::string& table, const std::vector<std::string>& columns,
+                                          const std::vector<SqlValue>& values) = 0;
+  // TABLE.finished_ms of row ID (a stress_runs row, when its last row is in).
+  virtual Status update_finished(const std::string& table, std::int64_t id, std::int64_t finished_ms) = 0;
   // `liqsim results merge`: the shards of one sweep (each written by
   // `liqsim sweep --shard I/N`) copied in as the unsharded sweep would have
   // written them — the prefix run, then every point's run in point order,

@@ -33,6 +33,11 @@ struct LossStats {
 // An Error of kind usage names what is wrong (no loss, α outside (0, 1)).
 Result<LossStats> var_es(std::vector<Ratio> losses, Ratio alpha);
 
+// The same estimator when only the largest losses are kept: LARGEST holds
+// the min(N, ⌊w⌋ + 1) largest of N losses (any order), which is all VaR and
+// ES read. `worst` is L(1); `mean` is not known and is left 0.
+Result<LossStats> var_es_of_largest(std::vector<Ratio> largest, std::int64_t n, Ratio alpha);
+
 enum class PositionSide : std::uint8_t { long_side, short_side };
 
 // The simple-return losses of consecutive prices, per unit of value: a

@@ -33,6 +33,18 @@
 
 namespace liqsim {
 
+// A log read whole and checked against a configuration (validate.hpp), as
+// every multi-run command shares it read-only: its events, where its param
+// and liquidity events are (with their lines, for errors) and the SHA-256 of
+// its bytes. An error names the file and the line (or offset).
+struct CheckedLog {
+  std::vector<InputEvent> events;
+  std::vector<std::size_t> config_events;  // indexes of param and liquidity events
+  std::vector<std::int64_t> config_event_lines;
+  std::string sha256;
+};
+Result<CheckedLog> read_checked_log(const std::string& events_path, const Config& config, Symbols& symbols);
+
 // One swept path and its values, each an override VALUE (JSON text, or a
 // bare word taken as a string).
 struct GridAxis {

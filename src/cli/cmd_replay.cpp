@@ -120,26 +120,8 @@ Result<Options> parse_options(const ParsedOptions& cl) {
     o.dir = cl.operands().front();
     if (o.dir.empty()) return make_error(ErrorKind::usage, "the scenario folder is an empty name");
   }
-  if (!o.dir.empty()) {
-    if (!o.config.empty() || !o.events.empty())
-      return make_error(ErrorKind::usage, "give either a scenario folder or --config and --events, not both");
-    o.config = o.dir + "/config.json";
-    struct stat sb {};
-    const bool binary = ::stat((o.dir + "/events.evlog").c_str(), &sb) == 0;
-    const bool jsonl = ::stat((o.dir + "/events.jsonl").c_str(), &sb) == 0;
-    if (binary && jsonl)
-      return make_error(ErrorKind::usage,
-                        o.dir +
-                            " holds both events.evlog and events.jsonl: remove one, or name the "
-                            "log with --config and --events");
-    o.events = o.dir + (binary ? "/events.evlog" : "/events.jsonl");
-    if (o.label.empty()) {
-      std::string d = o.dir;
-      while (d.size() > 1 && d.back() == '/') d.pop_back();
-      auto slash = d.rfind('/');
-      o.label = slash == std::string::npos ? d : d.substr(slash + 1);
-    }
-  }
+  if (!o.dir.empty())
+    if (Status st = scenario_folder_inputs(o.dir, o.config, o.events, o.label); !st) return st.error();
   if (o.config.empty()) return make_error(ErrorKind::usage, "missing --config (or a scenario folder)");
   if (o.events.empty()) return make_error(ErrorKind::usage, "missing --events (or a scenario folder)");
   if (!o.report.empty() && o.out.empty()) return make_error(ErrorKind::usage, "--report needs --out");

@@ -1,7 +1,10 @@
-// liqsim stress — stress tests of collateral adequacy (stress.hpp). Today:
-// `stress var`, VaR and ES of one asset's price series.
+// liqsim stress — stress tests of collateral adequacy: `stress run`
+// (scenario paths from a snapshot of the book, stress_run.hpp), `stress
+// curve` (the liquidation curve) and `stress var` (VaR and ES of one asset's
+// price series, stress.hpp).
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "commands.hpp"
@@ -9,7 +12,10 @@
 #include "liqsim/json.hpp"
 #include "liqsim/log.hpp"
 #include "liqsim/stress.hpp"
+#include "liqsim/stress_run.hpp"
 #include "options.hpp"
+#include "replay_support.hpp"
+#include "sweep_options.hpp"
 
 namespace liqsim::cli {
 
@@ -108,8 +114,186 @@ int stress_var(const Args& args) {
   return 0;
 }
 
+// What stress run and stress curve share: the inputs, --at, --jobs, --out.
+struct StressOptions {
+  StressRequest request;
+  std::string out;
+  int jobs = 0;
+  bool json = false;
+  int progress = 2;
+  int busy_timeout_ms = 5000;
+};
+
+Result<StressOptions> parse_stress_options(const ParsedOptions& cl, bool scenarios) {
+  StressOptions o;
+  StressRequest& r = o.request;
+  r.config_path = cl.get("--config");
+  r.events_path = cl.get("--events");
+  r.label = cl.get("--label");
+  o.out = cl.get("--out");
+  for (const char* name : {"--config", "--events", "--out", "--scenarios"})
+    if (cl.has(name) && cl.get(name).empty())
+      return make_error(ErrorKind::usage, std::string("option ") + name + " needs a file name");
+  if (!cl.operands().empty())
+    if (Status st = scenario_folder_inputs(cl.operands().front(), r.config_path, r.events_path, r.label); !st)
+      return st.error();
+  if (r.config_path.empty()) return make_error(ErrorKind::usage, "missing --config (or a scenario folder)");
+  if (r.events_path.empty()) return make_error(ErrorKind::usage, "missing --events (or a scenario folder)");
+  if (r.label.empty()) r.label = r.events_path;
+  if (scenarios) {
+    r.scenarios_path = cl.get("--scenarios");
+    if (r.scenarios_path.empty()) return make_error(ErrorKind::usage, "missing --scenarios S.json");
+  }
+  if (o.out == ":memory:" || o.out.rfind("file:", 0) == 0)
+    return make_error(ErrorKind::usage,
+                      "--out names a results database file (" + o.out + " would keep nothing)");
+  if (cl.has("--at")) {
+    auto at = cl.integer("--at", 0, 0, INT64_MAX / 2);
+    if (!at) return at.error();
+    r.at_seq = *at;
+  }
+  if (cl.has("--jobs")) {
+    auto j = cl.integer("--jobs", 0, 1, 1024);
+    if (!j) return j.error();
+    o.jobs = static_cast<int>(*j);
+  }
+  if (o.jobs <= 0) o.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (cl.has("--busy-timeout")) {
+    auto ms = cl.integer("--busy-timeout", o.busy_timeout_ms, 0, 3'600'000);
+    if (!ms) return ms.error();
+    o.busy_timeout_ms = static_cast<int>(*ms);
+  }
+  o.json = cl.has("--json");
+  o.progress = cl.has("--quiet") ? 0 : (cl.has("--progress") ? 1 : 2);
+  if (!o.out.empty())
+    for (const auto& [option, file] :
+         {std::pair<const char*, std::string>{"--config", r.config_path},
+          std::pair<const char*, std::string>{"--events", r.events_path},
+          std::pair<const char*, std::string>{"--scenarios", r.scenarios_path}}) {
+      if (file.empty()) continue;
+      if (same_file(file, o.out))
+        return make_error(ErrorKind::usage,
+                          std::string("--out ") + o.out + " is the same file as " + option + " " + file);
+      if (Status st = refuse_side_file(option, file, o.out); !st) return st.error();
+    }
+  return o;
+}
+
+// The options and their help are described in options.cpp ("stress run").
+int stress_run(const Args& args) {
+  const std::string path = "stress run";
+  auto cl = parse_command_line(path, args, 2);
+  if (!cl) return usage_error(path, cl.error());
+  if (cl->help) return print_help(path);
+  auto opts = parse_stress_options(*cl, true);
+  if (!opts) return report_error(path, opts.error());
+  const StressOptions& o = *opts;
+  if (o.out.empty()) return usage_error(path, "missing --out R.sqlite");
+  const std::int64_t started = wall_clock_ms();
+  auto run = StressRun::prepare(o.request);
+  if (!run) return report_error(path, run.error());
+  const StressRun& r = **run;
+  // Every scenario's statistics are computed before anything is written:
+  // a path that fails leaves no database behind.
+  std::vector<ScenarioAccumulator> acc;
+  for (std::size_t s = 0; s < r.scenarios().size(); ++s) acc.emplace_back(r, s);
+  auto writer = StressWriter::open(o.out, r, "run", o.request.label, started, o.busy_timeout_ms);
+  if (!writer) return report_error(writer.error());
+  PointProgress progress(r.path_count(), o.progress);
+  Status ran = run_stress(
+      r, o.jobs,
+      [&](PathResult& p) -> Status {
+        if (Status st = (*writer)->add_path(p); !st) return st;
+        acc[p.scenario].add(p);
+        return {};
+      },
+      [&](std::int64_t done) { progress.update(done); });
+  progress.finish();
+  if (!ran) {
+    (*writer)->abandon();
+    return report_error(ran.error());
+  }
+  std::vector<ScenarioStats> stats;
+  for (const ScenarioAccumulator& a : acc) {
+    auto st = a.finish();
+    if (!st) {
+      (*writer)->abandon();
+      return report_error(st.error());
+    }
+    if (Status w = (*writer)->add_scenario(*st); !w) {
+      (*writer)->abandon();
+      return report_error(w.error());
+    }
+    stats.push_back(std::move(*st));
+  }
+  auto id = (*writer)->finish(wall_clock_ms());
+  if (!id) return report_error(id.error());
+  if (o.json) {
+    std::printf("%s\n", stress_json(r, stats, o.request.label).c_str());
+  } else {
+    std::printf("%s", stress_text(r, stats, o.request.label).c_str());
+    std::printf("\n  results database   %s (stress run %lld)\n", o.out.c_str(), static_cast<long long>(*id));
+  }
+  return 0;
+}
+
+// The options and their help are described in options.cpp ("stress curve").
+int stress_curve(const Args& args) {
+  const std::string path = "stress curve";
+  auto cl = parse_command_line(path, args, 2);
+  if (!cl) return usage_error(path, cl.error());
+  if (cl->help) return print_help(path);
+  auto opts = parse_stress_options(*cl, false);
+  if (!opts) return report_error(path, opts.error());
+  const StressOptions& o = *opts;
+  auto ratio = [&](const char* name, const char* fallback, std::int64_t lo,
+                   std::int64_t hi) -> Result<std::int64_t> {
+    const std::string text = cl->get(name, fallback);
+    auto raw = parse_decimal_raw(text);
+    if (!raw || *raw < lo || *raw > hi)
+      return make_error(ErrorKind::usage, std::string(name) + " takes a decimal from " +
+                                              format_decimal_raw(lo) + " to " + format_decimal_raw(hi) +
+                                              ", not '" + excerpt(text) + "'");
+    return *raw;
+  };
+  auto step = ratio("--step", "0.01", 1'000, 50'000'000);
+  if (!step) return usage_error(path, step.error());
+  auto max = ratio("--max", "0.5", 1'000, 99'000'000);
+  if (!max) return usage_error(path, max.error());
+  if (*max / *step > 10'000) return usage_error(path, "--max / --step gives more than 10000 moves a side");
+  std::vector<Ratio> moves;
+  for (std::int64_t m = (*max / *step) * *step; m >= *step; m -= *step) moves.push_back(Ratio::from_raw(-m));
+  for (std::int64_t m = *step; m <= *max; m += *step) moves.push_back(Ratio::from_raw(m));
+  StressRequest request = o.request;
+  const std::int64_t started = wall_clock_ms();
+  auto run = StressRun::prepare(request);
+  if (!run) return report_error(path, run.error());
+  const StressRun& r = **run;
+  auto curve = liquidation_curve(r, moves, o.jobs);
+  if (!curve) return report_error(curve.error());
+  std::int64_t id = 0;
+  if (!o.out.empty()) {
+    auto writer = StressWriter::open(o.out, r, "curve", o.request.label, started, o.busy_timeout_ms);
+    if (!writer) return report_error(writer.error());
+    if (Status st = (*writer)->add_curve(*curve); !st) return report_error(st.error());
+    auto done = (*writer)->finish(wall_clock_ms());
+    if (!done) return report_error(done.error());
+    id = *done;
+  }
+  if (o.json) {
+    std::printf("%s\n", curve_json(r, *curve, o.request.label).c_str());
+  } else {
+    std::printf("%s", curve_text(r, *curve, o.request.label).c_str());
+    if (id)
+      std::printf("  results database   %s (stress run %lld)\n", o.out.c_str(), static_cast<long long>(id));
+  }
+  return 0;
+}
+
 }  // namespace
 
-int cmd_stress(const Args& args) { return dispatch(args, {{"var", stress_var}}); }
+int cmd_stress(const Args& args) {
+  return dispatch(args, {{"run", stress_run}, {"curve", stress_curve}, {"var", stress_var}});
+}
 
 }  // namespace liqsim::cli

@@ -32,25 +32,9 @@ Result<SweepOptions> parse_sweep_options(const Args& args, bool& help) {
     if (cl->has(name) && cl->get(name).empty())
       return make_error(ErrorKind::usage, std::string("option ") + name + " needs a file name");
   if (!cl->operands().empty()) {
-    std::string dir = cl->operands().front();
-    if (dir.empty()) return make_error(ErrorKind::usage, "the scenario folder is an empty name");
-    if (!r.config_path.empty() || !r.events_path.empty())
-      return make_error(ErrorKind::usage, "give either a scenario folder or --config and --events, not both");
-    r.config_path = dir + "/config.json";
-    struct stat sb {};
-    const bool binary = ::stat((dir + "/events.evlog").c_str(), &sb) == 0;
-    const bool jsonl = ::stat((dir + "/events.jsonl").c_str(), &sb) == 0;
-    if (binary && jsonl)
-      return make_error(ErrorKind::usage,
-                        dir +
-                            " holds both events.evlog and events.jsonl: remove one, or name "
-                            "the log with --config and --events");
-    r.events_path = dir + (binary ? "/events.evlog" : "/events.jsonl");
-    if (r.label.empty()) {
-      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-      const auto slash = dir.rfind('/');
-      r.label = slash == std::string::npos ? dir : dir.substr(slash + 1);
-    }
+    if (Status st = scenario_folder_inputs(cl->operands().front(), r.config_path, r.events_path, r.label);
+        !st)
+      return st.error();
   }
   if (r.config_path.empty()) return make_error(ErrorKind::usage, "missing --config (or a scenario folder)");
   if (r.events_path.empty()) return make_error(ErrorKind::usage, "missing --events (or a scenario folder)");

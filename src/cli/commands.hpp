@@ -57,6 +57,12 @@ int usage_error(const std::string& command, const Error& e);
 // Whether two names are one file: the same device and inode when the first
 // exists, else the same absolute path (names that do not exist yet).
 bool same_file(const std::string& a, const std::string& b);
+// A packaged scenario folder DIR as inputs: CONFIG = DIR/config.json,
+// EVENTS = DIR/events.evlog or DIR/events.jsonl (both present is a usage
+// error), and LABEL, when empty, DIR's last name. Given --config or
+// --events as well (CONFIG or EVENTS not empty) is a usage error.
+Status scenario_folder_inputs(const std::string& dir, std::string& config, std::string& events,
+                              std::string& label);
 // An error when PATH (given with OPTION) is one of the side files SQLite
 // keeps beside the results database DB_PATH (results_side_files).
 Status refuse_side_file(const std::string& option, const std::string& path, const std::string& db_path);

@@ -20,6 +20,31 @@ int report_error(const Error& e) {
   return e.exit_code();
 }
 
+Status scenario_folder_inputs(const std::string& dir, std::string& config, std::string& events,
+                              std::string& label) {
+  if (dir.empty()) return make_error(ErrorKind::usage, "the scenario folder is an empty name");
+  if (!config.empty() || !events.empty())
+    return make_error(ErrorKind::usage, "give either a scenario folder or --config and --events, not both");
+  config = dir + "/config.json";
+  struct stat sb {};
+  const bool binary = ::stat((dir + "/events.evlog").c_str(), &sb) == 0;
+  const bool jsonl = ::stat((dir + "/events.jsonl").c_str(), &sb) == 0;
+  if (binary && jsonl)
+    return make_error(
+        ErrorKind::usage,
+        dir +
+            " holds both events.evlog and events.jsonl: remove one, or name the log with --config "
+            "and --events");
+  events = dir + (binary ? "/events.evlog" : "/events.jsonl");
+  if (label.empty()) {
+    std::string d = dir;
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    const auto slash = d.rfind('/');
+    label = slash == std::string::npos ? d : d.substr(slash + 1);
+  }
+  return {};
+}
+
 bool same_file(const std::string& a, const std::string& b) {
   struct stat sa {
   }, sb{};

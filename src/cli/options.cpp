@@ -129,6 +129,67 @@ const std::vector<CommandSpec> kCommands = {
           "force the progress bar on stderr (default: only when stderr is a terminal)"},
          {"quiet", 0, nullptr, "no progress bar"},
      }},
+    {"stress run",
+     "stress paths forked from the book: VaR and ES of bad debt, the fund's adequacy",
+     {"liqsim stress run --config C --events E --scenarios S.json --out R.sqlite [options]",
+      "liqsim stress run DIR --scenarios S.json --out R.sqlite [options]"},
+     "The start state is the book after the log's events up to --at (default: the\n"
+     "whole log). Every path of every scenario in S.json (kinds shock, historical,\n"
+     "fhs, gbm, depeg, freeze; README, \"Stress tests\") forks from it and applies its\n"
+     "price path through the same engine: margin, liquidation rounds, impact, the\n"
+     "insurance fund, ADL, socialized loss. Each path's bad debt, fund, liquidations,\n"
+     "largest deficit and state hash go into stress_paths; per scenario, VaR and ES\n"
+     "at 95, 97.5 and 99 % of bad debt, liquidated notional and insurance drawdown\n"
+     "(losses from the largest, w = n(1 - alpha), VaR = L(ceil w), ES = (sum of the\n"
+     "floor(w) largest + (w - floor w) L(floor w + 1)) / w, exact, rounded down), the\n"
+     "paths that exhaust the fund, cover-1 and cover-2 of the worst path, and each\n"
+     "account's 99 % VaR and ES of its equity loss against its maintenance margin.\n"
+     "Everything is checked before a path runs; one transaction; the database is the\n"
+     "same whatever --jobs is.\n",
+     {"DIR"},
+     0,
+     {
+         {"config", 0, "C", "the configuration (JSON)"},
+         {"events", 0, "E", "the event log: JSON Lines or binary"},
+         {"scenarios", 0, "S.json", "the scenarios: {\"scenarios\": [...]} or one scenario object", true},
+         {"out", 0, "R.sqlite", "the results database the stress tables go into", true},
+         {"at", 0, "SEQ", "start from the book before event SEQ (default: after the whole log)"},
+         {"jobs", 'j', "K", "worker threads (1 to 1024; default: the machine's cores)"},
+         {"json", 0, nullptr, "print one JSON object instead of the tables"},
+         {"label", 0, "NAME", "the stress run's label (default: DIR's name, else E)"},
+         {"busy-timeout", 0, "MS",
+          "wait up to MS milliseconds for another writer of the results database (0 to 3600000, default "
+          "5000)"},
+         {"progress", 0, nullptr,
+          "force the progress bar on stderr (default: only when stderr is a terminal)"},
+         {"quiet", 0, nullptr, "no progress bar"},
+     }},
+    {"stress curve",
+     "liquidatable notional and bad debt for instantaneous moves of each underlying",
+     {"liqsim stress curve --config C --events E [--at SEQ] [--step S] [--max M] [--out R.sqlite] [--json]",
+      "liqsim stress curve DIR [options]"},
+     "From the start state (the book before event --at, default after the whole\n"
+     "log), each underlying of the configuration's markets alone moved by -M ... -S\n"
+     "and +S ... +M (default 0.01 to 0.50 in steps of 0.01): without the cascade, the\n"
+     "units below maintenance at the moved price, their notional and their negative\n"
+     "equity (nothing liquidated); with it, the move as one price event through the\n"
+     "engine, its liquidations, liquidated notional and bad debt.\n",
+     {"DIR"},
+     0,
+     {
+         {"config", 0, "C", "the configuration (JSON)"},
+         {"events", 0, "E", "the event log: JSON Lines or binary"},
+         {"at", 0, "SEQ", "start from the book before event SEQ (default: after the whole log)"},
+         {"step", 0, "S", "the step between moves (0.00001 to 0.5, default 0.01)"},
+         {"max", 0, "M", "the largest move each way (0.00001 to 0.99, default 0.5)"},
+         {"out", 0, "R.sqlite", "also store the curve in this results database (table stress_curve)"},
+         {"jobs", 'j', "K", "worker threads (1 to 1024; default: the machine's cores)"},
+         {"json", 0, nullptr, "print one JSON object instead of the table"},
+         {"label", 0, "NAME", "the label (default: DIR's name, else E)"},
+         {"busy-timeout", 0, "MS",
+          "wait up to MS milliseconds for another writer of the results database (0 to 3600000, default "
+          "5000)"},
+     }},
     {"stress var",
      "VaR and ES of one asset's price series (historical or filtered historical)",
      {"liqsim stress var --prices P --asset A --alpha A [--side long|short] [--method hs|fhs] [--lambda L] "

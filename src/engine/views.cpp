@@ -124,6 +124,54 @@ Qty Engine::open_interest_long(std::size_t m) const { return impl_->markets[m].o
 Qty Engine::open_interest_short(std::size_t m) const { return impl_->markets[m].open_interest_short; }
 std::size_t Engine::account_count() const { return impl_->accounts.size(); }
 
+std::optional<Price> Engine::asset_price(std::size_t a) const {
+  if (a == 0) return Price::from_raw(kScale);
+  if (a >= impl_->assets.size() || !impl_->assets[a].has_price) return std::nullopt;
+  return impl_->assets[a].price;
+}
+
+Engine::Liquidatable Engine::liquidatable_at(std::size_t asset, Price price) const {
+  const Impl& e = *impl_;
+  std::vector<AssetState> assets = e.assets;
+  std::vector<MarketState> markets = e.markets;
+  assets[asset].price = price;
+  assets[asset].has_price = true;
+  for (std::size_t m = 0; m < markets.size(); ++m)
+    if (e.config.markets[m].underlying_index == asset) {
+      markets[m].mark = price;
+      markets[m].has_mark = true;
+    }
+  const Valuation v{e.config, markets, assets};
+  Liquidatable out;
+  for (const Account& a : e.accounts) {
+    if (a.positions.empty()) continue;
+    const Risk cross = v.cross_risk_mm(a);
+    if (cross.liquidatable()) {
+      bool any = false;
+      for (const PositionSlot& p : a.positions)
+        if (p.mode == MarginMode::cross && !p.qty.is_zero()) {
+          const Usd n = v.notional(p);
+          out.notional += n.is_negative() ? Usd::from_raw(-n.raw()) : n;
+          any = true;
+        }
+      if (any) {
+        ++out.units;
+        if (cross.equity.is_negative()) out.deficit -= cross.equity;
+      }
+    }
+    for (const PositionSlot& p : a.positions) {
+      if (p.mode != MarginMode::isolated || p.qty.is_zero()) continue;
+      const Risk r = v.iso_risk_mm(p);
+      if (!r.liquidatable()) continue;
+      ++out.units;
+      const Usd n = v.notional(p);
+      out.notional += n.is_negative() ? Usd::from_raw(-n.raw()) : n;
+      if (r.equity.is_negative()) out.deficit -= r.equity;
+    }
+  }
+  return out;
+}
+
 Engine::AccountExposure Engine::account_exposure(std::size_t i) const {
   const Account& a = impl_->accounts[i];
   AccountExposure x;

@@ -205,6 +205,123 @@ CREATE VIEW IF NOT EXISTS sweep_summary AS
          r.socialized_loss, r.socialized_loss_f, r.rejected, r.insurance_fund, r.insurance_fund_f,
          r.state_hash
   FROM (SELECT DISTINCT sweep_id, point, run_id FROM sweep_points) p JOIN runs r ON r.id = p.run_id;
+CREATE TABLE IF NOT EXISTS stress_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  command TEXT NOT NULL,
+  label TEXT NOT NULL,
+  scenarios_json TEXT NOT NULL,
+  config_json TEXT NOT NULL,
+  config_sha256 TEXT NOT NULL,
+  events_path TEXT NOT NULL,
+  events_sha256 TEXT NOT NULL,
+  at_seq INTEGER NOT NULL,
+  start_ts INTEGER NOT NULL,
+  start_state_hash TEXT NOT NULL,
+  accounts INTEGER NOT NULL,
+  assessed_accounts INTEGER NOT NULL,
+  insurance_fund TEXT NOT NULL,
+  insurance_fund_f REAL NOT NULL,
+  paths INTEGER NOT NULL,
+  engine_version TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS stress_scenarios (
+  stress_id INTEGER NOT NULL REFERENCES stress_runs(id),
+  scenario INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  spec_json TEXT NOT NULL,
+  paths INTEGER NOT NULL,
+  first_path INTEGER NOT NULL,
+  exhausted_paths INTEGER NOT NULL,
+  worst_path INTEGER NOT NULL,
+  cover1_account TEXT,
+  cover1 TEXT NOT NULL,
+  cover1_f REAL NOT NULL,
+  cover2_accounts TEXT,
+  cover2 TEXT NOT NULL,
+  cover2_f REAL NOT NULL,
+  fund_covers_1 INTEGER NOT NULL,
+  fund_covers_2 INTEGER NOT NULL,
+  accounts_covered INTEGER NOT NULL,
+  PRIMARY KEY (stress_id, scenario)
+);
+CREATE TABLE IF NOT EXISTS stress_paths (
+  stress_id INTEGER NOT NULL REFERENCES stress_runs(id),
+  path INTEGER NOT NULL,
+  scenario INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  path_index INTEGER NOT NULL,
+  bad_debt TEXT NOT NULL,
+  bad_debt_f REAL NOT NULL,
+  insurance_paid TEXT NOT NULL,
+  insurance_paid_f REAL NOT NULL,
+  adl_amount TEXT NOT NULL,
+  adl_amount_f REAL NOT NULL,
+  socialized_loss TEXT NOT NULL,
+  socialized_loss_f REAL NOT NULL,
+  liquidations INTEGER NOT NULL,
+  liquidated_notional TEXT NOT NULL,
+  liquidated_notional_f REAL NOT NULL,
+  fund_min TEXT NOT NULL,
+  fund_min_f REAL NOT NULL,
+  insurance_drawdown TEXT NOT NULL,
+  insurance_drawdown_f REAL NOT NULL,
+  max_account_deficit TEXT NOT NULL,
+  max_account_deficit_f REAL NOT NULL,
+  max_deficit_account TEXT,
+  exhausted INTEGER NOT NULL,
+  end_ts INTEGER NOT NULL,
+  state_hash TEXT NOT NULL,
+  PRIMARY KEY (stress_id, path)
+);
+CREATE TABLE IF NOT EXISTS stress_stats (
+  stress_id INTEGER NOT NULL REFERENCES stress_runs(id),
+  scenario INTEGER NOT NULL,
+  metric TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  mean TEXT NOT NULL,
+  max TEXT NOT NULL,
+  var_95 TEXT NOT NULL,
+  es_95 TEXT NOT NULL,
+  var_97_5 TEXT NOT NULL,
+  es_97_5 TEXT NOT NULL,
+  var_99 TEXT NOT NULL,
+  es_99 TEXT NOT NULL,
+  PRIMARY KEY (stress_id, scenario, metric)
+);
+CREATE TABLE IF NOT EXISTS stress_accounts (
+  stress_id INTEGER NOT NULL REFERENCES stress_runs(id),
+  scenario INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  equity TEXT NOT NULL,
+  maintenance TEXT NOT NULL,
+  var_99 TEXT NOT NULL,
+  es_99 TEXT NOT NULL,
+  covered INTEGER NOT NULL,
+  shortfall TEXT NOT NULL,
+  shortfall_f REAL NOT NULL,
+  PRIMARY KEY (stress_id, scenario, account)
+);
+CREATE TABLE IF NOT EXISTS stress_curve (
+  stress_id INTEGER NOT NULL REFERENCES stress_runs(id),
+  asset TEXT NOT NULL,
+  move TEXT NOT NULL,
+  move_f REAL NOT NULL,
+  price TEXT NOT NULL,
+  liquidatable_units INTEGER NOT NULL,
+  liquidatable_notional TEXT NOT NULL,
+  liquidatable_notional_f REAL NOT NULL,
+  bad_debt_direct TEXT NOT NULL,
+  bad_debt_direct_f REAL NOT NULL,
+  liquidations INTEGER NOT NULL,
+  liquidated_notional TEXT NOT NULL,
+  liquidated_notional_f REAL NOT NULL,
+  bad_debt TEXT NOT NULL,
+  bad_debt_f REAL NOT NULL,
+  PRIMARY KEY (stress_id, asset, move)
+);
 )sql";
 
 // The secondary indexes of the events table (docs/RESULTS.md), kept apart
@@ -1001,6 +1118,48 @@ class SqliteResultsDb final : public ResultsDb {
       if (auto number = number_of(value)) ins.real(7, *number);
       if (ins.step() != SQLITE_DONE) return fail_run("cannot write a sweep point");
     }
+    return {};
+  }
+
+  Result<std::int64_t> insert_row(const std::string& table, const std::vector<std::string>& columns,
+                                  const std::vector<SqlValue>& values) override {
+    if (!importing_) return make_io("insert_row outside an import").error();
+    if (table.rfind("stress_", 0) != 0 || columns.size() != values.size() || columns.empty())
+      return make_io("insert_row: not a stress table, or columns and values differ").error();
+    std::string key = table;
+    for (const std::string& c : columns) key += "," + c;
+    Stmt* ins = nullptr;
+    if (auto it = import_stmts_.find(key); it != import_stmts_.end()) {
+      ins = it->second.get();
+    } else {
+      std::string sql = "INSERT INTO " + table + " (", marks;
+      for (std::size_t i = 0; i < columns.size(); ++i) {
+        sql += (i ? "," : "") + columns[i];
+        marks += i ? ",?" : "?";
+      }
+      sql += ") VALUES (" + marks + ")";
+      ins = &import_stmt(key, sql);
+    }
+    if (!*ins) return fail_run("cannot prepare the insert into " + table).error();
+    ins->start();
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const int at = static_cast<int>(i) + 1;
+      if (const auto* v = std::get_if<std::int64_t>(&values[i])) ins->i64(at, *v);
+      if (const auto* v = std::get_if<double>(&values[i])) ins->real(at, *v);
+      if (const auto* v = std::get_if<std::string>(&values[i])) ins->text(at, *v);
+    }
+    if (ins->step() != SQLITE_DONE) return fail_run("cannot write a row of " + table).error();
+    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+
+  Status update_finished(const std::string& table, std::int64_t id, std::int64_t finished_ms) override {
+    if (table.rfind("stress_", 0) != 0) return make_io("update_finished: not a stress table");
+    Stmt up;
+    if (up.prepare(db_, ("UPDATE " + table + " SET finished_ms=? WHERE id=?").c_str()) != SQLITE_OK)
+      return fail_run("cannot prepare the update of " + table);
+    up.i64(1, finished_ms);
+    up.i64(2, id);
+    if (up.step() != SQLITE_DONE) return fail_run("cannot record the end in " + table);
     return {};
   }
 

@@ -43,19 +43,27 @@ u128 isqrt(u128 v) {
   }
 }
 
-Result<LossStats> var_es(std::vector<Ratio> losses, Ratio alpha) {
-  if (losses.empty()) return make_error(ErrorKind::usage, "no loss to take VaR and ES of");
+namespace {
+
+// The estimator over the largest losses (sorted from the largest) of N.
+Result<LossStats> estimate(std::vector<Ratio>& losses, std::int64_t count, Ratio alpha) {
+  if (losses.empty() || count <= 0) return make_error(ErrorKind::usage, "no loss to take VaR and ES of");
   if (!alpha.is_positive() || alpha.raw() >= kScale)
     return make_error(ErrorKind::usage, "alpha must lie strictly between 0 and 1, not " + alpha.str());
   std::sort(losses.begin(), losses.end(), [](Ratio a, Ratio b) { return a > b; });
-  const auto n = static_cast<i128>(losses.size());
+  const auto n = static_cast<i128>(count);
   // w = n(1 − α), at scale 1e8: exact.
   const i128 w = n * (kScale - alpha.raw());
   const i128 w_floor = w / kScale;
   const i128 w_ceil = div_ceil(w, kScale);
   const i128 frac = w - w_floor * kScale;  // (w − ⌊w⌋) at 1e8
+  const i128 needed = std::min<i128>(n, std::max<i128>(w_ceil, w_floor + (frac != 0 ? 1 : 0)));
+  if (static_cast<i128>(losses.size()) < needed)
+    return make_error(ErrorKind::usage, "the estimator needs the " +
+                                            std::to_string(static_cast<long long>(needed)) +
+                                            " largest losses, not " + std::to_string(losses.size()));
   LossStats s;
-  s.n = static_cast<std::int64_t>(losses.size());
+  s.n = count;
   s.worst = losses.front();
   s.var = losses[static_cast<std::size_t>(std::max<i128>(w_ceil, 1) - 1)];
   i128 sum = 0;  // Σ_{i ≤ ⌊w⌋} L(i), at 1e8
@@ -63,10 +71,22 @@ Result<LossStats> var_es(std::vector<Ratio> losses, Ratio alpha) {
   i128 numerator = sum * kScale;  // at 1e16
   if (frac != 0) numerator += frac * losses[static_cast<std::size_t>(w_floor)].raw();
   s.es = ratio_of(div_floor(numerator, w));
+  return s;
+}
+
+}  // namespace
+
+Result<LossStats> var_es(std::vector<Ratio> losses, Ratio alpha) {
+  auto s = estimate(losses, static_cast<std::int64_t>(losses.size()), alpha);
+  if (!s) return s;
   i128 total = 0;
   for (Ratio l : losses) total += l.raw();
-  s.mean = ratio_of(div_floor(total, n));
+  s->mean = ratio_of(div_floor(total, static_cast<i128>(losses.size())));
   return s;
+}
+
+Result<LossStats> var_es_of_largest(std::vector<Ratio> largest, std::int64_t n, Ratio alpha) {
+  return estimate(largest, n, alpha);
 }
 
 Result<std::vector<Ratio>> simple_losses(const std::vector<Price>& prices, PositionSide side) {

@@ -477,6 +477,34 @@ struct Sweep::Impl {
 Sweep::Sweep() : impl_(std::make_unique<Impl>()) {}
 Sweep::~Sweep() = default;
 
+Result<CheckedLog> read_checked_log(const std::string& events_path, const Config& config, Symbols& symbols) {
+  if (Status st = require_regular_input(events_path, "event log"); !st) return st.error();
+  auto reader = EventFileReader::open(events_path, symbols);
+  if (!reader) return reader.error();
+  CheckedLog log;
+  EventValidator validator(config, symbols);
+  InputEvent ev;
+  for (;;) {
+    auto more = reader->next(ev);
+    if (!more) return more.error();
+    if (!*more) break;
+    const auto seq = static_cast<std::int64_t>(log.events.size());
+    if (Status st = validator.check(ev, seq); !st) {
+      Error e = st.error();
+      e.file = reader->path();
+      if (!reader->binary()) e.line = reader->line();
+      return e;
+    }
+    if (std::holds_alternative<ParamEvent>(ev.body) || std::holds_alternative<LiquidityEvent>(ev.body)) {
+      log.config_events.push_back(log.events.size());
+      log.config_event_lines.push_back(reader->binary() ? 0 : reader->line());
+    }
+    log.events.push_back(std::move(ev));
+  }
+  log.sha256 = reader->sha256_hex();
+  return log;
+}
+
 Result<std::unique_ptr<Sweep>> Sweep::prepare(const SweepRequest& request) {
   std::unique_ptr<Sweep> sweep(new Sweep());
   Impl& w = *sweep->impl_;
@@ -498,32 +526,13 @@ Result<std::unique_ptr<Sweep>> Sweep::prepare(const SweepRequest& request) {
   for (const AssetConfig& a : w.base->assets) w.symbols.intern(a.name);
 
   // The log, read and checked once; shared read-only by every point.
-  if (Status st = require_regular_input(request.events_path, "event log"); !st) return st.error();
-  auto reader = EventFileReader::open(request.events_path, w.symbols);
-  if (!reader) return reader.error();
-  {
-    EventValidator validator(*w.base, w.symbols);
-    InputEvent ev;
-    for (;;) {
-      auto more = reader->next(ev);
-      if (!more) return more.error();
-      if (!*more) break;
-      const auto seq = static_cast<std::int64_t>(w.events.size());
-      if (Status st = validator.check(ev, seq); !st) {
-        Error e = st.error();
-        e.file = reader->path();
-        if (!reader->binary()) e.line = reader->line();
-        return e;
-      }
-      if (std::holds_alternative<ParamEvent>(ev.body) || std::holds_alternative<LiquidityEvent>(ev.body)) {
-        w.config_events.push_back(w.events.size());
-        w.config_event_lines.push_back(reader->binary() ? 0 : reader->line());
-      }
-      w.events.push_back(std::move(ev));
-    }
-  }
+  auto log = read_checked_log(request.events_path, *w.base, w.symbols);
+  if (!log) return log.error();
+  w.events = std::move(log->events);
+  w.config_events = std::move(log->config_events);
+  w.config_event_lines = std::move(log->config_event_lines);
   SweepRecord& r = w.record;
-  r.events_sha256 = reader->sha256_hex();
+  r.events_sha256 = log->sha256;
   r.config_sha256 = sha256_hex(config_bytes);
   r.label = request.label;
   r.events_path = request.events_path;
