@@ -25,9 +25,9 @@ usage() { sed -n '2,14p' "$0" >&2; exit 2; }
 
 build() {
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-    CXX=${FUZZ_CXX:-clang++} meson setup "$BUILD_DIR" -Dfuzz=true -Dtests=false -Dbuildtype=debugoptimized \
+    CXX=${FUZZ_CXX:-clang++} meson setup "$BUILD_DIR" -Dfuzz=true -Dtests=false -Dbuildtype=plain -Doptimization=1 \
       -Db_sanitize=address,undefined -Db_lundef=false \
-      -Dcpp_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all' \
+      -Dcpp_args='-gline-tables-only -fsanitize=fuzzer-no-link -fno-sanitize-recover=all' \
       -Dcpp_link_args='-fsanitize=fuzzer-no-link' >"${TMPDIR:-/tmp}/liqsim-fuzz-setup.log" 2>&1 ||
       { cat "${TMPDIR:-/tmp}/liqsim-fuzz-setup.log" >&2; echo "fuzz.sh: meson setup failed" >&2; exit 2; }
   fi
