@@ -130,6 +130,38 @@ TEST_CASE("ADL still ranks by PnL % x leverage rounded to 8 digits, ties by acco
   CHECK(b.indexed.symbols.name(adl[0].counterparty) == "first");
 }
 
+TEST_CASE("ADL re-ranks a counterparty it took from before the next bankrupt of the same round",
+          "[engine][robust][adl]") {
+  // Two shorts go bankrupt by 100 each in one price event. The first takes
+  // from "a" (leverage 20400 / 1000 = 20.4 before; 10200 / 900 = 11.33 after
+  // giving up 100 on half its position). The second must see "a" at 11.33,
+  // as a fresh ranking of the market gives: after "b" at leverage 15, before
+  // "b" at leverage 10.
+  const auto [b_deposit, second] = GENERATE(table<const char*, const char*>({{"480", "b"}, {"820", "a"}}));
+  Both b(kFlat);
+  b.apply_all({
+      price(1, "BTC", "10000"),
+      deposit(1, "a", "USD", "600"),
+      trade(1, "a", "BTC-PERP", "buy", "2", "10000"),
+      deposit(1, "b", "USD", b_deposit),
+      trade(1, "b", "BTC-PERP", "buy", "1", "10000"),
+      deposit(1, "short1", "USD", "100"),
+      trade(1, "short1", "BTC-PERP", "sell", "1", "10000"),
+      deposit(1, "short2", "USD", "100"),
+      trade(1, "short2", "BTC-PERP", "sell", "1", "10000"),
+  });
+  b.apply(price(2, "BTC", "10200"));
+  b.require_same();
+  auto adl = b.indexed.of_type<AdlEvent>();
+  REQUIRE(adl.size() == 2);
+  CHECK(b.indexed.symbols.name(adl[0].account) == "short1");
+  CHECK(b.indexed.symbols.name(adl[0].counterparty) == "a");
+  CHECK(adl[0].amount.str() == "100");
+  CHECK(b.indexed.symbols.name(adl[1].account) == "short2");
+  CHECK(b.indexed.symbols.name(adl[1].counterparty) == second);
+  CHECK(adl[1].amount.str() == "100");
+}
+
 // ---- finding 5: the margin ratio of a margin call ---------------------------
 
 TEST_CASE(

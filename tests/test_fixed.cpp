@@ -222,5 +222,8 @@ TEST_CASE("format_decimal: the 64-bit fast path writes what the 128-bit formatte
     if (rng.below(2) == 0) v = -v;
     REQUIRE(format_decimal_raw(v) == liqsim::detail::format_decimal_generic(v));
     REQUIRE(format_decimal_wide(v) == liqsim::detail::format_decimal_generic(v));
+    std::string appended = "x";
+    liqsim::append_decimal_raw(appended, v);
+    REQUIRE(appended == "x" + liqsim::detail::format_decimal_generic(v));
   }
 }

@@ -88,6 +88,11 @@ class Engine {
   std::string state_hash() const;
   // The canonical text the hash is taken over (for debugging differences).
   std::string canonical_state() const;
+  // Keeps the canonical text of every account as it stands now. This engine
+  // and its copies then format only the accounts that differ from it when
+  // they hash their state (the text and the hash are the same either way):
+  // for forks of one start state, such as stress paths.
+  void keep_account_text();
   // Recomputes every ledger from the state; an Error names the imbalance.
   Status check_ledger() const;
 
@@ -137,6 +142,8 @@ class Engine {
   };
   std::size_t account_count() const;
   AccountExposure account_exposure(std::size_t i) const;
+  // account_exposure(i).cross_equity + isolated_equity, without the rest.
+  __int128 account_equity(std::size_t i) const;
   // The engine-order index of the named account, or account_count() if there is none.
   std::size_t account_index(Sym name) const;
   // Asset A's price (config order; USD is 1), or nothing before its first price.

@@ -132,6 +132,8 @@ inline i128 div_round(i128 n, i128 d, Round r) {
 Result<std::int64_t> parse_decimal_raw(std::string_view text);
 // Canonical text of a raw 1e-8 count.
 std::string format_decimal_raw(std::int64_t raw);
+// The same text appended to out (no temporary string).
+void append_decimal_raw(std::string& out, std::int64_t raw);
 std::string format_decimal_wide(__int128 raw);
 namespace detail {
 // The digit-by-digit 128-bit formatter: what format_decimal_wide gives for

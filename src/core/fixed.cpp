@@ -1,5 +1,8 @@
 #include "liqsim/fixed.hpp"
 
+#include <array>
+#include <cstring>
+
 namespace liqsim {
 
 namespace detail {
@@ -77,36 +80,67 @@ Result<std::int64_t> parse_decimal_raw(std::string_view text) {
   return static_cast<std::int64_t>(raw);
 }
 
-std::string format_decimal_raw(std::int64_t raw) {
-  // In 64 bits, into a buffer, then one string (short enough for the small-
-  // string buffer: no allocation): the form format_decimal_generic gives.
+namespace {
+// "00" "01" ... "99": two digits per division.
+constexpr auto kDigitPairs = [] {
+  std::array<char, 200> t{};
+  for (int i = 0; i < 100; ++i) {
+    t[static_cast<std::size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+    t[static_cast<std::size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+
+// In 64 bits, into the end of buf: the form format_decimal_generic gives.
+// Returns the first character; the text runs to buf + 48.
+char* decimal_digits(std::int64_t raw, char (&buf)[48]) {
+  static_assert(kFractionDigits == 8 && kScale == 100'000'000);
   const bool negative = raw < 0;
   const std::uint64_t mag =
       negative ? std::uint64_t{0} - static_cast<std::uint64_t>(raw) : static_cast<std::uint64_t>(raw);
   constexpr auto kScale64 = static_cast<std::uint64_t>(kScale);
   std::uint64_t int_part = mag / kScale64;
-  std::uint64_t frac = mag % kScale64;
-  char buf[48];
-  char* end = buf + sizeof buf;
-  char* p = end;
+  auto frac = static_cast<std::uint32_t>(mag % kScale64);
+  char* p = buf + sizeof buf;
   if (frac != 0) {
-    int len = kFractionDigits;
-    while (frac % 10 == 0) {
-      frac /= 10;
-      --len;
+    char f[8];
+    for (int k = 6; k >= 0; k -= 2) {
+      std::memcpy(f + k, &kDigitPairs[2 * (frac % 100)], 2);
+      frac /= 100;
     }
-    for (int k = 0; k < len; ++k) {
-      *--p = static_cast<char>('0' + frac % 10);
-      frac /= 10;
-    }
+    std::size_t len = 8;
+    while (f[len - 1] == '0') --len;  // frac != 0: some digit is not
+    p -= len;
+    std::memcpy(p, f, len);
     *--p = '.';
   }
-  do {
-    *--p = static_cast<char>('0' + int_part % 10);
-    int_part /= 10;
-  } while (int_part != 0);
+  while (int_part >= 100) {
+    p -= 2;
+    std::memcpy(p, &kDigitPairs[2 * (int_part % 100)], 2);
+    int_part /= 100;
+  }
+  if (int_part >= 10) {
+    p -= 2;
+    std::memcpy(p, &kDigitPairs[2 * int_part], 2);
+  } else {
+    *--p = static_cast<char>('0' + int_part);
+  }
   if (negative) *--p = '-';
-  return std::string(p, static_cast<std::size_t>(end - p));
+  return p;
+}
+}  // namespace
+
+std::string format_decimal_raw(std::int64_t raw) {
+  // Short enough for the small-string buffer: no allocation.
+  char buf[48];
+  const char* p = decimal_digits(raw, buf);
+  return std::string(p, static_cast<std::size_t>(buf + sizeof buf - p));
+}
+
+void append_decimal_raw(std::string& out, std::int64_t raw) {
+  char buf[48];
+  const char* p = decimal_digits(raw, buf);
+  out.append(p, static_cast<std::size_t>(buf + sizeof buf - p));
 }
 
 std::string format_decimal_wide(__int128 raw) {

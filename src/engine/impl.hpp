@@ -17,8 +17,10 @@
 #pragma once
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "band_index.hpp"
@@ -44,6 +46,17 @@ struct Bankrupt {
   boost::container::small_vector<ClosedLeg, 2> legs;
 };
 
+// ADL's counterparties for one market and side (Engine::Impl::adl_books).
+struct AdlEntry {
+  engine::AdlScore score;
+  std::uint32_t acct;
+  std::uint32_t version;
+};
+struct AdlBook {
+  std::uint32_t market;
+  bool want_short;
+  std::vector<AdlEntry> heap;
+};
 }  // namespace engine
 
 struct Engine::Impl {
@@ -91,6 +104,15 @@ struct Engine::Impl {
   std::vector<std::uint32_t> adl_candidates;  // counterparties ADL changed this round
   std::vector<std::pair<Risk, Unit>> liquidatable;
   std::vector<Bankrupt> bankrupts;
+  // ADL's ranking of counterparties, one heap per market and side, built at
+  // the first bankrupt leg that needs it in a resolve_bankruptcies pass and
+  // kept for the pass: an account ADL changes is re-scored (a new entry with
+  // a newer version; its older entries are skipped). Nothing else changes a
+  // counterparty's score within a pass, so each leg sees the order a fresh
+  // ranking gives, without scanning the market's holders once per leg.
+  std::vector<engine::AdlBook> adl_books;
+  std::unordered_map<std::uint32_t, std::uint32_t>
+      adl_versions;  // accounts ADL changed this pass (lookups only)
   RiskState scratch_state = RiskState::bankrupt;
   std::int64_t ts = 0;
   std::int64_t seq = 0;
@@ -407,6 +429,13 @@ struct Engine::Impl {
   void resolve_bankruptcies();
   RiskState& iso_state_after_resolution(const Unit& u);
   void deleverage(Bankrupt& b);
+  void deleverage_by_scan(Bankrupt& b);  // the reference: every leg ranks every holder
+  std::optional<engine::AdlScore> adl_rank(std::uint32_t acct, std::uint32_t m, bool want_short) const;
+  engine::AdlBook& adl_book(std::uint32_t m, bool want_short);
+  std::uint32_t adl_version(std::uint32_t acct) const {
+    auto it = adl_versions.find(acct);
+    return it == adl_versions.end() ? 0 : it->second;
+  }
   void reband(std::uint32_t acct);
   void evaluate_margin_calls();
   void update_margin_state(RiskState& st, const Risk& r, Ratio threshold, const Account& a, Sym market,
@@ -416,6 +445,21 @@ struct Engine::Impl {
 
   Status check() const;
   std::string canonical() const;
+  // The accounts in name order (the canonical text's), kept across calls and
+  // copies: a fork hashes its state without sorting the book again.
+  const std::vector<std::uint32_t>& accounts_by_name() const;
+  mutable std::vector<std::uint32_t> canonical_order;
+  mutable std::size_t canonical_bytes = 0;  // the last text's size: one reservation
+  // Every account's canonical block as it was when keep_account_text ran,
+  // with the account it was made from; shared, never changed, by copies.
+  struct AccountText {
+    std::vector<Account> accounts;
+    std::string text;
+    std::vector<std::pair<std::size_t, std::size_t>> blocks;  // per account: offset, length
+  };
+  std::shared_ptr<const AccountText> account_text;
+  void append_account(std::string& s, const Account& a, std::string& lines,
+                      std::vector<std::pair<std::size_t, std::size_t>>& spans) const;
 };
 
 }  // namespace liqsim

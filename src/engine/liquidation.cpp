@@ -222,6 +222,8 @@ void Engine::Impl::sell_collateral(std::uint32_t acct) {
 
 // Fund first, then ADL, then socialized loss (CONTRACT §4).
 void Engine::Impl::resolve_bankruptcies() {
+  adl_books.clear();
+  adl_versions.clear();
   for (Bankrupt& b : bankrupts) {
     Usd paid = min_of(b.deficit, ledger.insurance_balance());
     if (paid.is_positive()) {
@@ -232,7 +234,12 @@ void Engine::Impl::resolve_bankruptcies() {
     b.deficit -= paid;
   }
   for (Bankrupt& b : bankrupts) {
-    if (b.deficit.is_positive() && config.liquidation.adl) deleverage(b);
+    if (b.deficit.is_positive() && config.liquidation.adl) {
+      if (options.reference_scan)
+        deleverage_by_scan(b);
+      else
+        deleverage(b);
+    }
     if (b.deficit.is_positive()) {
       ledger.transfer(ledger.socialized(), ledger.bad_debt(), b.deficit);
       totals.socialized_loss += b.deficit;
@@ -257,7 +264,116 @@ RiskState& Engine::Impl::iso_state_after_resolution(const Unit& u) {
 
 // Auto-deleveraging: profitable opposite positions, ranked by PnL% × effective
 // leverage (BitMEX), give up profit at the bankruptcy price to cover what is left.
+// The score of acct's position in m as a counterparty on that side, or
+// nothing if it is not one (no profit, no equity, no cost).
+std::optional<engine::AdlScore> Engine::Impl::adl_rank(std::uint32_t acct, std::uint32_t m,
+                                                       bool want_short) const {
+  const PositionSlot* p = find_slot(accounts[acct], m);
+  if (p == nullptr || p->qty.is_zero() || p->qty.is_negative() != want_short) return std::nullopt;
+  Usd pnl = upnl(*p);
+  if (!pnl.is_positive()) return std::nullopt;
+  Usd equity = p->mode == MarginMode::cross ? cross_risk_mm(accounts[acct]).equity : iso_risk_mm(*p).equity;
+  if (!equity.is_positive()) return std::nullopt;
+  const __int128 cost = position_cost(p->qty.abs(), p->entry);
+  if (cost <= 0) return std::nullopt;
+  return adl_score(pnl, cost, notional(*p), equity);
+}
+
+namespace {
+// Best first: the highest score, ties to the lower account index (a total
+// order, so the sequence popped is the sorted one).
+bool adl_after(const AdlEntry& x, const AdlEntry& y) {
+  return x.score != y.score ? y.score > x.score : x.acct > y.acct;
+}
+}  // namespace
+
+AdlBook& Engine::Impl::adl_book(std::uint32_t m, bool want_short) {
+  for (AdlBook& book : adl_books)
+    if (book.market == m && book.want_short == want_short) return book;
+  AdlBook& book = adl_books.emplace_back();
+  book.market = m;
+  book.want_short = want_short;
+  for (std::uint32_t acct : markets[m].holders)
+    if (auto score = adl_rank(acct, m, want_short)) book.heap.push_back({*score, acct, adl_version(acct)});
+  // A heap, not a sort: a leg is usually covered by its first few
+  // counterparties, and at 1e6 accounts a market has hundreds of thousands.
+  std::make_heap(book.heap.begin(), book.heap.end(), adl_after);
+  return book;
+}
+
 void Engine::Impl::deleverage(Bankrupt& b) {
+  risks_changed();
+  std::sort(b.legs.begin(), b.legs.end(), [&](const ClosedLeg& x, const ClosedLeg& y) {
+    Usd nx = mul<Usd>(x.qty, mark(x.market), Round::down), ny = mul<Usd>(y.qty, mark(y.market), Round::down);
+    return nx != ny ? nx > ny : x.market < y.market;
+  });
+  std::vector<AdlEntry> skipped;  // candidates this leg cannot use; the next may
+  for (const ClosedLeg& leg : b.legs) {
+    if (!b.deficit.is_positive()) return;
+    std::uint32_t m = leg.market;
+    Price mk = mark(m);
+    // Counterparties hold the side the bankrupt position was closed into.
+    bool want_short = leg.side == Side::sell;
+    std::size_t book_index = static_cast<std::size_t>(&adl_book(m, want_short) - adl_books.data());
+    Qty remaining = leg.qty;
+    Usd target = b.deficit;  // spread over this leg's quantity
+    skipped.clear();
+    for (;;) {
+      std::vector<AdlEntry>& heap = adl_books[book_index].heap;
+      if (heap.empty() || !b.deficit.is_positive() || !remaining.is_positive()) break;
+      std::pop_heap(heap.begin(), heap.end(), adl_after);
+      const AdlEntry c = heap.back();
+      heap.pop_back();
+      if (c.version != adl_version(c.acct)) continue;  // re-scored since
+      if (c.acct == b.unit.account) {
+        skipped.push_back(c);
+        continue;
+      }
+      PositionSlot* p = find_slot(accounts[c.acct], m);
+      Qty take = min_of(remaining, p->qty.abs());
+      Usd amount = adl_amount(upnl(*p), take, p->qty.abs(), target, leg.qty, b.deficit);
+      if (!amount.is_positive()) {
+        skipped.push_back(c);
+        continue;
+      }
+      // Close `take` at the mark, then hand over `amount`: together a close at
+      // the bankruptcy price.
+      Qty delta = p->qty.is_positive() ? -take : take;
+      Fill f = compute_fill(p->qty, p->entry, delta, mk);
+      set_qty(*p, f.qty);
+      if (!f.qty.is_zero()) p->entry = f.entry;
+      Unit cu{c.acct, p->mode == MarginMode::cross ? kCross : m};
+      settle_external(c.acct, *p, f.realized);
+      ledger.transfer(unit_margin(cu), ledger.bad_debt(), amount);
+      b.deficit -= amount;
+      remaining -= take;
+      ++totals.adl_events;
+      totals.adl_amount += amount;
+      emit(AdlEvent{accounts[b.unit.account].name, accounts[c.acct].name, market_sym[m], take,
+                    adl_price(mk, amount, take, want_short), amount});
+      tidy_slot(c.acct, m);
+      adl_candidates.push_back(c.acct);
+      index.invalidate(c.acct);
+      // Its equity, and so its score in every book it is in, has changed.
+      const std::uint32_t version = ++adl_versions[c.acct];
+      for (AdlBook& book : adl_books)
+        if (auto score = adl_rank(c.acct, book.market, book.want_short)) {
+          book.heap.push_back({*score, c.acct, version});
+          std::push_heap(book.heap.begin(), book.heap.end(), adl_after);
+        }
+    }
+    std::vector<AdlEntry>& heap = adl_books[book_index].heap;
+    for (const AdlEntry& e : skipped) {
+      heap.push_back(e);
+      std::push_heap(heap.begin(), heap.end(), adl_after);
+    }
+  }
+}
+
+// Auto-deleveraging as first written, kept as the reference the differential
+// tests compare deleverage with (EngineOptions::reference_scan): every leg
+// ranks every holder of its market afresh.
+void Engine::Impl::deleverage_by_scan(Bankrupt& b) {
   risks_changed();
   std::sort(b.legs.begin(), b.legs.end(), [&](const ClosedLeg& x, const ClosedLeg& y) {
     Usd nx = mul<Usd>(x.qty, mark(x.market), Round::down), ny = mul<Usd>(y.qty, mark(y.market), Round::down);

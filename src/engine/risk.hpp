@@ -58,6 +58,15 @@ struct Valuation {
     return r;
   }
 
+  // cross_risk(a).equity alone, the same sums in the same order.
+  Usd cross_equity(const Account& a) const {
+    Usd e;
+    for (const BalanceSlot& b : a.balances) e += balance_value(b);
+    for (const PositionSlot& p : a.positions)
+      if (p.mode == MarginMode::cross) e += upnl(p);
+    return e;
+  }
+
   Risk iso_risk_mm(const PositionSlot& p) const {
     Usd n = notional(p);
     return Risk{p.wallet + upnl(p), maintenance_requirement(config.markets[p.market], n), Usd::zero()};

@@ -19,46 +19,150 @@ Status Engine::Impl::check() const {
       held, [&](std::size_t i) { return config.assets[i].name; }, seq);
 }
 
+namespace {
+template <class Tag>
+void put(std::string& s, Fixed<Tag> v) {
+  append_decimal_raw(s, v.raw());
+}
+template <class Tag>
+void put(std::string& s, const Sum<Tag>& v) {
+  s += v.str();
+}
+void put(std::string& s, std::string_view v) { s.append(v); }
+void put(std::string& s, std::int64_t v) { s += std::to_string(v); }
+template <class... T>
+void line(std::string& s, const T&... parts) {
+  (put(s, parts), ...);
+  s += '\n';
+}
+
+// Whether two accounts have the same canonical text: every field it shows.
+bool same_text(const Account& a, const Account& b) {
+  if (a.name != b.name || a.state != b.state || a.balances.size() != b.balances.size() ||
+      a.positions.size() != b.positions.size())
+    return false;
+  for (std::size_t k = 0; k < a.balances.size(); ++k)
+    if (a.balances[k].asset != b.balances[k].asset || a.balances[k].amount != b.balances[k].amount)
+      return false;
+  for (std::size_t k = 0; k < a.positions.size(); ++k) {
+    const PositionSlot& x = a.positions[k];
+    const PositionSlot& y = b.positions[k];
+    if (x.market != y.market || x.mode != y.mode || x.iso_state != y.iso_state || x.qty != y.qty ||
+        x.entry != y.entry || x.wallet != y.wallet)
+      return false;
+  }
+  return true;
+}
+}  // namespace
+
+const std::vector<std::uint32_t>& Engine::Impl::accounts_by_name() const {
+  // Accounts are only ever appended and never renamed: the ones added since
+  // the last call are sorted and merged into the order kept so far.
+  std::vector<std::uint32_t>& order = canonical_order;
+  const std::size_t known = order.size();
+  if (known == accounts.size()) return order;
+  for (std::size_t i = known; i < accounts.size(); ++i) order.push_back(static_cast<std::uint32_t>(i));
+  auto by_name = [&](std::uint32_t x, std::uint32_t y) {
+    return symbols.name(accounts[x].name) < symbols.name(accounts[y].name);
+  };
+  std::sort(order.begin() + static_cast<std::ptrdiff_t>(known), order.end(), by_name);
+  std::inplace_merge(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(known), order.end(), by_name);
+  return order;
+}
+
+void Engine::Impl::append_account(std::string& s, const Account& a, std::string& lines,
+                                  std::vector<std::pair<std::size_t, std::size_t>>& spans) const {
+  line(s, "account ", symbols.name(a.name), " ", risk_state_name(a.state));
+  // An account's lines are sorted as text: they are written apart and
+  // appended in order of their offsets (most accounts have one or two).
+  lines.clear();
+  spans.clear();
+  for (const BalanceSlot& b : a.balances) {  // a zero balance is the same state as none
+    if (b.amount.is_zero()) continue;
+    const std::size_t from = lines.size();
+    line(lines, " balance ", config.assets[b.asset].name, " ", b.amount);
+    spans.emplace_back(from, lines.size() - from);
+  }
+  for (const PositionSlot& p : a.positions) {
+    const std::size_t from = lines.size();
+    line(lines, " position ", config.markets[p.market].name, " ", margin_mode_name(p.mode), " ", p.qty, " @ ",
+         p.entry, " wallet ", p.wallet, " ", risk_state_name(p.iso_state));
+    spans.emplace_back(from, lines.size() - from);
+  }
+  // Compared without their newline: the order of the lines as text.
+  std::sort(spans.begin(), spans.end(), [&](const auto& x, const auto& y) {
+    return std::string_view(lines).substr(x.first, x.second - 1) <
+           std::string_view(lines).substr(y.first, y.second - 1);
+  });
+  for (const auto& [from, n] : spans) s.append(lines, from, n);
+}
+
+void Engine::keep_account_text() {
+  auto kept = std::make_shared<Impl::AccountText>();
+  kept->accounts = impl_->accounts;
+  kept->blocks.resize(impl_->accounts.size());
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  std::string lines;
+  for (std::uint32_t i : impl_->accounts_by_name()) {
+    const std::size_t from = kept->text.size();
+    impl_->append_account(kept->text, impl_->accounts[i], lines, spans);
+    kept->blocks[i] = {from, kept->text.size() - from};
+  }
+  impl_->account_text = std::move(kept);
+}
+
 std::string Engine::Impl::canonical() const {
+  // One buffer, written in place: this text is hashed at the end of every
+  // run and every stress path, so it is built without temporaries.
+  std::string s;
+  s.reserve(canonical_bytes + 64);
   // The configuration as parsed, in canonical form: what it means, not how
   // its source spelled it (config.hpp, canonical_config).
-  std::string s = "liqsim-state-v2\n" + canonical_config(config);
-  s += "insurance " + ledger.insurance_balance().str() + "\nsocialized " + ledger.socialized_balance().str() +
-       "\n";
-  std::vector<std::pair<std::string, std::size_t>> order;
+  s += "liqsim-state-v2\n";
+  s += canonical_config(config);
+  line(s, "insurance ", ledger.insurance_balance());
+  line(s, "socialized ", ledger.socialized_balance());
+  std::vector<std::pair<std::string_view, std::size_t>> order;
   for (std::size_t i = 0; i < config.assets.size(); ++i) order.emplace_back(config.assets[i].name, i);
   std::sort(order.begin(), order.end());
-  for (const auto& [name, i] : order)
-    s += "asset " + name + " price " + (assets[i].has_price ? assets[i].price.str() : "-") + " external " +
-         ledger.external_balance(static_cast<std::uint32_t>(i)).str() + "\n";
+  for (const auto& [name, i] : order) {
+    s += "asset ";
+    s += name;
+    s += " price ";
+    if (assets[i].has_price)
+      put(s, assets[i].price);
+    else
+      s += '-';
+    line(s, " external ", ledger.external_balance(static_cast<std::uint32_t>(i)));
+  }
   order.clear();
   for (std::size_t i = 0; i < config.markets.size(); ++i) order.emplace_back(config.markets[i].name, i);
   std::sort(order.begin(), order.end());
-  for (const auto& [name, i] : order)
-    s += "market " + name + " mark " + (markets[i].has_mark ? markets[i].mark.str() : "-") + " oi " +
-         markets[i].open_interest_long.str() + "/" + markets[i].open_interest_short.str() + "\n";
-  order.clear();
-  for (std::size_t i = 0; i < accounts.size(); ++i) order.emplace_back(symbols.name(accounts[i].name), i);
-  std::sort(order.begin(), order.end());
   for (const auto& [name, i] : order) {
-    const Account& a = accounts[i];
-    s += "account " + name + " " + risk_state_name(a.state) + "\n";
-    std::vector<std::string> lines;
-    for (const BalanceSlot& b : a.balances)  // a zero balance is the same state as none
-      if (!b.amount.is_zero())
-        lines.push_back(" balance " + config.assets[b.asset].name + " " + b.amount.str());
-    for (const PositionSlot& p : a.positions)
-      lines.push_back(" position " + config.markets[p.market].name + " " + margin_mode_name(p.mode) + " " +
-                      p.qty.str() + " @ " + p.entry.str() + " wallet " + p.wallet.str() + " " +
-                      risk_state_name(p.iso_state));
-    std::sort(lines.begin(), lines.end());
-    for (const auto& l : lines) s += l + "\n";
+    s += "market ";
+    s += name;
+    s += " mark ";
+    if (markets[i].has_mark)
+      put(s, markets[i].mark);
+    else
+      s += '-';
+    line(s, " oi ", markets[i].open_interest_long, "/", markets[i].open_interest_short);
+  }
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  std::string lines;
+  const AccountText* kept = account_text.get();
+  for (std::uint32_t i : accounts_by_name()) {
+    if (kept != nullptr && i < kept->accounts.size() && same_text(accounts[i], kept->accounts[i])) {
+      s.append(kept->text, kept->blocks[i].first, kept->blocks[i].second);
+      continue;
+    }
+    append_account(s, accounts[i], lines, spans);
   }
   const Summary& t = totals;
-  s += "totals " + std::to_string(t.events) + " " + std::to_string(t.rejected) + " " +
-       std::to_string(t.margin_calls) + " " + std::to_string(t.liquidations) + " " +
-       t.liquidated_notional.str() + " " + t.liquidation_fees.str() + " " + t.bad_debt.str() + " " +
-       std::to_string(t.adl_events) + " " + t.socialized_loss.str() + "\n";
+  line(s, "totals ", t.events, " ", t.rejected, " ", t.margin_calls, " ", t.liquidations, " ",
+       t.liquidated_notional, " ", t.liquidation_fees, " ", t.bad_debt, " ", t.adl_events, " ",
+       t.socialized_loss);
+  canonical_bytes = s.size();
   return s;
 }
 
@@ -187,6 +291,15 @@ Engine::AccountExposure Engine::account_exposure(std::size_t i) const {
     }
   }
   return x;
+}
+
+__int128 Engine::account_equity(std::size_t i) const {
+  const Account& a = impl_->accounts[i];
+  __int128 cross = impl_->valuation().cross_equity(a).raw();
+  __int128 isolated = 0;
+  for (const PositionSlot& p : a.positions)
+    if (!p.qty.is_zero() && p.mode == MarginMode::isolated) isolated += impl_->iso_risk(p).equity.raw();
+  return cross + isolated;
 }
 
 std::size_t Engine::account_index(Sym name) const {

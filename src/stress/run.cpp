@@ -94,6 +94,9 @@ Result<std::unique_ptr<StressRun>> StressRun::prepare(const StressRequest& reque
       return e;
     }
   }
+  // Every path hashes its end state: the accounts a path leaves as they
+  // were are then copied as text rather than formatted again.
+  w.snapshot->keep_account_text();
   w.start_summary = w.snapshot->summary();
   w.start.ts_ms = w.start_seq > 0 ? log->events[static_cast<std::size_t>(w.start_seq - 1)].ts_ms : 0;
   for (std::size_t a = 1; a < w.config->assets.size(); ++a)
@@ -188,9 +191,8 @@ Result<PathResult> StressRun::run_path(std::int64_t p) const {
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   r.equity_loss.reserve(w.accounts.size());
   for (const StressAccount& a : w.accounts) {
-    const Engine::AccountExposure x = engine.account_exposure(a.engine_index);
     r.equity_loss.push_back(
-        as_ratio(a.equity - (x.cross_equity + x.isolated_equity), "an equity loss").raw());
+        as_ratio(a.equity - engine.account_equity(a.engine_index), "an equity loss").raw());
   }
   return r;
 }
