@@ -6,6 +6,7 @@
 
 #include "engine_harness.hpp"
 #include "liqsim/replay.hpp"
+#include "liqsim/sha256.hpp"
 #include "liqsim/workload.hpp"
 
 using namespace liqsim;
@@ -102,4 +103,42 @@ TEST_CASE("a fork and its original go on independently", "[replay][snapshot]") {
   REQUIRE(a.ok());
   REQUIRE(b.ok());
   CHECK(a->json() == b->json());
+}
+
+TEST_CASE("a fork that keeps the start state's account text hashes and prints its state as one that does not",
+          "[replay][snapshot]") {
+  // Engine::keep_account_text (stress paths): unchanged accounts are copied
+  // from the kept text, changed ones formatted; the hash streams the text in
+  // pieces. Both must give exactly the text and hash of a plain engine.
+  Symbols symbols;
+  WorkloadSpec spec;
+  spec.seed = 77;
+  spec.accounts = 400;
+  spec.markets = 3;
+  spec.ticks = 600;
+  spec.crash_at = 300;
+  spec.crash_ticks = 100;
+  spec.crash_bp = 2500;
+  spec.activity_ppm = 200'000;
+  spec.insurance_fund = 0;
+  Workload w = make_workload(spec, symbols);
+  const std::size_t half = w.events.size() / 2;
+  Engine start(w.config, symbols);
+  std::vector<DerivedEvent> out;
+  for (std::size_t i = 0; i < half; ++i) REQUIRE(start.apply(w.events[i], static_cast<std::int64_t>(i), out));
+  Engine plain(start);
+  start.keep_account_text();
+  Engine kept(start);
+  CHECK(kept.canonical_state() == plain.canonical_state());
+  CHECK(kept.state_hash() == plain.state_hash());
+  for (std::size_t i = half; i < w.events.size(); ++i) {
+    REQUIRE(plain.apply(w.events[i], static_cast<std::int64_t>(i), out));
+    REQUIRE(kept.apply(w.events[i], static_cast<std::int64_t>(i), out));
+  }
+  REQUIRE(plain.summary().liquidations > 0);
+  const std::string text = plain.canonical_state();
+  CHECK(kept.canonical_state() == text);
+  CHECK(kept.state_hash() == sha256_hex(text));
+  CHECK(plain.state_hash() == sha256_hex(text));
+  CHECK(start.state_hash() != plain.state_hash());
 }

@@ -20,17 +20,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "liqsim/jsonl.hpp"
 #include "liqsim/log.hpp"
 #include "liqsim/replay.hpp"
+#include "liqsim/stress_run.hpp"
 #include "liqsim/workload.hpp"
 
 namespace liqsim::cli {
@@ -134,6 +137,7 @@ struct Printer {
 }  // namespace
 
 int bench_sweeps(const EndToEndOptions& opt, const std::string& dir, const std::string& log);
+int bench_stress(const EndToEndOptions& opt, const std::string& dir, const std::string& log);
 
 int bench_end_to_end(const EndToEndOptions& opt) {
   namespace fs = std::filesystem;
@@ -259,6 +263,9 @@ int bench_end_to_end(const EndToEndOptions& opt) {
   if (opt.sweep_points > 0 && fs::exists(opt.flagship + "/config.json")) {
     if (bench_sweeps(opt, dir, log) != 0) rc = 2;
   }
+  if ((opt.stress_paths > 0 || opt.stress_book_accounts > 0) && fs::exists(opt.flagship + "/config.json")) {
+    if (bench_stress(opt, dir, log) != 0) rc = 2;
+  }
   if (rc == 0) fs::remove_all(dir);
   return rc;
 }
@@ -352,6 +359,105 @@ int bench_sweeps(const EndToEndOptions& opt, const std::string& dir, const std::
       std::printf("  forking at event %lld instead of replaying the prefix: %+.1f %% time\n",
                   static_cast<long long>(at), (r.seconds / without - 1) * 100);
     }
+  }
+  fs::remove(db);
+  return 0;
+}
+
+// Stress runs (issue 14): GBM paths of 60 one-minute steps at 150 %
+// annualised volatility from the flagship's book at --stress-at, each
+// `liqsim stress run` a child process: paths/s at --jobs 1 (a tenth of the
+// paths) and --jobs 2; the cost of one fork of the start state, in process;
+// then the same paths from a book of --stress-book accounts (`liqsim gen
+// population` at the flagship's price, its depth and fund scaled with the
+// book, so that the cascade per account is the flagship's).
+int bench_stress(const EndToEndOptions& opt, const std::string& dir, const std::string& log) {
+  namespace fs = std::filesystem;
+  auto scenarios = [&](std::uint32_t paths) {
+    const std::string path = dir + "/stress-" + std::to_string(paths) + ".json";
+    write_text(path, R"({"scenarios": [{"name": "gbm", "kind": "gbm", "paths": )" + std::to_string(paths) +
+                         R"(, "seed": 1, "steps": 60, "interval_ms": 60000, "vol": {"ETH": "1.5"}}]})");
+    return path;
+  };
+  const std::string db = dir + "/stress.sqlite";
+  auto failed = [&] {
+    std::fprintf(stderr, "liqsim: bench: a child stress run failed; its output is in %s\n", log.c_str());
+    return 2;
+  };
+  std::printf(
+      "\nstress runs: GBM paths of 60 one-minute steps, ETH volatility 150 %%, into a new database\n");
+  std::printf("%-72s %9s %10s %12s %9s\n", "", "seconds", "paths/s", "ms/path", "peak MB");
+  auto row = [&](const std::string& what, const ChildRun& r, std::uint32_t paths) {
+    std::printf("%-72s %9.2f %10.1f %12.2f %9.1f\n", what.c_str(), r.seconds, paths / r.seconds,
+                r.seconds * 1e3 / paths, r.peak_mb);
+    std::fflush(stdout);
+  };
+  const std::string at = std::to_string(opt.stress_at);
+  const std::string name = fs::path(opt.flagship).filename().string();
+  if (opt.stress_paths > 0) {
+    for (int jobs : {1, 2}) {
+      const std::uint32_t paths =
+          jobs == 1 ? std::max<std::uint32_t>(1, opt.stress_paths / 10) : opt.stress_paths;
+      fs::remove(db);
+      ChildRun r = run_liqsim({"stress", "run", opt.flagship, "--scenarios", scenarios(paths), "--at", at,
+                               "--out", db, "--jobs", std::to_string(jobs), "--quiet"},
+                              log);
+      if (!r.ok) return failed();
+      row(name + " at event " + at + ", " + std::to_string(paths) + " paths, --jobs " + std::to_string(jobs) +
+              " (with its set-up)",
+          r, paths);
+    }
+    // One fork: a copy of the start state (engine, index), what every path
+    // pays before its first event.
+    StressRequest request;
+    request.config_path = opt.flagship + "/config.json";
+    request.events_path = opt.flagship + "/events.jsonl";
+    request.scenarios_path = scenarios(1);
+    request.at_seq = opt.stress_at;
+    auto run = StressRun::prepare(request);
+    if (!run) {
+      std::fprintf(stderr, "liqsim: bench: %s\n", run.error().message.c_str());
+      return 2;
+    }
+    constexpr int kForks = 200;
+    const double t0 = now_s();
+    std::size_t accounts = 0;
+    for (int i = 0; i < kForks; ++i) {
+      Engine fork((*run)->snapshot());
+      accounts += fork.account_count();
+    }
+    const double us = (now_s() - t0) * 1e6 / kForks;
+    std::printf("  one fork of the start state (%zu accounts): %.0f us, %.1f ns/account\n", accounts / kForks,
+                us, us * 1e3 / static_cast<double>(accounts / kForks));
+  }
+  if (opt.stress_book_accounts > 0 && opt.stress_book_paths > 0) {
+    const std::uint32_t n = opt.stress_book_accounts;
+    std::ifstream in(opt.flagship + "/config.json");
+    nlohmann::json config = nlohmann::json::parse(in, nullptr, false);
+    if (config.is_discarded()) return failed();
+    const double scale = n / 20'000.0;  // the flagship's book is 20,000 accounts
+    auto scaled = [&](const nlohmann::json& v) {
+      return std::to_string(static_cast<long long>(std::stod(v.get<std::string>()) * scale));
+    };
+    for (auto& [m, market] : config["markets"].items())
+      if (market.contains("depth")) market["depth"] = scaled(market["depth"]);
+    if (config.contains("liquidation") && config["liquidation"].contains("insurance_fund"))
+      config["liquidation"]["insurance_fund"] = scaled(config["liquidation"]["insurance_fund"]);
+    const std::string book_config = dir + "/book-config.json", book = dir + "/book.jsonl";
+    write_text(book_config, config.dump());
+    ChildRun g = run_liqsim({"gen", "population", "--accounts", std::to_string(n), "--seed", "1", "--market",
+                             "ETH-PERP", "--asset", "ETH", "--price", "200", "--with-price", "--out", book},
+                            log);
+    if (!g.ok) return failed();
+    fs::remove(db);
+    const std::uint32_t paths = opt.stress_book_paths;
+    ChildRun r = run_liqsim({"stress", "run", "--config", book_config, "--events", book, "--scenarios",
+                             scenarios(paths), "--out", db, "--jobs", "2", "--quiet"},
+                            log);
+    if (!r.ok) return failed();
+    row(std::to_string(n) + "-account book, " + std::to_string(paths) + " paths, --jobs 2 (with its set-up)",
+        r, paths);
+    fs::remove(book);
   }
   fs::remove(db);
   return 0;

@@ -395,14 +395,17 @@ const std::vector<CommandSpec> kCommands = {
     {"bench",
      "speed and memory at 1e3 ... 1e6 accounts",
      {"liqsim bench [--quick] [--no-day] [--ticks N] [--params N] [--no-e2e | --e2e-only] [--e2e-ticks N]\n"
-      "             [--crash-accounts N] [--sweep-points N] [--flagship DIR]"},
+      "             [--crash-accounts N] [--sweep-points N] [--flagship DIR]\n"
+      "             [--stress-paths N] [--stress-at SEQ] [--stress-book N] [--stress-book-paths N]"},
      "Builds seeded workloads in-process and prints, per size, set-up events/s,\n"
      "price ticks/s that liquidate no one, a crash, the reference scan on the same\n"
      "ticks, bytes per account and peak RSS, then a one-day replay at 1e6 accounts.\n"
      "Then, end to end: `liqsim replay` itself as a child process on files (quiet\n"
      "ticks from JSON Lines and from the binary log, the flagship with and without\n"
      "--journal, --out and --report, a crash from a file), with its events/s, peak\n"
-     "RSS and its cost over the engine's alone.\n",
+     "RSS and its cost over the engine's alone. Then sweeps of the flagship and\n"
+     "stress runs: GBM paths/s from the flagship's book, the cost of a fork, and\n"
+     "paths from a 1e6-account book.\n",
      {},
      0,
      {
@@ -418,6 +421,13 @@ const std::vector<CommandSpec> kCommands = {
           "--quick; "
           "0 skips them)"},
          {"flagship", 0, "DIR", "the scenario of the flagship rows (default replays/eth-2020-03-12)"},
+         {"stress-paths", 0, "N",
+          "GBM paths of the flagship stress runs at --jobs 2, a tenth of them at --jobs 1 (default 10000, "
+          "1000 with --quick; 0 skips them)"},
+         {"stress-at", 0, "SEQ", "the flagship stress runs' start event (default 40001: before the crash)"},
+         {"stress-book", 0, "N",
+          "accounts of the big-book stress row (default 1000000, 0 with --quick: skipped)"},
+         {"stress-book-paths", 0, "N", "paths of the big-book stress row (default 200)"},
          {"ticks", 0, "N", "quiet ticks per size (default 2000000)"},
          {"params", 0, "N",
           "param events per key and size (default 2000, a twentieth of it for "

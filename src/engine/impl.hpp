@@ -26,6 +26,7 @@
 #include "band_index.hpp"
 #include "ledger.hpp"
 #include "liqsim/engine.hpp"
+#include "liqsim/sha256.hpp"
 #include "margin.hpp"
 #include "risk.hpp"
 #include "state.hpp"
@@ -445,6 +446,9 @@ struct Engine::Impl {
 
   Status check() const;
   std::string canonical() const;
+  std::string canonical_hash() const;  // sha256_hex(canonical()), the text never whole
+  // The canonical text into s; with sha, in pieces into the hash instead.
+  void write_canonical(Sha256* sha, std::string& s) const;
   // The accounts in name order (the canonical text's), kept across calls and
   // copies: a fork hashes its state without sorting the book again.
   const std::vector<std::uint32_t>& accounts_by_name() const;

@@ -111,11 +111,18 @@ void Engine::keep_account_text() {
   impl_->account_text = std::move(kept);
 }
 
-std::string Engine::Impl::canonical() const {
+void Engine::Impl::write_canonical(Sha256* sha, std::string& s) const {
   // One buffer, written in place: this text is hashed at the end of every
-  // run and every stress path, so it is built without temporaries.
-  std::string s;
-  s.reserve(canonical_bytes + 64);
+  // run and every stress path, so it is built without temporaries. With a
+  // hash, the buffer goes to it every 64 KiB and the text is never whole
+  // (at 1e6 accounts it is 150 MB).
+  constexpr std::size_t kChunk = 64 * 1024;
+  auto flush = [&] {
+    if (sha != nullptr && s.size() >= kChunk) {
+      sha->update(s.data(), s.size());
+      s.clear();
+    }
+  };
   // The configuration as parsed, in canonical form: what it means, not how
   // its source spelled it (config.hpp, canonical_config).
   s += "liqsim-state-v2\n";
@@ -151,19 +158,57 @@ std::string Engine::Impl::canonical() const {
   std::vector<std::pair<std::size_t, std::size_t>> spans;
   std::string lines;
   const AccountText* kept = account_text.get();
+  // Kept blocks follow each other in the kept text as they do here: a run of
+  // unchanged accounts goes to the hash straight from it, in one piece.
+  std::size_t run_from = 0, run_to = 0;
+  auto end_run = [&] {
+    if (run_to == run_from) return;
+    if (sha != nullptr) {
+      sha->update(s.data(), s.size());
+      s.clear();
+      sha->update(kept->text.data() + run_from, run_to - run_from);
+    } else {
+      s.append(kept->text, run_from, run_to - run_from);
+    }
+    run_from = run_to = 0;
+  };
   for (std::uint32_t i : accounts_by_name()) {
     if (kept != nullptr && i < kept->accounts.size() && same_text(accounts[i], kept->accounts[i])) {
-      s.append(kept->text, kept->blocks[i].first, kept->blocks[i].second);
+      const auto [from, n] = kept->blocks[i];
+      if (run_to != run_from && from != run_to) end_run();
+      if (run_to == run_from) run_from = run_to = from;
+      run_to += n;
       continue;
     }
+    end_run();
     append_account(s, accounts[i], lines, spans);
+    flush();
   }
+  end_run();
   const Summary& t = totals;
   line(s, "totals ", t.events, " ", t.rejected, " ", t.margin_calls, " ", t.liquidations, " ",
        t.liquidated_notional, " ", t.liquidation_fees, " ", t.bad_debt, " ", t.adl_events, " ",
        t.socialized_loss);
+  if (sha != nullptr) {
+    sha->update(s.data(), s.size());
+    s.clear();
+  }
+}
+
+std::string Engine::Impl::canonical() const {
+  std::string s;
+  s.reserve(canonical_bytes + 64);
+  write_canonical(nullptr, s);
   canonical_bytes = s.size();
   return s;
+}
+
+std::string Engine::Impl::canonical_hash() const {
+  Sha256 sha;
+  std::string buffer;
+  buffer.reserve(128 * 1024);
+  write_canonical(&sha, buffer);
+  return sha.hex();
 }
 
 Summary Engine::totals() const {
@@ -180,7 +225,7 @@ Summary Engine::summary() const {
 }
 
 std::string Engine::canonical_state() const { return impl_->canonical(); }
-std::string Engine::state_hash() const { return sha256_hex(impl_->canonical()); }
+std::string Engine::state_hash() const { return impl_->canonical_hash(); }
 Status Engine::check_ledger() const { return impl_->check(); }
 const Config& Engine::config() const { return impl_->config; }
 Usd Engine::insurance_fund() const { return impl_->ledger.insurance_balance(); }
