@@ -15,9 +15,11 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -644,6 +646,8 @@ tr:hover td{background:#f8fafc}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:18px}
 h3{font-size:14.5px;margin:16px 0 6px;color:#13243a}
 .muted{color:#8a96a3}
+.tw{overflow-x:auto}
+.tw td{white-space:nowrap}
 )css";
 
 // Sortable scrolling tables, tags and the heatmap's metric tabs.
@@ -1358,6 +1362,241 @@ std::string sweep_section(const SweepGroup& g, std::size_t index, const ReportCo
   return s + "</section>\n";
 }
 
+// ---------------------------------------------------------------- stress runs
+// (docs/RESULTS.md, "Stress tests"): per stress run, the statistics of each
+// scenario, the bad-debt distribution with its VaR and ES lines, the fund's
+// adequacy, the worst paths and the liquidation curve.
+
+// The stress runs a database holds that finished, oldest first: their
+// sections, or nothing when it has none (or no stress tables).
+Result<std::string> stress_sections(Db& db) {
+  bool has_tables = false;
+  if (!db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stress_runs'", {},
+                [&](sqlite3_stmt*) { has_tables = true; }))
+    return db.io("cannot read sqlite_master: " + db.last_error()).error();
+  if (!has_tables) return std::string();
+  struct StressRow {
+    std::int64_t id = 0, at_seq = 0, start_ts = 0, accounts = 0, paths = 0;
+    std::string command, label, start_hash, fund, events_path;
+    double fund_f = 0;
+  };
+  std::vector<StressRow> runs;
+  if (!db.query(
+          "SELECT id, command, label, at_seq, start_ts, start_state_hash, accounts, insurance_fund, "
+          "insurance_fund_f, paths, events_path FROM stress_runs WHERE finished_ms IS NOT NULL ORDER BY id",
+          {}, [&](sqlite3_stmt* st) {
+            StressRow r;
+            r.id = col_int(st, 0);
+            r.command = col_text(st, 1);
+            r.label = col_text(st, 2);
+            r.at_seq = col_int(st, 3);
+            r.start_ts = col_int(st, 4);
+            r.start_hash = col_text(st, 5);
+            r.accounts = col_int(st, 6);
+            r.fund = col_text(st, 7);
+            r.fund_f = col_real(st, 8);
+            r.paths = col_int(st, 9);
+            r.events_path = col_text(st, 10);
+            runs.push_back(std::move(r));
+          }))
+    return db.io("cannot read stress_runs: " + db.last_error()).error();
+  std::string html;
+  for (const StressRow& r : runs) {
+    const std::string sid = "stress" + std::to_string(r.id);
+    html += "<section id=\"" + sid + "\" class=\"stress\"><h2>Stress " +
+            std::string(r.command == "curve" ? "curve" : "test") + " " + std::to_string(r.id) + ": " +
+            esc(r.label) + "</h2>\n<p class=\"note\">From the book after event " + std::to_string(r.at_seq) +
+            " of <code>" + esc(r.events_path) + "</code> (" + esc(format_rfc3339(r.start_ts)) +
+            "): " + std::to_string(r.accounts) + " accounts, insurance fund " + esc(r.fund) +
+            " USD, start state <code>" + esc(r.start_hash.substr(0, 16)) + "</code>" +
+            (r.paths > 0 ? ", " + std::to_string(r.paths) + " paths" : std::string()) + ".</p>\n";
+    struct Scenario {
+      std::int64_t index = 0, paths = 0, exhausted = 0, worst = 0, covered = 0, covers1 = 0, covers2 = 0;
+      std::string name, kind, cover1_account, cover1, cover2_accounts, cover2;
+      double cover1_f = 0, cover2_f = 0;
+    };
+    std::vector<Scenario> scenarios;
+    if (!db.query(
+            "SELECT scenario, name, kind, paths, exhausted_paths, worst_path, cover1_account, cover1, "
+            "cover1_f, cover2_accounts, cover2, cover2_f, fund_covers_1, fund_covers_2, accounts_covered "
+            "FROM stress_scenarios WHERE stress_id = ? ORDER BY scenario",
+            {r.id}, [&](sqlite3_stmt* st) {
+              Scenario s;
+              s.index = col_int(st, 0);
+              s.name = col_text(st, 1);
+              s.kind = col_text(st, 2);
+              s.paths = col_int(st, 3);
+              s.exhausted = col_int(st, 4);
+              s.worst = col_int(st, 5);
+              s.cover1_account = col_text(st, 6);
+              s.cover1 = col_text(st, 7);
+              s.cover1_f = col_real(st, 8);
+              s.cover2_accounts = col_text(st, 9);
+              s.cover2 = col_text(st, 10);
+              s.cover2_f = col_real(st, 11);
+              s.covers1 = col_int(st, 12);
+              s.covers2 = col_int(st, 13);
+              s.covered = col_int(st, 14);
+              scenarios.push_back(std::move(s));
+            }))
+      return db.io("cannot read stress_scenarios: " + db.last_error()).error();
+    if (!scenarios.empty()) {
+      // The distribution: one row per scenario and figure.
+      std::vector<std::vector<std::string>> rows;
+      std::map<std::pair<std::int64_t, std::string>, std::pair<double, double>> var_es99;  // for the lines
+      if (!db.query("SELECT scenario, metric, n, mean, max, var_95, es_95, var_97_5, es_97_5, var_99, es_99 "
+                    "FROM stress_stats WHERE stress_id = ? ORDER BY scenario, metric",
+                    {r.id}, [&](sqlite3_stmt* st) {
+                      const std::int64_t sc = col_int(st, 0);
+                      const std::string metric = col_text(st, 1);
+                      std::string name;
+                      for (const Scenario& s : scenarios)
+                        if (s.index == sc) name = s.name;
+                      std::vector<std::string> row = {name, metric, std::to_string(col_int(st, 2))};
+                      for (int c = 3; c <= 10; ++c) row.push_back(col_text(st, c));
+                      var_es99[{sc, metric}] = {std::strtod(col_text(st, 9).c_str(), nullptr),
+                                                std::strtod(col_text(st, 10).c_str(), nullptr)};
+                      rows.push_back(std::move(row));
+                    }))
+        return db.io("cannot read stress_stats: " + db.last_error()).error();
+      html += "<h3>Distribution over the paths (USD; VaR and ES: Acerbi–Tasche, exact)</h3>\n";
+      html +=
+          "<div class=\"tw\">" +
+          table({"scenario", "figure", "paths", "mean", "max", "VaR 95", "ES 95", "VaR 97.5", "ES 97.5",
+                 "VaR 99", "ES 99"},
+                rows, {false, false, true, true, true, true, true, true, true, true, true}, "stress-stats") +
+          "</div>\n";
+      // The fund's adequacy.
+      std::vector<std::vector<std::string>> adequacy;
+      for (const Scenario& s : scenarios) {
+        const auto it = var_es99.find({s.index, "bad_debt"});
+        const double es99 = it == var_es99.end() ? 0 : it->second.second;
+        adequacy.push_back(
+            {s.name, s.kind, std::to_string(s.exhausted) + " of " + std::to_string(s.paths),
+             (s.cover1_account.empty() ? std::string("—") : s.cover1_account + ": " + s.cover1),
+             s.covers1 ? "yes" : "no",
+             (s.cover2_accounts.empty() ? std::string("—") : s.cover2_accounts + ": " + s.cover2),
+             s.covers2 ? "yes" : "no", es99 <= r.fund_f ? "yes" : "no",
+             std::to_string(s.covered) + " of " + std::to_string(r.accounts)});
+      }
+      html += "<h3>Is the fund of " + esc(r.fund) +
+              " USD enough?</h3>\n<p class=\"note\">Paths that exhaust it (a deficit reached ADL or a "
+              "socialized loss); cover-1 and cover-2: the one and two accounts whose defaults cost most in "
+              "the worst path, against the fund; the fund against the 99 % ES of bad debt; the accounts "
+              "whose maintenance margin covers their 99 % loss.</p>\n";
+      html += "<div class=\"tw\">" +
+              table({"scenario", "kind", "paths exhausting the fund", "cover-1 (worst path)", "fund covers 1",
+                     "cover-2 (worst path)", "fund covers 2", "fund ≥ ES 99 of bad debt", "accounts covered"},
+                    adequacy, {false, false, true, false, false, false, false, false, true}, "stress-fund") +
+              "</div>\n";
+      // The bad-debt distribution of each scenario with more than one path.
+      for (const Scenario& s : scenarios) {
+        std::vector<double> losses;
+        if (!db.query(
+                "SELECT bad_debt_f FROM stress_paths WHERE stress_id = ? AND scenario = ? ORDER BY path",
+                {r.id, s.index}, [&](sqlite3_stmt* st) { losses.push_back(col_real(st, 0)); }))
+          return db.io("cannot read stress_paths: " + db.last_error()).error();
+        if (losses.size() < 2) continue;
+        const auto [lo_it, hi_it] = std::minmax_element(losses.begin(), losses.end());
+        const double lo = *lo_it, hi = *hi_it;
+        const int bins = std::clamp(static_cast<int>(std::sqrt(static_cast<double>(losses.size()))), 5, 40);
+        const double width = hi > lo ? (hi - lo) / bins : 1.0;
+        std::vector<double> count(static_cast<std::size_t>(bins), 0);
+        for (double v : losses)
+          ++count[static_cast<std::size_t>(std::min(bins - 1, static_cast<int>((v - lo) / width)))];
+        Chart c;
+        c.id = sid + "-dist-" + std::to_string(s.index);
+        c.title =
+            "Bad debt over " + std::to_string(losses.size()) + " paths: " + s.name + " (" + s.kind + ")";
+        c.x_label = "bad debt of a path (USD)";
+        c.y_label = "paths";
+        c.x_is_time = false;
+        c.y_from_zero = true;
+        c.height = 300;
+        Series bars;
+        bars.kind = Series::Kind::bars;
+        bars.name = "paths";
+        bars.color = color_of(0);
+        bars.bar_width = width;
+        const double top = *std::max_element(count.begin(), count.end());
+        for (int b = 0; b < bins; ++b)
+          bars.points.emplace_back(lo + b * width, count[static_cast<std::size_t>(b)]);
+        c.series.push_back(std::move(bars));
+        const auto it = var_es99.find({s.index, "bad_debt"});
+        if (it != var_es99.end()) {
+          int k = 3;
+          for (const auto& [name, v] :
+               {std::pair{"VaR 99 %", it->second.first}, std::pair{"ES 99 %", it->second.second}}) {
+            Series line;
+            line.kind = Series::Kind::line;
+            line.name = std::string(name) + ": " + human(v);
+            line.color = color_of(static_cast<std::size_t>(k++));
+            line.points = {{v, 0}, {v, top}};
+            c.series.push_back(std::move(line));
+          }
+        }
+        html += Plot(c).render();
+      }
+      // The worst paths.
+      std::vector<std::vector<std::string>> worst;
+      if (!db.query("SELECT p.path, s.name, p.kind, p.path_index, p.bad_debt, p.liquidations, "
+                    "p.liquidated_notional, p.insurance_paid, p.adl_amount, p.socialized_loss, p.fund_min, "
+                    "p.max_account_deficit, p.state_hash FROM stress_paths p JOIN stress_scenarios s ON "
+                    "s.stress_id = p.stress_id AND s.scenario = p.scenario WHERE p.stress_id = ? "
+                    "ORDER BY p.bad_debt_f DESC, p.path LIMIT 10",
+                    {r.id}, [&](sqlite3_stmt* st) {
+                      std::vector<std::string> row;
+                      for (int c = 0; c < 12; ++c)
+                        row.push_back(sqlite3_column_type(st, c) == SQLITE_INTEGER
+                                          ? std::to_string(col_int(st, c))
+                                          : col_text(st, c));
+                      row.push_back(col_text(st, 12).substr(0, 16));
+                      worst.push_back(std::move(row));
+                    }))
+        return db.io("cannot read stress_paths: " + db.last_error()).error();
+      html += "<h3>The 10 worst paths by bad debt</h3>\n";
+      html += "<div class=\"tw\">" +
+              table({"path", "scenario", "kind", "index", "bad debt", "liquidations", "liquidated notional",
+                     "insurance paid", "ADL", "socialized", "fund lowest", "largest account deficit",
+                     "state_hash"},
+                    worst, {true, false, false, true, true, true, true, true, true, true, true, true, false},
+                    "stress-worst") +
+              "</div>\n";
+    }
+    // The liquidation curve, if this run has one.
+    std::map<std::string, std::vector<std::array<double, 5>>> curve;  // asset → (move, four figures)
+    if (!db.query("SELECT asset, move_f, liquidatable_notional_f, liquidated_notional_f, bad_debt_direct_f, "
+                  "bad_debt_f FROM stress_curve WHERE stress_id = ? ORDER BY asset, move_f",
+                  {r.id}, [&](sqlite3_stmt* st) {
+                    curve[col_text(st, 0)].push_back({col_real(st, 1), col_real(st, 2), col_real(st, 3),
+                                                      col_real(st, 4), col_real(st, 5)});
+                  }))
+      return db.io("cannot read stress_curve: " + db.last_error()).error();
+    for (const auto& [asset, points] : curve) {
+      Chart c;
+      c.id = sid + "-curve-" + asset;
+      c.title = "Liquidation curve: instantaneous moves of " + asset;
+      c.x_label = "move of " + asset + " (%)";
+      c.y_label = "USD";
+      c.x_is_time = false;
+      c.y_from_zero = true;
+      const char* names[] = {"liquidatable notional (no cascade)", "liquidated notional (with the cascade)",
+                             "bad debt (no cascade)", "bad debt (with the cascade)"};
+      for (std::size_t k = 0; k < 4; ++k) {
+        Series s;
+        s.kind = Series::Kind::line;
+        s.name = names[k];
+        s.color = color_of(k);
+        for (const auto& p : points) s.points.emplace_back(p[0] * 100, p[k + 1]);
+        c.series.push_back(std::move(s));
+      }
+      html += Plot(c).render();
+    }
+    html += "</section>\n";
+  }
+  return html;
+}
+
 }  // namespace
 
 Result<std::string> render_report(const std::string& db_path, const ReportOptions& options) {
@@ -1398,6 +1637,21 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
       }))
     return query_failed("runs");
   if (check.error()) return *check.error();
+  auto stress = stress_sections(db);
+  if (!stress) return stress.error();
+  if (runs.empty() && !stress->empty()) {
+    // A database of stress runs alone: their page.
+    std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+    html += "<title>liqsim report — stress tests</title>\n<style>" + std::string(kCss) +
+            "</style>\n</head>\n<body>\n";
+    html += "<header><h1>Stress tests of collateral adequacy</h1><div class=\"meta\">" + esc(db_path) +
+            "</div></header>\n<main>\n" + *stress;
+    html +=
+        "</main>\n<footer style=\"padding:0 36px 30px;font-size:11.5px;color:#6b7785\">Generated by liqsim "
+        "report from " +
+        esc(db_path) + ". Self-contained: no scripts, no network.</footer>\n</body>\n</html>\n";
+    return html;
+  }
   if (runs.empty()) return db.io("the database holds no complete run").error();
   const RunRow* run = &runs.back();
   if (options.run_id != 0) {
@@ -1840,6 +2094,7 @@ Result<std::string> render_report(const std::string& db_path, const ReportOption
     html += Plot(c).render() + "</section>\n";
   }
 
+  html += *stress;  // the stress runs of the same database, if any
   html +=
       "</main>\n<footer style=\"padding:0 36px 30px;font-size:11.5px;color:#6b7785\">Generated by liqsim "
       "report from " +
