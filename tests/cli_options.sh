@@ -71,7 +71,8 @@ TRADES_OPTS=(--asset --in --time-unit --time-col --price-col --qty-col --shift-m
 GEN_OPTS=(--accounts --seed --market --asset --price --ts --leverage-mean --max-leverage --equity-median
   --isolated-share --long-share --collateral --collateral-mode --asset-price --with-price --account-prefix --out --meta)
 REPORT_OPTS=(-o --out --run --baseline)
-BENCH_OPTS=(--quick --no-day --ticks --params --no-e2e --e2e-only --e2e-ticks --crash-accounts --sweep-points --flagship)
+BENCH_OPTS=(--quick --no-day --ticks --params --no-e2e --e2e-only --e2e-ticks --crash-accounts --sweep-points --flagship
+  --stress-paths --stress-at --stress-book --stress-book-paths)
 
 # --- help: liqsim help CMD [SUB] on stdout, exit 0; CMD --help is the same text ---
 run help replay
@@ -360,7 +361,14 @@ if cmp -s "$TMP/bh1" "$TMP/bh2"; then ok "bench --help is liqsim help bench"; el
 # The end-to-end table runs `liqsim replay` itself as child processes on
 # files: every row must be there, with a positive rate, and no row failed.
 if timeout 300 "$LIQSIM" bench --e2e-only --e2e-ticks 5000 --crash-accounts 2000 --sweep-points 2 \
+  --stress-paths 20 --stress-book 2000 --stress-book-paths 4 \
   --flagship "$ROOT/replays/eth-2020-03-12" >"$TMP/e2e" 2>"$TMP/e2e.err"; then
+  # Stress runs: the flagship at --jobs 1 (a tenth of the paths) and 2, one
+  # fork's cost, and the big-book row.
+  stress_rows=$(grep -cE '^(eth-2020-03-12 at event 40001, (2 paths, --jobs 1|20 paths, --jobs 2)|2000-account book, 4 paths, --jobs 2) .* [0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$' "$TMP/e2e")
+  if [[ $stress_rows -eq 3 ]] && grep -qE '^  one fork of the start state \(20000 accounts\): [0-9]+ us' "$TMP/e2e"; then
+    ok "bench prints its stress rows and a fork's cost"
+  else not_ok "bench prints its stress rows and a fork's cost" "$stress_rows rows: $(cat "$TMP/e2e")"; fi
   sweep_rows=$(grep -cE '^liqsim (replay --set|sweep (--rows summary )?--jobs [12]|sweep --at [0-9]+ (--rows summary )?--jobs 1) .* [0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$' "$TMP/e2e")
   if [[ $sweep_rows -eq 7 ]] && grep -q "speedup of --jobs 2" "$TMP/e2e"; then ok "bench prints its seven sweep rows"
   else not_ok "bench prints its seven sweep rows" "$sweep_rows rows: $(cat "$TMP/e2e")"; fi
