@@ -431,6 +431,8 @@ struct Engine::Impl {
   RiskState& iso_state_after_resolution(const Unit& u);
   void deleverage(Bankrupt& b);
   void deleverage_by_scan(Bankrupt& b);  // the reference: every leg ranks every holder
+  void sort_adl_legs(Bankrupt& b) const;
+  bool adl_take(Bankrupt& b, const engine::ClosedLeg& leg, std::uint32_t acct, Qty& remaining, Usd target);
   std::optional<engine::AdlScore> adl_rank(std::uint32_t acct, std::uint32_t m, bool want_short) const;
   engine::AdlBook& adl_book(std::uint32_t m, bool want_short);
   std::uint32_t adl_version(std::uint32_t acct) const {

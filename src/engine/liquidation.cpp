@@ -301,20 +301,55 @@ AdlBook& Engine::Impl::adl_book(std::uint32_t m, bool want_short) {
   return book;
 }
 
-void Engine::Impl::deleverage(Bankrupt& b) {
-  risks_changed();
+// The legs of a bankrupt unit, largest notional at the mark first.
+void Engine::Impl::sort_adl_legs(Bankrupt& b) const {
   std::sort(b.legs.begin(), b.legs.end(), [&](const ClosedLeg& x, const ClosedLeg& y) {
     Usd nx = mul<Usd>(x.qty, mark(x.market), Round::down), ny = mul<Usd>(y.qty, mark(y.market), Round::down);
     return nx != ny ? nx > ny : x.market < y.market;
   });
+}
+
+// ADL of acct's position in the leg's market for b: min(remaining, its size)
+// closed at the mark, then its share of the deficit handed over (together a
+// close at the bankruptcy price). Returns false, changing nothing, when that
+// share comes to nothing.
+bool Engine::Impl::adl_take(Bankrupt& b, const ClosedLeg& leg, std::uint32_t acct, Qty& remaining,
+                            Usd target) {
+  const std::uint32_t m = leg.market;
+  const Price mk = mark(m);
+  const bool want_short = leg.side == Side::sell;
+  PositionSlot* p = find_slot(accounts[acct], m);
+  Qty take = min_of(remaining, p->qty.abs());
+  Usd amount = adl_amount(upnl(*p), take, p->qty.abs(), target, leg.qty, b.deficit);
+  if (!amount.is_positive()) return false;
+  Qty delta = p->qty.is_positive() ? -take : take;
+  Fill f = compute_fill(p->qty, p->entry, delta, mk);
+  set_qty(*p, f.qty);
+  if (!f.qty.is_zero()) p->entry = f.entry;
+  Unit cu{acct, p->mode == MarginMode::cross ? kCross : m};
+  settle_external(acct, *p, f.realized);
+  ledger.transfer(unit_margin(cu), ledger.bad_debt(), amount);
+  b.deficit -= amount;
+  remaining -= take;
+  ++totals.adl_events;
+  totals.adl_amount += amount;
+  emit(AdlEvent{accounts[b.unit.account].name, accounts[acct].name, market_sym[m], take,
+                adl_price(mk, amount, take, want_short), amount});
+  tidy_slot(acct, m);
+  adl_candidates.push_back(acct);
+  index.invalidate(acct);
+  return true;
+}
+
+void Engine::Impl::deleverage(Bankrupt& b) {
+  risks_changed();
+  sort_adl_legs(b);
   std::vector<AdlEntry> skipped;  // candidates this leg cannot use; the next may
   for (const ClosedLeg& leg : b.legs) {
     if (!b.deficit.is_positive()) return;
-    std::uint32_t m = leg.market;
-    Price mk = mark(m);
     // Counterparties hold the side the bankrupt position was closed into.
-    bool want_short = leg.side == Side::sell;
-    std::size_t book_index = static_cast<std::size_t>(&adl_book(m, want_short) - adl_books.data());
+    const bool want_short = leg.side == Side::sell;
+    std::size_t book_index = static_cast<std::size_t>(&adl_book(leg.market, want_short) - adl_books.data());
     Qty remaining = leg.qty;
     Usd target = b.deficit;  // spread over this leg's quantity
     skipped.clear();
@@ -325,35 +360,10 @@ void Engine::Impl::deleverage(Bankrupt& b) {
       const AdlEntry c = heap.back();
       heap.pop_back();
       if (c.version != adl_version(c.acct)) continue;  // re-scored since
-      if (c.acct == b.unit.account) {
+      if (c.acct == b.unit.account || !adl_take(b, leg, c.acct, remaining, target)) {
         skipped.push_back(c);
         continue;
       }
-      PositionSlot* p = find_slot(accounts[c.acct], m);
-      Qty take = min_of(remaining, p->qty.abs());
-      Usd amount = adl_amount(upnl(*p), take, p->qty.abs(), target, leg.qty, b.deficit);
-      if (!amount.is_positive()) {
-        skipped.push_back(c);
-        continue;
-      }
-      // Close `take` at the mark, then hand over `amount`: together a close at
-      // the bankruptcy price.
-      Qty delta = p->qty.is_positive() ? -take : take;
-      Fill f = compute_fill(p->qty, p->entry, delta, mk);
-      set_qty(*p, f.qty);
-      if (!f.qty.is_zero()) p->entry = f.entry;
-      Unit cu{c.acct, p->mode == MarginMode::cross ? kCross : m};
-      settle_external(c.acct, *p, f.realized);
-      ledger.transfer(unit_margin(cu), ledger.bad_debt(), amount);
-      b.deficit -= amount;
-      remaining -= take;
-      ++totals.adl_events;
-      totals.adl_amount += amount;
-      emit(AdlEvent{accounts[b.unit.account].name, accounts[c.acct].name, market_sym[m], take,
-                    adl_price(mk, amount, take, want_short), amount});
-      tidy_slot(c.acct, m);
-      adl_candidates.push_back(c.acct);
-      index.invalidate(c.acct);
       // Its equity, and so its score in every book it is in, has changed.
       const std::uint32_t version = ++adl_versions[c.acct];
       for (AdlBook& book : adl_books)
@@ -375,70 +385,23 @@ void Engine::Impl::deleverage(Bankrupt& b) {
 // ranks every holder of its market afresh.
 void Engine::Impl::deleverage_by_scan(Bankrupt& b) {
   risks_changed();
-  std::sort(b.legs.begin(), b.legs.end(), [&](const ClosedLeg& x, const ClosedLeg& y) {
-    Usd nx = mul<Usd>(x.qty, mark(x.market), Round::down), ny = mul<Usd>(y.qty, mark(y.market), Round::down);
-    return nx != ny ? nx > ny : x.market < y.market;
-  });
+  sort_adl_legs(b);
   for (const ClosedLeg& leg : b.legs) {
     if (!b.deficit.is_positive()) return;
-    std::uint32_t m = leg.market;
-    Price mk = mark(m);
-    // Counterparties hold the side the bankrupt position was closed into.
-    bool want_short = leg.side == Side::sell;
-    struct Candidate {
-      AdlScore score;
-      std::uint32_t acct;
-    };
-    std::vector<Candidate> ranked;
-    for (std::uint32_t acct : markets[m].holders) {
-      if (acct == b.unit.account) continue;
-      const PositionSlot& p = *find_slot(accounts[acct], m);
-      if (p.qty.is_zero() || p.qty.is_negative() != want_short) continue;
-      Usd pnl = upnl(p);
-      if (!pnl.is_positive()) continue;
-      Usd equity = p.mode == MarginMode::cross ? cross_risk_mm(accounts[acct]).equity : iso_risk_mm(p).equity;
-      if (!equity.is_positive()) continue;
-      const __int128 cost = position_cost(p.qty.abs(), p.entry);
-      if (cost <= 0) continue;
-      ranked.push_back({adl_score(pnl, cost, notional(p), equity), acct});
-    }
-    // Best first (the highest score, ties to the lower account index: a total
-    // order, so the sequence is the sorted one). A heap, not a sort: a leg is
-    // usually covered by its first few counterparties, and at 1e6 accounts a
-    // market has hundreds of thousands of candidates per bankrupt leg.
-    const auto after = [](const Candidate& x, const Candidate& y) {
-      return x.score != y.score ? y.score > x.score : x.acct > y.acct;
-    };
-    std::make_heap(ranked.begin(), ranked.end(), after);
+    const bool want_short = leg.side == Side::sell;
+    std::vector<AdlEntry> ranked;
+    for (std::uint32_t acct : markets[leg.market].holders)
+      if (acct != b.unit.account)
+        if (auto score = adl_rank(acct, leg.market, want_short)) ranked.push_back({*score, acct, 0});
+    std::make_heap(ranked.begin(), ranked.end(), adl_after);
     Qty remaining = leg.qty;
     Usd target = b.deficit;  // spread over this leg's quantity
     while (!ranked.empty()) {
       if (!b.deficit.is_positive() || !remaining.is_positive()) break;
-      std::pop_heap(ranked.begin(), ranked.end(), after);
-      const Candidate c = ranked.back();
+      std::pop_heap(ranked.begin(), ranked.end(), adl_after);
+      const AdlEntry c = ranked.back();
       ranked.pop_back();
-      PositionSlot* p = find_slot(accounts[c.acct], m);
-      Qty take = min_of(remaining, p->qty.abs());
-      Usd amount = adl_amount(upnl(*p), take, p->qty.abs(), target, leg.qty, b.deficit);
-      if (!amount.is_positive()) continue;
-      // Close `take` at the mark, then hand over `amount`: together a close at
-      // the bankruptcy price.
-      Qty delta = p->qty.is_positive() ? -take : take;
-      Fill f = compute_fill(p->qty, p->entry, delta, mk);
-      set_qty(*p, f.qty);
-      if (!f.qty.is_zero()) p->entry = f.entry;
-      Unit cu{c.acct, p->mode == MarginMode::cross ? kCross : m};
-      settle_external(c.acct, *p, f.realized);
-      ledger.transfer(unit_margin(cu), ledger.bad_debt(), amount);
-      b.deficit -= amount;
-      remaining -= take;
-      ++totals.adl_events;
-      totals.adl_amount += amount;
-      emit(AdlEvent{accounts[b.unit.account].name, accounts[c.acct].name, market_sym[m], take,
-                    adl_price(mk, amount, take, want_short), amount});
-      tidy_slot(c.acct, m);
-      adl_candidates.push_back(c.acct);
-      index.invalidate(c.acct);
+      adl_take(b, leg, c.acct, remaining, target);
     }
   }
 }
