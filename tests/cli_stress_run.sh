@@ -3,7 +3,8 @@
 # small generated book: a shock or freeze path equals a plain replay of the
 # log with the path's events appended (bad debt, liquidations, state hash);
 # the VaR/ES rows equal an exact Python reference over the stored paths;
-# --jobs 1 and --jobs 2 write the same database; bad input exits 2 naming the
+# --jobs 1 and --jobs 2 write the same database, and so do three shards
+# joined by `liqsim stress merge`; bad input exits 2 naming the
 # file and field, and writes nothing. Usage: tests/cli_stress_run.sh path/to/liqsim
 set -u
 LIQSIM=${1:?usage: cli_stress_run.sh path/to/liqsim}
@@ -144,6 +145,46 @@ if [[ -s "$TMP/dump1" ]] && cmp -s "$TMP/dump1" "$TMP/dump2"; then ok "--jobs 1 
 else not_ok "--jobs 1 and --jobs 2 write the same database" "$(diff "$TMP/dump1" "$TMP/dump2" | head -5)"; fi
 if cmp -s "$TMP/mc1.sqlite.out" "$TMP/mc2.sqlite.out"; then ok "--jobs 1 and --jobs 2 print the same"
 else not_ok "--jobs 1 and --jobs 2 print the same"; fi
+# ---- shards: --shard I/N and stress merge give the unsharded database ----
+shards_ok=1
+for i in 0 1 2; do
+  "$LIQSIM" stress run --config "$TMP/config.json" --events "$TMP/events.jsonl" --scenarios "$TMP/mc.json" \
+    --out "$TMP/shard$i.sqlite" --shard "$i/3" --jobs 2 --quiet >"$TMP/shard$i.out" 2>"$TMP/shard$i.err" || shards_ok=0
+done
+if [[ $shards_ok -eq 1 ]]; then ok "stress run --shard I/3, three shards"; else
+  not_ok "stress run --shard I/3, three shards" "$(cat "$TMP"/shard*.err | head -c 300)"; fi
+check "a shard holds its paths (p mod 3 = 1)" \
+  "$(sqlite3 "$TMP/shard1.sqlite" "SELECT count(*) || ',' || sum(path % 3 != 1) || ',' || (SELECT count(*) FROM stress_scenarios) FROM stress_paths")" \
+  "$(sqlite3 "$TMP/mc1.sqlite" "SELECT (count(*) + 1) / 3 FROM stress_paths"),0,0"
+grep -q "shard 1/3" "$TMP/shard1.out" && ok "a shard says it is one" || not_ok "a shard says it is one" "$(cat "$TMP/shard1.out")"
+# Given in any order: the merge is the unsharded run's database and prints its tables.
+if "$LIQSIM" stress merge "$TMP/merged.sqlite" "$TMP/shard2.sqlite" "$TMP/shard0.sqlite" "$TMP/shard1.sqlite" \
+  --json >"$TMP/merged.out" 2>"$TMP/merged.err"; then ok "stress merge of three shards"; else
+  not_ok "stress merge of three shards" "$(head -c 300 "$TMP/merged.err")"; fi
+bash "$ROOT/tools/canonical_dump.sh" "$TMP/merged.sqlite" >"$TMP/dumpm"
+if [[ -s "$TMP/dumpm" ]] && cmp -s "$TMP/dump1" "$TMP/dumpm"; then ok "the merged shards are the unsharded database"
+else not_ok "the merged shards are the unsharded database" "$(diff "$TMP/dump1" "$TMP/dumpm" | head -5)"; fi
+if cmp -s "$TMP/mc1.sqlite.out" "$TMP/merged.out"; then ok "stress merge prints what the unsharded run prints"
+else not_ok "stress merge prints what the unsharded run prints" "$(diff "$TMP/mc1.sqlite.out" "$TMP/merged.out" | head -3)"; fi
+expect_error "a merge with a shard missing" "shard 1/3 is not among" "$LIQSIM" stress merge "$TMP/bad.sqlite" \
+  "$TMP/shard0.sqlite" "$TMP/shard2.sqlite"
+cp "$TMP/shard1.sqlite" "$TMP/shard1b.sqlite"
+expect_error "a merge with a shard given twice" "given twice" "$LIQSIM" stress merge "$TMP/bad.sqlite" \
+  "$TMP/shard0.sqlite" "$TMP/shard1.sqlite" "$TMP/shard1b.sqlite" "$TMP/shard2.sqlite"
+expect_error "a merge of an unsharded run" "mc1.sqlite: holds no finished shard" "$LIQSIM" stress merge \
+  "$TMP/bad.sqlite" "$TMP/mc1.sqlite"
+"$LIQSIM" stress run --config "$TMP/config.json" --events "$TMP/events.jsonl" --scenarios "$TMP/mc.json" \
+  --at 300 --out "$TMP/other1.sqlite" --shard 1/3 --quiet >/dev/null 2>&1
+expect_error "a merge of shards of two runs" "other1.sqlite: is not a shard of the stress run .*(at_seq differs)" "$LIQSIM" stress merge \
+  "$TMP/bad.sqlite" "$TMP/shard0.sqlite" "$TMP/other1.sqlite" "$TMP/shard2.sqlite"
+expect_error "more shards than paths" "fewer than the shards" "$LIQSIM" stress run --config "$TMP/config.json" \
+  --events "$TMP/events.jsonl" --scenarios "$TMP/shock.json" --shard 0/3 --out "$TMP/bad.sqlite"
+expect_error "a malformed --shard" "--shard" "$LIQSIM" stress run --config "$TMP/config.json" \
+  --events "$TMP/events.jsonl" --scenarios "$TMP/shock.json" --shard 3/3 --out "$TMP/bad.sqlite"
+sqlite3 "$TMP/shard0.sqlite" "UPDATE stress_shard_tails SET losses = 'x' WHERE rowid = 1" 2>/dev/null
+expect_error "a merge of a damaged shard" "shard0.sqlite: stress_shard_tails" "$LIQSIM" stress merge \
+  "$TMP/bad.sqlite" "$TMP/shard0.sqlite" "$TMP/shard1.sqlite" "$TMP/shard2.sqlite"
+
 check "paths per scenario" "$(sqlite3 "$TMP/mc1.sqlite" "SELECT group_concat(n, ',') FROM (SELECT count(*) n FROM stress_paths GROUP BY scenario ORDER BY scenario)")" \
   "60,$(python3 -c 'print(len(range(0, 299*60000 - 1200000 + 1, 600000)))'),$(python3 -c 'print(len(range(0, 299*60000 - 1200000 + 1, 600000)))'),1"
 distinct=$(sqlite3 "$TMP/mc1.sqlite" "SELECT count(DISTINCT state_hash) FROM stress_paths WHERE scenario = 0")

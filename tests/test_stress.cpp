@@ -187,3 +187,84 @@ TEST_CASE("the Cholesky factor of a correlation, and matrices that are not one",
   CHECK_FALSE(cholesky({1, 0.9, -0.9, 0.9, 1, 0.9, -0.9, 0.9, 1}, 3).ok());  // not PSD
   CHECK_FALSE(cholesky({2, 0, 0, 1}, 2).ok());                               // not a unit diagonal
 }
+
+TEST_CASE("a scenario's statistics do not depend on the order or the parts its paths come in", "[stress]") {
+  // 250 paths of one scenario, two accounts; the statistics of the paths in
+  // order against those of three shards' parts (p mod 3) offered in reverse,
+  // the way `liqsim stress merge` offers them.
+  Symbols symbols;
+  StressFrame frame;
+  frame.symbols = &symbols;
+  frame.insurance_fund = Usd::from_units(1000);
+  Scenario sc;
+  sc.name = "s";
+  sc.paths = 250;
+  frame.scenarios.push_back(sc);
+  frame.first_path.push_back(0);
+  frame.paths = 250;
+  for (const char* name : {"a", "b"}) {
+    StressAccount x;
+    x.name = symbols.intern(name);
+    x.maintenance = 50 * kScale;
+    frame.accounts.push_back(x);
+  }
+  std::vector<PathResult> paths;
+  std::uint64_t x = 99;
+  for (std::int64_t p = 0; p < 250; ++p) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    PathResult r;
+    r.path = p;
+    r.index = p;
+    r.bad_debt = Usd::from_raw(static_cast<std::int64_t>((x >> 33) % 7) * kScale);  // many ties
+    r.liquidated_notional = Usd::from_raw(static_cast<std::int64_t>((x >> 20) % 100'000) * kScale);
+    r.fund_min = Usd::from_raw(1000 * kScale - static_cast<std::int64_t>((x >> 40) % 2000) * kScale);
+    if (r.bad_debt.is_positive()) {
+      r.adl_amount = Usd::from_raw(static_cast<std::int64_t>((x >> 45) % 2) * kScale);
+      r.deficits = {{frame.accounts[p % 2].name, r.bad_debt}};
+    }
+    r.equity_loss = {static_cast<std::int64_t>((x >> 13) % 9000) * kScale / 100,
+                     -static_cast<std::int64_t>((x >> 17) % 500) * kScale / 10};
+    paths.push_back(r);
+  }
+  ScenarioAccumulator whole(frame, 0);
+  for (const PathResult& p : paths) whole.add(p);
+  std::vector<ScenarioAccumulator> parts;
+  for (int k = 0; k < 3; ++k) {
+    parts.emplace_back(frame, 0);
+    for (const PathResult& p : paths)
+      if (p.path % 3 == k) parts.back().add(p);
+  }
+  ScenarioAccumulator joined(frame, 0);
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    joined.offer_worst(it->worst_path(), it->worst_bad_debt(), it->cover());
+    for (std::size_t a = 0; a < it->tails().size(); ++a)
+      for (std::int64_t loss : it->tails()[a]) joined.offer_loss(a, loss);
+  }
+  for (auto it = paths.rbegin(); it != paths.rend(); ++it) {
+    const UsdSum draw = UsdSum::from_raw(std::max<__int128>(0, __int128(1000 * kScale) - it->fund_min.raw()));
+    joined.add_figures(it->bad_debt, it->liquidated_notional, draw,
+                       it->adl_amount.is_positive() || it->socialized_loss.is_positive());
+  }
+  auto a = whole.finish();
+  auto b = joined.finish();
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->worst_path == b->worst_path);
+  CHECK(a->worst_path >= 0);
+  CHECK(paths[static_cast<std::size_t>(a->worst_path)].bad_debt.str() == "6");
+  CHECK(a->cover == b->cover);
+  CHECK(a->exhausted_paths == b->exhausted_paths);
+  for (auto f :
+       {&ScenarioStats::bad_debt, &ScenarioStats::liquidated_notional, &ScenarioStats::insurance_drawdown}) {
+    CHECK((*a.*f).mean == (*b.*f).mean);
+    CHECK((*a.*f).var99 == (*b.*f).var99);
+    CHECK((*a.*f).es975 == (*b.*f).es975);
+    CHECK((*a.*f).es95 == (*b.*f).es95);
+  }
+  REQUIRE(a->accounts.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(a->accounts[i].var99 == b->accounts[i].var99);
+    CHECK(a->accounts[i].es99 == b->accounts[i].es99);
+  }
+  CHECK(a->accounts_covered == b->accounts_covered);
+}

@@ -236,6 +236,10 @@ class Sum {
  public:
   constexpr Sum() = default;
   Sum(Fixed<Tag> v) : raw_(v.raw()) {}
+  static Sum from_raw(__int128 raw) {
+    Sum s;
+    return s.add(raw);
+  }
   __int128 raw() const { return raw_; }
   Sum& operator+=(Fixed<Tag> v) { return add(v.raw()); }
   Sum& operator-=(Fixed<Tag> v) { return add(-static_cast<__int128>(v.raw())); }

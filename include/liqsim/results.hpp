@@ -7,6 +7,7 @@
 // runs already in the database intact.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -149,6 +150,25 @@ class ResultsDb {
   // naming the file) inputs that are not all shards of one sweep, a shard
   // given twice, points in two shards, and missing points. The sweep's id.
   virtual Result<std::int64_t> merge_shards(const std::vector<std::string>& inputs) = 0;
+};
+
+// A results database opened read-only, for a module that reads its own rows
+// back (`liqsim stress merge` reads the shards' stress tables). Refuses a file
+// that is not a liqsim results database this version reads. Errors are of
+// kind io and name the file.
+class ResultsReader {
+ public:
+  using Row = std::vector<ResultsDb::SqlValue>;  // NULL is std::monostate
+  static Result<std::unique_ptr<ResultsReader>> open(const std::string& path);
+  virtual ~ResultsReader() = default;
+  virtual const std::string& path() const = 0;
+  virtual Result<bool> has_table(const std::string& name) = 0;
+  // TABLE's column names, in schema order.
+  virtual Result<std::vector<std::string>> columns(const std::string& table) = 0;
+  // Runs SQL with ARGS bound in order; ROW gets each result row in turn, and
+  // an error it returns stops the query and is returned.
+  virtual Status query(const std::string& sql, const Row& args,
+                       const std::function<Status(const Row&)>& row) = 0;
 };
 
 // `liqsim report`: one self-contained HTML page (inline SVG charts, no

@@ -9,7 +9,8 @@
 // equity loss); the distribution over a scenario's paths (VaR and ES by
 // stress.hpp's estimator, the fund's exhaustion, cover-1 and cover-2, the
 // accounts whose maintenance margin does not cover their 99 % loss); and the
-// rows of the stress tables. Guarantees:
+// rows of the stress tables; a run in shards (--shard I/N) and their merge
+// (`liqsim stress merge`). Guarantees:
 //   * a path is the replay of the log up to --at followed by the path's
 //     events, through the same engine: its state hash is that of `liqsim
 //     replay` over the log with those events appended (tests/cli_stress.sh);
@@ -19,6 +20,8 @@
 //   * the paths are numbered in scenario order and every figure is computed
 //     from them in that order, so the results do not depend on --jobs or on
 //     thread scheduling; randomness is SplitMix64 with a seed from the file;
+//   * the merge of a run's shards is the database the unsharded run writes
+//     (but for the stress_runs row's times; tests/cli_stress.sh);
 //   * no `double` reaches a price except through stress_exp (basic IEEE
 //     operations only, compiled without contraction), then rounded toward
 //     zero to 8 decimals; every figure is fixed point.
@@ -39,8 +42,11 @@
 #include "liqsim/fixed.hpp"
 #include "liqsim/splitmix64.hpp"
 #include "liqsim/stress.hpp"
+#include "liqsim/sweep.hpp"
 
 namespace liqsim {
+
+class ResultsDb;
 
 // ---- deterministic functions of the Monte Carlo paths ----
 //
@@ -169,6 +175,24 @@ struct StressAccount {
   std::int64_t maintenance = 0;  // raw 1e-8 USD
 };
 
+// What the statistics, their rows and their printed forms read of a stress
+// run: the start state's figures, the scenarios, the assessed accounts. A
+// StressRun has one (StressRun::frame); `liqsim stress merge` builds one from
+// the shards' rows, whose scenarios then hold name, kind, spec_json and paths
+// alone.
+struct StressFrame {
+  std::int64_t start_seq = 0, start_ts = 0;
+  std::string start_state_hash;
+  std::int64_t start_accounts = 0;  // every account in the start state
+  Usd insurance_fund;               // the fund at the start
+  std::vector<Scenario> scenarios;
+  std::vector<std::int64_t> first_path;  // per scenario: its first path's index
+  std::int64_t paths = 0;                // over every scenario
+  std::vector<StressAccount> accounts;   // the assessed ones, in engine order
+  const Symbols* symbols = nullptr;      // their names (and the assets')
+  const std::string& name(Sym s) const { return symbols->name(s); }
+};
+
 // The distribution of one figure over a scenario's paths.
 struct FigureStats {
   std::int64_t n = 0;
@@ -218,6 +242,7 @@ class StressRun {
   std::string scenarios_json() const;  // the file, compact
   const Config& config() const;
   const Engine& snapshot() const;  // the start state
+  const StressFrame& frame() const;
 
   // Runs path P (0 ≤ P < path_count()): a fork of the snapshot. Safe to
   // call from several threads at once.
@@ -229,20 +254,40 @@ class StressRun {
   std::unique_ptr<Impl> impl_;
 };
 
-// Runs every path on `jobs` threads; `done` gets each result in path order
+// The paths of SHARD (path p is in shard I of N when p mod N = I; {0, 1}:
+// every path), run on `jobs` threads; `done` gets each result in path order
 // on the calling thread. The first error stops the run.
+std::int64_t shard_path_count(std::int64_t paths, const Shard& shard);
 Status run_stress(const StressRun& run, int jobs, const std::function<Status(PathResult&)>& done,
-                  const std::function<void(std::int64_t)>& progress = {});
+                  const std::function<void(std::int64_t)>& progress = {}, const Shard& shard = {});
 
-// Accumulates the paths of one scenario (in path order) into its statistics.
+// Accumulates the paths of one scenario into its statistics. Paths may come
+// in any order and in parts (the shards of a run, `liqsim stress merge`): the
+// figures are sorted, the worst path is the largest bad debt with ties to the
+// lowest path, each account keeps the largest losses the 99 % estimator reads
+// of the scenario's whole path count.
 class ScenarioAccumulator {
  public:
-  ScenarioAccumulator(const StressRun& run, std::size_t scenario);
+  ScenarioAccumulator(const StressFrame& frame, std::size_t scenario);
   void add(const PathResult& path);
+  // The parts of add, for paths read back from a shard's rows.
+  void add_figures(const UsdSum& bad_debt, const UsdSum& liquidated_notional, const UsdSum& drawdown,
+                   bool exhausted);
+  void offer_worst(std::int64_t path, const UsdSum& bad_debt,
+                   const std::vector<std::pair<Sym, UsdSum>>& cover);
+  void offer_loss(std::size_t account, std::int64_t loss);
   Result<ScenarioStats> finish() const;
 
+  std::size_t scenario() const { return scenario_; }
+  std::int64_t paths_added() const { return static_cast<std::int64_t>(bad_debt_.size()); }
+  std::int64_t worst_path() const { return worst_; }  // -1: no path yet
+  const UsdSum& worst_bad_debt() const { return worst_bad_debt_; }
+  const std::vector<std::pair<Sym, UsdSum>>& cover() const { return cover_; }
+  // Per assessed account: its largest losses so far (at most the kept count), in no order.
+  const std::vector<std::vector<std::int64_t>>& tails() const { return tail_; }
+
  private:
-  const StressRun* run_;
+  const StressFrame* frame_;
   std::size_t scenario_;
   std::vector<Ratio> bad_debt_, liquidated_, drawdown_;
   std::int64_t exhausted_ = 0, worst_ = -1;
@@ -275,16 +320,21 @@ Result<std::vector<CurvePoint>> liquidation_curve(const StressRun& run, const st
 
 // The one writer of a stress run's rows (docs/RESULTS.md, "Stress tests"):
 // the stress_runs row, then each path, each scenario's statistics and
-// accounts (or the curve), in one transaction committed by finish().
+// accounts (or the curve), in one transaction committed by finish(). A shard
+// (SHARD.count > 1) writes its stress_shards row, its paths and, per
+// scenario, what `liqsim stress merge` needs of them (add_shard_part) in place
+// of the statistics.
 class StressWriter {
  public:
   // COMMAND: "run" or "curve".
   static Result<std::unique_ptr<StressWriter>> open(const std::string& db_path, const StressRun& run,
                                                     const std::string& command, const std::string& label,
-                                                    std::int64_t started_unix_ms, int busy_timeout_ms);
+                                                    std::int64_t started_unix_ms, int busy_timeout_ms,
+                                                    const Shard& shard = {});
   ~StressWriter();
   Status add_path(const PathResult& path);
   Status add_scenario(const ScenarioStats& stats);
+  Status add_shard_part(const ScenarioAccumulator& part);
   Status add_curve(const std::vector<CurvePoint>& curve);
   Result<std::int64_t> finish(std::int64_t finished_unix_ms);  // the stress_runs id
   void abandon();
@@ -295,13 +345,36 @@ class StressWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+// A scenario's stress_scenarios, stress_stats and stress_accounts rows, into
+// DB (inside an import) for stress run STRESS_ID.
+Status write_scenario_rows(ResultsDb& db, std::int64_t stress_id, const StressFrame& frame,
+                           const ScenarioStats& stats);
+
+// `liqsim stress merge`: the shards of one stress run (each written by
+// `liqsim stress run --shard I/N`, one per input file) joined into OUT as the
+// unsharded run writes it: the stress_runs row, every path in path order,
+// each scenario's statistics recomputed from the shards' paths and tails.
+// Refuses (kind usage, naming the file and what differs) an input that is
+// not one finished shard, shards of different runs, a shard given twice or
+// missing, before anything is written; one transaction.
+struct StressMerged {
+  std::int64_t id = 0;  // the stress_runs id in OUT
+  std::string label;
+  Symbols symbols;
+  StressFrame frame;
+  std::vector<ScenarioStats> stats;
+};
+Result<std::unique_ptr<StressMerged>> merge_stress_shards(const std::string& out,
+                                                          const std::vector<std::string>& inputs,
+                                                          int busy_timeout_ms, std::int64_t now_unix_ms);
+
 // `liqsim stress run`'s text: per scenario, the VaR/ES table of bad debt,
 // liquidated notional and insurance drawdown, the fund's exhaustion, cover-1
 // and cover-2, the accounts' coverage and their 20 largest shortfalls.
-std::string stress_text(const StressRun& run, const std::vector<ScenarioStats>& stats,
+std::string stress_text(const StressFrame& frame, const std::vector<ScenarioStats>& stats,
                         const std::string& label);
 // --json: one object (docs/RESULTS.md shows its fields).
-std::string stress_json(const StressRun& run, const std::vector<ScenarioStats>& stats,
+std::string stress_json(const StressFrame& frame, const std::vector<ScenarioStats>& stats,
                         const std::string& label);
 std::string curve_text(const StressRun& run, const std::vector<CurvePoint>& curve, const std::string& label);
 std::string curve_json(const StressRun& run, const std::vector<CurvePoint>& curve, const std::string& label);

@@ -118,6 +118,7 @@ int stress_var(const Args& args) {
 struct StressOptions {
   StressRequest request;
   std::string out;
+  Shard shard;  // stress run --shard I/N
   int jobs = 0;
   bool json = false;
   int progress = 2;
@@ -163,6 +164,11 @@ Result<StressOptions> parse_stress_options(const ParsedOptions& cl, bool scenari
     if (!ms) return ms.error();
     o.busy_timeout_ms = static_cast<int>(*ms);
   }
+  if (cl.has("--shard")) {
+    auto shard = Shard::parse(cl.get("--shard"));
+    if (!shard) return shard.error();
+    o.shard = *shard;
+  }
   o.json = cl.has("--json");
   o.progress = cl.has("--quiet") ? 0 : (cl.has("--progress") ? 1 : 2);
   if (!o.out.empty())
@@ -193,13 +199,19 @@ int stress_run(const Args& args) {
   auto run = StressRun::prepare(o.request);
   if (!run) return report_error(path, run.error());
   const StressRun& r = **run;
+  const Shard& shard = o.shard;
+  if (shard.count > r.path_count())
+    return usage_error(path, "--shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count) +
+                                 ": the run has " + std::to_string(r.path_count()) + " path" +
+                                 (r.path_count() == 1 ? "" : "s") + ", fewer than the shards");
   // Every scenario's statistics are computed before anything is written:
   // a path that fails leaves no database behind.
   std::vector<ScenarioAccumulator> acc;
-  for (std::size_t s = 0; s < r.scenarios().size(); ++s) acc.emplace_back(r, s);
-  auto writer = StressWriter::open(o.out, r, "run", o.request.label, started, o.busy_timeout_ms);
+  for (std::size_t s = 0; s < r.scenarios().size(); ++s) acc.emplace_back(r.frame(), s);
+  auto writer = StressWriter::open(o.out, r, "run", o.request.label, started, o.busy_timeout_ms, shard);
   if (!writer) return report_error(writer.error());
-  PointProgress progress(r.path_count(), o.progress);
+  const std::int64_t shard_paths = shard_path_count(r.path_count(), shard);
+  PointProgress progress(shard_paths, o.progress);
   Status ran = run_stress(
       r, o.jobs,
       [&](PathResult& p) -> Status {
@@ -207,7 +219,7 @@ int stress_run(const Args& args) {
         acc[p.scenario].add(p);
         return {};
       },
-      [&](std::int64_t done) { progress.update(done); });
+      [&](std::int64_t done) { progress.update(done); }, shard);
   progress.finish();
   if (!ran) {
     (*writer)->abandon();
@@ -215,6 +227,13 @@ int stress_run(const Args& args) {
   }
   std::vector<ScenarioStats> stats;
   for (const ScenarioAccumulator& a : acc) {
+    if (shard.count > 1) {  // the parts the merge needs, not statistics of a part
+      if (Status w = (*writer)->add_shard_part(a); !w) {
+        (*writer)->abandon();
+        return report_error(w.error());
+      }
+      continue;
+    }
     auto st = a.finish();
     if (!st) {
       (*writer)->abandon();
@@ -228,11 +247,66 @@ int stress_run(const Args& args) {
   }
   auto id = (*writer)->finish(wall_clock_ms());
   if (!id) return report_error(id.error());
+  if (shard.count > 1) {
+    if (o.json) {
+      std::printf(
+          "{\"label\":%s,\"shard\":\"%lld/%lld\",\"paths\":%lld,\"shard_paths\":%lld,\"stress_id\":%lld}\n",
+          json_quote(o.request.label).c_str(), static_cast<long long>(shard.index),
+          static_cast<long long>(shard.count), static_cast<long long>(r.path_count()),
+          static_cast<long long>(shard_paths), static_cast<long long>(*id));
+    } else {
+      std::printf("liqsim stress run: %s, shard %lld/%lld: %lld of %lld paths\n", o.request.label.c_str(),
+                  static_cast<long long>(shard.index), static_cast<long long>(shard.count),
+                  static_cast<long long>(shard_paths), static_cast<long long>(r.path_count()));
+      std::printf(
+          "  results database   %s (stress run %lld); 'liqsim stress merge OUT SHARD...' joins the %lld "
+          "shards and computes the statistics\n",
+          o.out.c_str(), static_cast<long long>(*id), static_cast<long long>(shard.count));
+    }
+    return 0;
+  }
   if (o.json) {
-    std::printf("%s\n", stress_json(r, stats, o.request.label).c_str());
+    std::printf("%s\n", stress_json(r.frame(), stats, o.request.label).c_str());
   } else {
-    std::printf("%s", stress_text(r, stats, o.request.label).c_str());
+    std::printf("%s", stress_text(r.frame(), stats, o.request.label).c_str());
     std::printf("\n  results database   %s (stress run %lld)\n", o.out.c_str(), static_cast<long long>(*id));
+  }
+  return 0;
+}
+
+// The options and their help are described in options.cpp ("stress merge").
+int stress_merge(const Args& args) {
+  const std::string path = "stress merge";
+  auto cl = parse_command_line(path, args, 2);
+  if (!cl) return usage_error(path, cl.error());
+  if (cl->help) return print_help(path);
+  const std::vector<std::string>& ops = cl->operands();
+  const std::string& out = ops.front();
+  std::vector<std::string> inputs(ops.begin() + 1, ops.end());
+  if (out.empty()) return usage_error(path, "OUT.sqlite is an empty name");
+  if (out == ":memory:" || out.rfind("file:", 0) == 0)
+    return usage_error(path, "OUT names a results database file (" + out + " would keep nothing)");
+  int busy_timeout_ms = 5000;
+  if (cl->has("--busy-timeout")) {
+    auto ms = cl->integer("--busy-timeout", busy_timeout_ms, 0, 3'600'000);
+    if (!ms) return usage_error(path, ms.error());
+    busy_timeout_ms = static_cast<int>(*ms);
+  }
+  for (const std::string& in : inputs) {
+    if (in.empty()) return usage_error(path, "an input is an empty name");
+    if (same_file(in, out)) return usage_error(path, "input " + in + " is OUT " + out + " itself");
+    if (Status st = require_regular_input(in, "results database"); !st) return report_error(st.error());
+    if (Status st = refuse_side_file("input", in, out); !st) return usage_error(path, st.error());
+  }
+  auto merged = merge_stress_shards(out, inputs, busy_timeout_ms, wall_clock_ms());
+  if (!merged) return report_error(path, merged.error());
+  const StressMerged& m = **merged;
+  if (cl->has("--json")) {
+    std::printf("%s\n", stress_json(m.frame, m.stats, m.label).c_str());
+  } else {
+    std::printf("%s", stress_text(m.frame, m.stats, m.label).c_str());
+    std::printf("\n  results database   %s (stress run %lld, merged from %zu shards)\n", out.c_str(),
+                static_cast<long long>(m.id), inputs.size());
   }
   return 0;
 }
@@ -293,7 +367,8 @@ int stress_curve(const Args& args) {
 }  // namespace
 
 int cmd_stress(const Args& args) {
-  return dispatch(args, {{"run", stress_run}, {"curve", stress_curve}, {"var", stress_var}});
+  return dispatch(
+      args, {{"run", stress_run}, {"merge", stress_merge}, {"curve", stress_curve}, {"var", stress_var}});
 }
 
 }  // namespace liqsim::cli

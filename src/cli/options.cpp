@@ -31,7 +31,7 @@ const std::vector<GroupSpec> kGroups = {
      "--repair fixes what it can and reports each repair on stderr. --out appears\n"
      "whole or not at all.\n"},
     {"gen", "synthetic inputs: population", ""},
-    {"stress", "stress tests of collateral adequacy: var",
+    {"stress", "stress tests of collateral adequacy: run, merge, curve, var",
      "exit codes: 0 success, 2 usage/input/I-O error\n"},
     {"results", "results database tools: merge",
      "exit codes: 0 success, 2 usage/input/I-O error (nothing is written)\n"},
@@ -145,7 +145,8 @@ const std::vector<CommandSpec> kCommands = {
      "paths that exhaust the fund, cover-1 and cover-2 of the worst path, and each\n"
      "account's 99 % VaR and ES of its equity loss against its maintenance margin.\n"
      "Everything is checked before a path runs; one transaction; the database is the\n"
-     "same whatever --jobs is.\n",
+     "same whatever --jobs is. With --shard I/N the database holds the shard's paths\n"
+     "and what the merge needs of them; 'liqsim stress merge' joins the N shards.\n",
      {"DIR"},
      0,
      {
@@ -155,6 +156,9 @@ const std::vector<CommandSpec> kCommands = {
          {"out", 0, "R.sqlite", "the results database the stress tables go into", true},
          {"at", 0, "SEQ", "start from the book before event SEQ (default: after the whole log)"},
          {"jobs", 'j', "K", "worker threads (1 to 1024; default: the machine's cores)"},
+         {"shard", 0, "I/N",
+          "run the paths p with p mod N = I alone, for 'liqsim stress merge' to join (0 <= I < N; N at most "
+          "the paths)"},
          {"json", 0, nullptr, "print one JSON object instead of the tables"},
          {"label", 0, "NAME", "the stress run's label (default: DIR's name, else E)"},
          {"busy-timeout", 0, "MS",
@@ -163,6 +167,23 @@ const std::vector<CommandSpec> kCommands = {
          {"progress", 0, nullptr,
           "force the progress bar on stderr (default: only when stderr is a terminal)"},
          {"quiet", 0, nullptr, "no progress bar"},
+     }},
+    {"stress merge",
+     "join the shards of a stress run into one database, with its statistics",
+     {"liqsim stress merge OUT.sqlite IN.sqlite... [--json]"},
+     "Joins the shards of one stress run (each written by 'liqsim stress run --shard\n"
+     "I/N', one per input) into OUT as the unsharded run writes it: the stress_runs\n"
+     "row, every path, and each scenario's statistics (VaR and ES, the fund's\n"
+     "exhaustion, cover-1 and cover-2, the accounts' 99 % tails) computed from the\n"
+     "shards' paths and tails. Refuses inputs of different runs, a shard given\n"
+     "twice and missing shards before anything is written; one transaction. Prints\n"
+     "the tables 'liqsim stress run' prints.\n",
+     {"OUT.sqlite", "IN.sqlite..."},
+     2,
+     {
+         {"json", 0, nullptr, "print one JSON object instead of the tables"},
+         {"busy-timeout", 0, "MS",
+          "wait up to MS milliseconds for another writer of OUT (0 to 3600000, default 5000)"},
      }},
     {"stress curve",
      "liquidatable notional and bad debt for instantaneous moves of each underlying",

@@ -1400,6 +1400,17 @@ Result<std::string> stress_sections(Db& db) {
             runs.push_back(std::move(r));
           }))
     return db.io("cannot read stress_runs: " + db.last_error()).error();
+  // The shards of runs (`liqsim stress run --shard I/N`): stress_id → "I/N, K".
+  std::map<std::int64_t, std::array<std::int64_t, 3>> shards;
+  bool has_shards = false;
+  if (!db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stress_shards'", {},
+                [&](sqlite3_stmt*) { has_shards = true; }))
+    return db.io("cannot read sqlite_master: " + db.last_error()).error();
+  if (has_shards && !db.query("SELECT stress_id, shard_index, shard_count, shard_paths FROM stress_shards",
+                              {}, [&](sqlite3_stmt* st) {
+                                shards[col_int(st, 0)] = {col_int(st, 1), col_int(st, 2), col_int(st, 3)};
+                              }))
+    return db.io("cannot read stress_shards: " + db.last_error()).error();
   std::string html;
   for (const StressRow& r : runs) {
     const std::string sid = "stress" + std::to_string(r.id);
@@ -1410,6 +1421,14 @@ Result<std::string> stress_sections(Db& db) {
             "): " + std::to_string(r.accounts) + " accounts, insurance fund " + esc(r.fund) +
             " USD, start state <code>" + esc(r.start_hash.substr(0, 16)) + "</code>" +
             (r.paths > 0 ? ", " + std::to_string(r.paths) + " paths" : std::string()) + ".</p>\n";
+    if (auto sh = shards.find(r.id); sh != shards.end()) {
+      const auto& [index, count, paths] = sh->second;
+      html += "<p class=\"note\">Shard " + std::to_string(index) + "/" + std::to_string(count) +
+              " of the run: " + std::to_string(paths) + " of its " + std::to_string(r.paths) +
+              " paths. Its statistics are those of all the shards, computed when "
+              "<code>liqsim stress merge</code> joins them.</p>\n</section>\n";
+      continue;
+    }
     struct Scenario {
       std::int64_t index = 0, paths = 0, exhausted = 0, worst = 0, covered = 0, covers1 = 0, covers2 = 0;
       std::string name, kind, cover1_account, cover1, cover2_accounts, cover2;

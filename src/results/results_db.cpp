@@ -322,6 +322,44 @@ CREATE TABLE IF NOT EXISTS stress_curve (
   bad_debt_f REAL NOT NULL,
   PRIMARY KEY (stress_id, asset, move)
 );
+CREATE TABLE IF NOT EXISTS stress_shards (
+  stress_id INTEGER PRIMARY KEY REFERENCES stress_runs(id),
+  shard_index INTEGER NOT NULL,
+  shard_count INTEGER NOT NULL,
+  shard_paths INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stress_shard_scenarios (
+  stress_id INTEGER NOT NULL REFERENCES stress_runs(id),
+  scenario INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  spec_json TEXT NOT NULL,
+  paths INTEGER NOT NULL,
+  first_path INTEGER NOT NULL,
+  shard_paths INTEGER NOT NULL,
+  worst_path INTEGER NOT NULL,
+  worst_bad_debt TEXT NOT NULL,
+  cover1_account TEXT,
+  cover1 TEXT,
+  cover2_account TEXT,
+  cover2 TEXT,
+  PRIMARY KEY (stress_id, scenario)
+);
+CREATE TABLE IF NOT EXISTS stress_shard_accounts (
+  stress_id INTEGER NOT NULL REFERENCES stress_runs(id),
+  account_index INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  equity TEXT NOT NULL,
+  maintenance TEXT NOT NULL,
+  PRIMARY KEY (stress_id, account_index)
+);
+CREATE TABLE IF NOT EXISTS stress_shard_tails (
+  stress_id INTEGER NOT NULL REFERENCES stress_runs(id),
+  scenario INTEGER NOT NULL,
+  account_index INTEGER NOT NULL,
+  losses TEXT NOT NULL,
+  PRIMARY KEY (stress_id, scenario, account_index)
+);
 )sql";
 
 // The secondary indexes of the events table (docs/RESULTS.md), kept apart
@@ -1989,7 +2027,126 @@ class SqliteResultsDb final : public ResultsDb {
   }
 };
 
+// ---- read-only access (ResultsReader) ----
+
+class SqliteReader final : public ResultsReader {
+ public:
+  explicit SqliteReader(std::string path) : path_(std::move(path)) {}
+  ~SqliteReader() override { sqlite3_close(db_); }
+  const std::string& path() const override { return path_; }
+
+  Status open() {
+    if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+      return fail("cannot open it");
+    sqlite3_busy_timeout(db_, 5000);
+    auto has = has_table("schema_version");
+    if (!has) return has.error();
+    if (!*has) return make_file_error(ErrorKind::io, path_, "is not a liqsim results database");
+    std::int64_t version = 0;
+    if (Status st = query("SELECT version FROM schema_version", {},
+                          [&](const Row& r) -> Status {
+                            if (const auto* v = std::get_if<std::int64_t>(&r[0])) version = *v;
+                            return {};
+                          });
+        !st)
+      return st;
+    if (version != kResultsSchemaVersion && version != 1)
+      return make_file_error(ErrorKind::io, path_,
+                             "has schema_version " + std::to_string(version) + "; this liqsim reads " +
+                                 std::to_string(kResultsSchemaVersion));
+    return {};
+  }
+
+  Result<bool> has_table(const std::string& name) override {
+    bool found = false;
+    if (Status st = query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", {name},
+                          [&](const Row&) -> Status {
+                            found = true;
+                            return {};
+                          });
+        !st)
+      return st.error();
+    return found;
+  }
+
+  Result<std::vector<std::string>> columns(const std::string& table) override {
+    std::vector<std::string> names;
+    if (Status st = query("SELECT name FROM pragma_table_info(?) ORDER BY cid", {table},
+                          [&](const Row& r) -> Status {
+                            if (const auto* v = std::get_if<std::string>(&r[0])) names.push_back(*v);
+                            return {};
+                          });
+        !st)
+      return st.error();
+    return names;
+  }
+
+  Status query(const std::string& sql, const Row& args,
+               const std::function<Status(const Row&)>& row) override {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(st);
+      return fail("cannot read it");
+    }
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const int at = static_cast<int>(i) + 1;
+      if (const auto* v = std::get_if<std::int64_t>(&args[i])) sqlite3_bind_int64(st, at, *v);
+      if (const auto* v = std::get_if<double>(&args[i])) sqlite3_bind_double(st, at, *v);
+      if (const auto* v = std::get_if<std::string>(&args[i]))
+        sqlite3_bind_text(st, at, v->data(), static_cast<int>(v->size()), SQLITE_TRANSIENT);
+    }
+    Row r;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      const int n = sqlite3_column_count(st);
+      r.assign(static_cast<std::size_t>(n), ResultsDb::SqlValue{});
+      for (int c = 0; c < n; ++c) {
+        auto& v = r[static_cast<std::size_t>(c)];
+        switch (sqlite3_column_type(st, c)) {
+          case SQLITE_INTEGER:
+            v = static_cast<std::int64_t>(sqlite3_column_int64(st, c));
+            break;
+          case SQLITE_FLOAT:
+            v = sqlite3_column_double(st, c);
+            break;
+          case SQLITE_NULL:
+            break;
+          default: {
+            const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+            v = std::string(t ? t : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c)));
+          }
+        }
+      }
+      if (Status s = row(r); !s) {
+        sqlite3_finalize(st);
+        return s;
+      }
+    }
+    if (rc != SQLITE_DONE) {
+      Status s = fail("cannot read it");
+      sqlite3_finalize(st);
+      return s;
+    }
+    sqlite3_finalize(st);
+    return {};
+  }
+
+ private:
+  Status fail(const std::string& what) {
+    return make_file_error(ErrorKind::io, path_,
+                           what + (db_ ? std::string(": ") + sqlite3_errmsg(db_) : std::string()));
+  }
+  std::string path_;
+  sqlite3* db_ = nullptr;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<ResultsReader>> ResultsReader::open(const std::string& path) {
+  auto r = std::make_unique<SqliteReader>(path);
+  if (Status st = r->open(); !st.ok()) return st.error();
+  return std::unique_ptr<ResultsReader>(std::move(r));
+}
 
 std::vector<std::string> results_side_files(const std::string& db_path) {
   std::vector<std::string> names;

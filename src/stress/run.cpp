@@ -38,17 +38,13 @@ struct StressRun::Impl {
   std::optional<Engine> snapshot;
   Summary start_summary;
   StressStart start;
-  std::int64_t start_seq = 0;
-  std::vector<Scenario> scenarios;
-  std::vector<std::int64_t> first_path;  // per scenario: its first path's index
-  std::int64_t paths = 0;
-  std::vector<StressAccount> accounts;
+  StressFrame frame;
   std::string scenarios_json;
 
   std::pair<std::size_t, std::int64_t> locate(std::int64_t p) const {
-    auto it = std::upper_bound(first_path.begin(), first_path.end(), p);
-    const auto s = static_cast<std::size_t>(it - first_path.begin()) - 1;
-    return {s, p - first_path[s]};
+    auto it = std::upper_bound(frame.first_path.begin(), frame.first_path.end(), p);
+    const auto s = static_cast<std::size_t>(it - frame.first_path.begin()) - 1;
+    return {s, p - frame.first_path[s]};
   }
 };
 
@@ -81,12 +77,13 @@ Result<std::unique_ptr<StressRun>> StressRun::prepare(const StressRequest& reque
     return make_error(ErrorKind::usage, "--at " + std::to_string(request.at_seq) + ": the log has " +
                                             std::to_string(n) + " events; --at takes 0.." +
                                             std::to_string(n));
-  w.start_seq = request.at_seq >= 0 ? request.at_seq : n;
+  std::int64_t& start_seq = w.frame.start_seq;
+  start_seq = request.at_seq >= 0 ? request.at_seq : n;
 
   // The start state: the log's events [0, start_seq) through the engine.
   w.snapshot.emplace(*w.config, w.symbols);
   std::vector<DerivedEvent> derived;
-  for (std::int64_t i = 0; i < w.start_seq; ++i) {
+  for (std::int64_t i = 0; i < start_seq; ++i) {
     derived.clear();
     if (Status st = w.snapshot->apply(log->events[static_cast<std::size_t>(i)], i, derived); !st) {
       Error e = st.error();
@@ -98,7 +95,7 @@ Result<std::unique_ptr<StressRun>> StressRun::prepare(const StressRequest& reque
   // were are then copied as text rather than formatted again.
   w.snapshot->keep_account_text();
   w.start_summary = w.snapshot->summary();
-  w.start.ts_ms = w.start_seq > 0 ? log->events[static_cast<std::size_t>(w.start_seq - 1)].ts_ms : 0;
+  w.start.ts_ms = start_seq > 0 ? log->events[static_cast<std::size_t>(start_seq - 1)].ts_ms : 0;
   for (std::size_t a = 1; a < w.config->assets.size(); ++a)
     if (auto p = w.snapshot->asset_price(a))
       w.start.px.emplace_back(w.symbols.find(w.config->assets[a].name), *p);
@@ -112,33 +109,39 @@ Result<std::unique_ptr<StressRun>> StressRun::prepare(const StressRequest& reque
     a.engine_index = i;
     a.equity = x.cross_equity + x.isolated_equity;
     a.maintenance = views[i].maintenance_requirement.raw();
-    w.accounts.push_back(a);
+    w.frame.accounts.push_back(a);
   }
 
   if (!request.scenarios_path.empty()) {  // `stress curve` has none
     auto scenarios = load_scenarios(request.scenarios_path, *w.config, w.start, w.symbols);
     if (!scenarios) return scenarios.error();
-    w.scenarios = std::move(*scenarios);
+    w.frame.scenarios = std::move(*scenarios);
   }
-  for (const Scenario& s : w.scenarios) {
-    w.first_path.push_back(w.paths);
-    w.paths += s.paths;
+  for (const Scenario& s : w.frame.scenarios) {
+    w.frame.first_path.push_back(w.frame.paths);
+    w.frame.paths += s.paths;
   }
   {
     std::string json = "[";
-    for (std::size_t i = 0; i < w.scenarios.size(); ++i) json += (i ? "," : "") + w.scenarios[i].spec_json;
+    for (std::size_t i = 0; i < w.frame.scenarios.size(); ++i)
+      json += (i ? "," : "") + w.frame.scenarios[i].spec_json;
     w.scenarios_json = json + "]";
   }
+  w.frame.start_ts = w.start.ts_ms;
+  w.frame.start_state_hash = w.start_summary.state_hash;
+  w.frame.start_accounts = w.start_summary.accounts;
+  w.frame.insurance_fund = w.start_summary.insurance_fund;
+  w.frame.symbols = &w.symbols;
   return run;
 }
 
-const std::vector<Scenario>& StressRun::scenarios() const { return impl_->scenarios; }
-std::int64_t StressRun::path_count() const { return impl_->paths; }
+const std::vector<Scenario>& StressRun::scenarios() const { return impl_->frame.scenarios; }
+std::int64_t StressRun::path_count() const { return impl_->frame.paths; }
 const StressStart& StressRun::start() const { return impl_->start; }
 const Symbols& StressRun::symbols() const { return impl_->symbols; }
 const Summary& StressRun::start_summary() const { return impl_->start_summary; }
-const std::vector<StressAccount>& StressRun::accounts() const { return impl_->accounts; }
-std::int64_t StressRun::start_seq() const { return impl_->start_seq; }
+const std::vector<StressAccount>& StressRun::accounts() const { return impl_->frame.accounts; }
+std::int64_t StressRun::start_seq() const { return impl_->frame.start_seq; }
 std::string StressRun::config_json() const { return impl_->config->document.dump(); }
 std::string StressRun::config_sha256() const { return sha256_hex(impl_->config_bytes); }
 const std::string& StressRun::events_path() const { return impl_->request.events_path; }
@@ -146,11 +149,12 @@ std::string StressRun::events_sha256() const { return impl_->events_sha; }
 std::string StressRun::scenarios_json() const { return impl_->scenarios_json; }
 const Config& StressRun::config() const { return *impl_->config; }
 const Engine& StressRun::snapshot() const { return *impl_->snapshot; }
+const StressFrame& StressRun::frame() const { return impl_->frame; }
 
 Result<PathResult> StressRun::run_path(std::int64_t p) const {
   const Impl& w = *impl_;
   const auto [s, index] = w.locate(p);
-  const Scenario& sc = w.scenarios[s];
+  const Scenario& sc = w.frame.scenarios[s];
   PathResult r;
   r.path = p;
   r.scenario = s;
@@ -160,7 +164,7 @@ Result<PathResult> StressRun::run_path(std::int64_t p) const {
   std::vector<DerivedEvent> derived;
   std::map<Sym, UsdSum> deficit;
   Usd fund_min = engine.insurance_fund();
-  std::int64_t seq = w.start_seq;
+  std::int64_t seq = w.frame.start_seq;
   r.end_ts = w.start.ts_ms;
   for (const InputEvent& ev : events) {
     derived.clear();
@@ -189,18 +193,24 @@ Result<PathResult> StressRun::run_path(std::int64_t p) const {
   r.deficits.assign(deficit.begin(), deficit.end());
   std::stable_sort(r.deficits.begin(), r.deficits.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
-  r.equity_loss.reserve(w.accounts.size());
-  for (const StressAccount& a : w.accounts) {
+  r.equity_loss.reserve(w.frame.accounts.size());
+  for (const StressAccount& a : w.frame.accounts) {
     r.equity_loss.push_back(
         as_ratio(a.equity - engine.account_equity(a.engine_index), "an equity loss").raw());
   }
   return r;
 }
 
+std::int64_t shard_path_count(std::int64_t paths, const Shard& shard) {
+  return paths > shard.index ? (paths - shard.index - 1) / shard.count + 1 : 0;
+}
+
 Status run_stress(const StressRun& run, int jobs, const std::function<Status(PathResult&)>& done,
-                  const std::function<void(std::int64_t)>& progress) {
-  const std::int64_t n = run.path_count();
-  auto guarded = [&](std::int64_t p) -> Result<PathResult> {
+                  const std::function<void(std::int64_t)>& progress, const Shard& shard) {
+  // The shard's paths, numbered k = 0, 1, ... here: path shard.index + k × shard.count.
+  const std::int64_t n = shard_path_count(run.path_count(), shard);
+  auto guarded = [&](std::int64_t k) -> Result<PathResult> {
+    const std::int64_t p = shard.index + k * shard.count;
     try {
       return run.run_path(p);
     } catch (const std::exception& ex) {
@@ -290,37 +300,51 @@ Status run_stress(const StressRun& run, int jobs, const std::function<Status(Pat
 
 // ---- statistics ----
 
-ScenarioAccumulator::ScenarioAccumulator(const StressRun& run, std::size_t scenario)
-    : run_(&run), scenario_(scenario) {
-  const std::int64_t n = run.scenarios()[scenario].paths;
+ScenarioAccumulator::ScenarioAccumulator(const StressFrame& frame, std::size_t scenario)
+    : frame_(&frame), scenario_(scenario) {
+  const std::int64_t n = frame.scenarios[scenario].paths;
   // The 99 % estimator reads L(1) .. L(⌊w⌋ + 1), w = n / 100.
   keep_ = static_cast<std::size_t>(std::min<std::int64_t>(n, n / 100 + 1));
-  tail_.assign(run.accounts().size(), {});
+  tail_.assign(frame.accounts.size(), {});
 }
 
 void ScenarioAccumulator::add(const PathResult& p) {
-  bad_debt_.push_back(as_ratio(p.bad_debt.raw(), "a path's bad debt"));
-  liquidated_.push_back(as_ratio(p.liquidated_notional.raw(), "a path's liquidated notional"));
-  const Usd start_fund = run_->start_summary().insurance_fund;
-  drawdown_.push_back(as_ratio(std::max<i128>(0, i128(start_fund.raw()) - p.fund_min.raw()), "a drawdown"));
-  if (p.adl_amount.is_positive() || p.socialized_loss.is_positive()) ++exhausted_;
-  if (worst_ < 0 || p.bad_debt > worst_bad_debt_) {
-    worst_ = p.path;
-    worst_bad_debt_ = p.bad_debt;
-    cover_.assign(p.deficits.begin(), p.deficits.begin() + std::min<std::size_t>(2, p.deficits.size()));
+  const UsdSum drawdown =
+      UsdSum::from_raw(std::max<i128>(0, i128(frame_->insurance_fund.raw()) - p.fund_min.raw()));
+  add_figures(p.bad_debt, p.liquidated_notional, drawdown,
+              p.adl_amount.is_positive() || p.socialized_loss.is_positive());
+  offer_worst(p.path, p.bad_debt,
+              {p.deficits.begin(), p.deficits.begin() + std::min<std::size_t>(2, p.deficits.size())});
+  for (std::size_t a = 0; a < tail_.size() && a < p.equity_loss.size(); ++a) offer_loss(a, p.equity_loss[a]);
+}
+
+void ScenarioAccumulator::add_figures(const UsdSum& bad_debt, const UsdSum& liquidated_notional,
+                                      const UsdSum& drawdown, bool exhausted) {
+  bad_debt_.push_back(as_ratio(bad_debt.raw(), "a path's bad debt"));
+  liquidated_.push_back(as_ratio(liquidated_notional.raw(), "a path's liquidated notional"));
+  drawdown_.push_back(as_ratio(drawdown.raw(), "a drawdown"));
+  if (exhausted) ++exhausted_;
+}
+
+void ScenarioAccumulator::offer_worst(std::int64_t path, const UsdSum& bad_debt,
+                                      const std::vector<std::pair<Sym, UsdSum>>& cover) {
+  if (worst_ < 0 || bad_debt > worst_bad_debt_ || (bad_debt == worst_bad_debt_ && path < worst_)) {
+    worst_ = path;
+    worst_bad_debt_ = bad_debt;
+    cover_.assign(cover.begin(), cover.begin() + std::min<std::size_t>(2, cover.size()));
   }
+}
+
+void ScenarioAccumulator::offer_loss(std::size_t account, std::int64_t loss) {
   const auto greater = std::greater<std::int64_t>();
-  for (std::size_t a = 0; a < tail_.size() && a < p.equity_loss.size(); ++a) {
-    std::vector<std::int64_t>& h = tail_[a];  // a min-heap of the largest losses
-    const std::int64_t loss = p.equity_loss[a];
-    if (h.size() < keep_) {
-      h.push_back(loss);
-      std::push_heap(h.begin(), h.end(), greater);
-    } else if (loss > h.front()) {
-      std::pop_heap(h.begin(), h.end(), greater);
-      h.back() = loss;
-      std::push_heap(h.begin(), h.end(), greater);
-    }
+  std::vector<std::int64_t>& h = tail_[account];  // a min-heap of the largest losses
+  if (h.size() < keep_) {
+    h.push_back(loss);
+    std::push_heap(h.begin(), h.end(), greater);
+  } else if (loss > h.front()) {
+    std::pop_heap(h.begin(), h.end(), greater);
+    h.back() = loss;
+    std::push_heap(h.begin(), h.end(), greater);
   }
 }
 
@@ -356,8 +380,8 @@ Result<ScenarioStats> ScenarioAccumulator::finish() const {
   s.exhausted_paths = exhausted_;
   s.worst_path = worst_;
   s.cover = cover_;
-  s.fund_start = run_->start_summary().insurance_fund;
-  const auto& accounts = run_->accounts();
+  s.fund_start = frame_->insurance_fund;
+  const auto& accounts = frame_->accounts;
   const Ratio alpha = Ratio::parse_or_throw("0.99");
   for (std::size_t a = 0; a < accounts.size(); ++a) {
     std::vector<Ratio> largest;

@@ -71,8 +71,10 @@ i128 cover_sum(const ScenarioStats& s, std::size_t k) {
 struct StressWriter::Impl {
   std::unique_ptr<ResultsDb> db;
   const StressRun* run = nullptr;
+  Shard shard;
   std::int64_t id = 0;
   bool open = false;
+  bool accounts_written = false;  // a shard's stress_shard_accounts
 };
 
 StressWriter::StressWriter() : impl_(std::make_unique<Impl>()) {}
@@ -80,8 +82,10 @@ StressWriter::~StressWriter() { abandon(); }
 
 Result<std::unique_ptr<StressWriter>> StressWriter::open(const std::string& db_path, const StressRun& run,
                                                          const std::string& command, const std::string& label,
-                                                         std::int64_t started_unix_ms, int busy_timeout_ms) {
+                                                         std::int64_t started_unix_ms, int busy_timeout_ms,
+                                                         const Shard& shard) {
   std::unique_ptr<StressWriter> w(new StressWriter());
+  w->impl_->shard = shard;
   ResultsOptions o;
   o.busy_timeout_ms = busy_timeout_ms;
   auto db = ResultsDb::open(db_path, o);
@@ -104,13 +108,19 @@ Result<std::unique_ptr<StressWriter>> StressWriter::open(const std::string& db_p
              started_unix_ms});
   if (!id) return id.error();
   w->impl_->id = *id;
+  if (shard.count > 1) {
+    auto row = w->impl_->db->insert_row(
+        "stress_shards", {"stress_id", "shard_index", "shard_count", "shard_paths"},
+        Values{*id, shard.index, shard.count, shard_path_count(run.path_count(), shard)});
+    if (!row) return row.error();
+  }
   return w;
 }
 
 Status StressWriter::add_path(const PathResult& p) {
   const StressRun& run = *impl_->run;
   const Scenario& sc = run.scenarios()[p.scenario];
-  const i128 drawdown = std::max<i128>(0, i128(run.start_summary().insurance_fund.raw()) - p.fund_min.raw());
+  const i128 drawdown = std::max<i128>(0, i128(run.frame().insurance_fund.raw()) - p.fund_min.raw());
   const i128 max_deficit = p.deficits.empty() ? 0 : p.deficits.front().second.raw();
   ResultsDb::SqlValue max_account;
   if (!p.deficits.empty()) max_account = run.symbols().name(p.deficits.front().first);
@@ -172,51 +182,97 @@ Status StressWriter::add_path(const PathResult& p) {
   return {};
 }
 
-Status StressWriter::add_scenario(const ScenarioStats& s) {
-  const StressRun& run = *impl_->run;
-  const Scenario& sc = run.scenarios()[s.scenario];
-  std::int64_t first = 0;
-  for (std::size_t i = 0; i < s.scenario; ++i) first += run.scenarios()[i].paths;
+Status write_scenario_rows(ResultsDb& db, std::int64_t stress_id, const StressFrame& frame,
+                           const ScenarioStats& s) {
+  const Scenario& sc = frame.scenarios[s.scenario];
+  const std::int64_t first = frame.first_path[s.scenario];
   ResultsDb::SqlValue c1, c2;
-  if (!s.cover.empty()) c1 = run.symbols().name(s.cover[0].first);
+  if (!s.cover.empty()) c1 = frame.name(s.cover[0].first);
   if (!s.cover.empty()) {
     std::string names;
     for (std::size_t i = 0; i < s.cover.size() && i < 2; ++i)
-      names += (i ? "," : "") + run.symbols().name(s.cover[i].first);
+      names += (i ? "," : "") + frame.name(s.cover[i].first);
     c2 = names;
   }
   const i128 one = cover_sum(s, 1), two = cover_sum(s, 2), fund = s.fund_start.raw();
-  auto st = impl_->db->insert_row(
+  auto st = db.insert_row(
       "stress_scenarios",
       {"stress_id", "scenario", "name", "kind", "spec_json", "paths", "first_path", "exhausted_paths",
        "worst_path", "cover1_account", "cover1", "cover1_f", "cover2_accounts", "cover2", "cover2_f",
        "fund_covers_1", "fund_covers_2", "accounts_covered"},
-      Values{impl_->id, static_cast<std::int64_t>(s.scenario), sc.name,
+      Values{stress_id, static_cast<std::int64_t>(s.scenario), sc.name,
              std::string(scenario_kind_name(sc.kind)), sc.spec_json, s.paths, first, s.exhausted_paths,
              s.worst_path, c1, dec(one), as_f(one), c2, dec(two), as_f(two), std::int64_t{fund >= one},
              std::int64_t{fund >= two}, s.accounts_covered});
   if (!st) return st.error();
   for (int i = 0; i < 3; ++i) {
     const FigureStats& f = figure(s, i);
-    auto row = impl_->db->insert_row(
-        "stress_stats",
-        {"stress_id", "scenario", "metric", "n", "mean", "max", "var_95", "es_95", "var_97_5", "es_97_5",
-         "var_99", "es_99"},
-        Values{impl_->id, static_cast<std::int64_t>(s.scenario), std::string(kFigures[i]), f.n, f.mean.str(),
-               f.max.str(), f.var95.str(), f.es95.str(), f.var975.str(), f.es975.str(), f.var99.str(),
-               f.es99.str()});
+    auto row =
+        db.insert_row("stress_stats",
+                      {"stress_id", "scenario", "metric", "n", "mean", "max", "var_95", "es_95", "var_97_5",
+                       "es_97_5", "var_99", "es_99"},
+                      Values{stress_id, static_cast<std::int64_t>(s.scenario), std::string(kFigures[i]), f.n,
+                             f.mean.str(), f.max.str(), f.var95.str(), f.es95.str(), f.var975.str(),
+                             f.es975.str(), f.var99.str(), f.es99.str()});
     if (!row) return row.error();
   }
   for (const AccountTail& a : s.accounts) {
     const i128 shortfall = std::max<i128>(0, a.shortfall());
-    auto row = impl_->db->insert_row(
-        "stress_accounts",
-        {"stress_id", "scenario", "account", "equity", "maintenance", "var_99", "es_99", "covered",
-         "shortfall", "shortfall_f"},
-        Values{impl_->id, static_cast<std::int64_t>(s.scenario), run.symbols().name(a.name), dec(a.equity),
-               dec(a.maintenance), dec(a.var99), dec(a.es99), std::int64_t{a.covered()}, dec(shortfall),
-               as_f(shortfall)});
+    auto row = db.insert_row("stress_accounts",
+                             {"stress_id", "scenario", "account", "equity", "maintenance", "var_99", "es_99",
+                              "covered", "shortfall", "shortfall_f"},
+                             Values{stress_id, static_cast<std::int64_t>(s.scenario), frame.name(a.name),
+                                    dec(a.equity), dec(a.maintenance), dec(a.var99), dec(a.es99),
+                                    std::int64_t{a.covered()}, dec(shortfall), as_f(shortfall)});
     if (!row) return row.error();
+  }
+  return {};
+}
+
+Status StressWriter::add_scenario(const ScenarioStats& s) {
+  return write_scenario_rows(*impl_->db, impl_->id, impl_->run->frame(), s);
+}
+
+Status StressWriter::add_shard_part(const ScenarioAccumulator& part) {
+  const StressFrame& frame = impl_->run->frame();
+  if (!impl_->accounts_written) {
+    for (std::size_t a = 0; a < frame.accounts.size(); ++a) {
+      const StressAccount& x = frame.accounts[a];
+      auto row = impl_->db->insert_row("stress_shard_accounts",
+                                       {"stress_id", "account_index", "account", "equity", "maintenance"},
+                                       Values{impl_->id, static_cast<std::int64_t>(a), frame.name(x.name),
+                                              dec(x.equity), dec(x.maintenance)});
+      if (!row) return row.error();
+    }
+    impl_->accounts_written = true;
+  }
+  const Scenario& sc = frame.scenarios[part.scenario()];
+  ResultsDb::SqlValue c[4];
+  for (std::size_t i = 0; i < part.cover().size() && i < 2; ++i) {
+    c[2 * i] = frame.name(part.cover()[i].first);
+    c[2 * i + 1] = part.cover()[i].second.str();
+  }
+  auto row = impl_->db->insert_row(
+      "stress_shard_scenarios",
+      {"stress_id", "scenario", "name", "kind", "spec_json", "paths", "first_path", "shard_paths",
+       "worst_path", "worst_bad_debt", "cover1_account", "cover1", "cover2_account", "cover2"},
+      Values{impl_->id, static_cast<std::int64_t>(part.scenario()), sc.name,
+             std::string(scenario_kind_name(sc.kind)), sc.spec_json, sc.paths,
+             frame.first_path[part.scenario()], part.paths_added(), part.worst_path(),
+             part.worst_bad_debt().str(), c[0], c[1], c[2], c[3]});
+  if (!row) return row.error();
+  // Each account's largest losses in this shard, largest first, as raw 1e-8 integers.
+  std::vector<std::int64_t> losses;
+  for (std::size_t a = 0; a < part.tails().size(); ++a) {
+    losses = part.tails()[a];
+    if (losses.empty()) continue;
+    std::sort(losses.begin(), losses.end(), std::greater<>());
+    std::string text;
+    for (std::size_t i = 0; i < losses.size(); ++i) text += (i ? " " : "") + std::to_string(losses[i]);
+    auto t = impl_->db->insert_row("stress_shard_tails", {"stress_id", "scenario", "account_index", "losses"},
+                                   Values{impl_->id, static_cast<std::int64_t>(part.scenario()),
+                                          static_cast<std::int64_t>(a), std::move(text)});
+    if (!t) return t.error();
   }
   return {};
 }
@@ -257,17 +313,16 @@ void StressWriter::abandon() {
 
 // ---- printing ----
 
-std::string stress_text(const StressRun& run, const std::vector<ScenarioStats>& stats,
+std::string stress_text(const StressFrame& run, const std::vector<ScenarioStats>& stats,
                         const std::string& label) {
-  const Summary& s = run.start_summary();
   std::string out = "liqsim stress run: " + label + "\n";
-  out += "  start state        seq " + std::to_string(run.start_seq()) + " (ts " +
-         std::to_string(run.start().ts_ms) + "), " + std::to_string(run.accounts().size()) +
-         " accounts with positions, insurance fund " + grouped(s.insurance_fund.raw()) + "\n";
-  out += "  paths              " + std::to_string(run.path_count()) + " in " + std::to_string(stats.size()) +
+  out += "  start state        seq " + std::to_string(run.start_seq) + " (ts " +
+         std::to_string(run.start_ts) + "), " + std::to_string(run.accounts.size()) +
+         " accounts with positions, insurance fund " + grouped(run.insurance_fund.raw()) + "\n";
+  out += "  paths              " + std::to_string(run.paths) + " in " + std::to_string(stats.size()) +
          " scenario" + (stats.size() == 1 ? "" : "s") + "\n";
   for (const ScenarioStats& st : stats) {
-    const Scenario& sc = run.scenarios()[st.scenario];
+    const Scenario& sc = run.scenarios[st.scenario];
     out += "\nscenario " + sc.name + " (" + scenario_kind_name(sc.kind) + ", " + std::to_string(st.paths) +
            " path" + (st.paths == 1 ? "" : "s") + ")\n";
     const char* head[] = {"", "mean", "VaR 95", "ES 95", "VaR 97.5", "ES 97.5", "VaR 99", "ES 99", "max"};
@@ -298,8 +353,8 @@ std::string stress_text(const StressRun& run, const std::vector<ScenarioStats>& 
     } else {
       std::string names;
       for (std::size_t i = 0; i < st.cover.size(); ++i)
-        names += (i ? " + " : "") + run.symbols().name(st.cover[i].first);
-      out += "  cover-1                     " + grouped(one) + " (" + run.symbols().name(st.cover[0].first) +
+        names += (i ? " + " : "") + run.name(st.cover[i].first);
+      out += "  cover-1                     " + grouped(one) + " (" + run.name(st.cover[0].first) +
              ", path " + std::to_string(st.worst_path) + "): the fund " +
              (fund >= one ? "covers it" : "does NOT cover it") + "\n";
       out += "  cover-2                     " + grouped(two) + " (" + names + "): the fund " +
@@ -313,7 +368,7 @@ std::string stress_text(const StressRun& run, const std::vector<ScenarioStats>& 
     if (!worst.empty()) {
       out += "  largest shortfalls (VaR 99 - maintenance):\n";
       for (const AccountTail* a : worst)
-        out += "    " + run.symbols().name(a->name) + "  shortfall " + grouped(a->shortfall()) + "  VaR 99 " +
+        out += "    " + run.name(a->name) + "  shortfall " + grouped(a->shortfall()) + "  VaR 99 " +
                grouped(a->var99) + "  ES 99 " + grouped(a->es99) + "  maintenance " +
                grouped(a->maintenance) + "\n";
     }
@@ -321,19 +376,18 @@ std::string stress_text(const StressRun& run, const std::vector<ScenarioStats>& 
   return out;
 }
 
-std::string stress_json(const StressRun& run, const std::vector<ScenarioStats>& stats,
+std::string stress_json(const StressFrame& run, const std::vector<ScenarioStats>& stats,
                         const std::string& label) {
-  const Summary& s = run.start_summary();
   auto q = [](const std::string& t) { return json_quote(t); };
-  std::string out = "{\"label\":" + q(label) + ",\"start_seq\":" + std::to_string(run.start_seq()) +
-                    ",\"start_ts\":" + std::to_string(run.start().ts_ms) +
-                    ",\"start_state_hash\":" + q(s.state_hash) +
-                    ",\"insurance_fund\":" + q(s.insurance_fund.str()) +
-                    ",\"accounts\":" + std::to_string(run.accounts().size()) +
-                    ",\"paths\":" + std::to_string(run.path_count()) + ",\"scenarios\":[";
+  std::string out = "{\"label\":" + q(label) + ",\"start_seq\":" + std::to_string(run.start_seq) +
+                    ",\"start_ts\":" + std::to_string(run.start_ts) +
+                    ",\"start_state_hash\":" + q(run.start_state_hash) +
+                    ",\"insurance_fund\":" + q(run.insurance_fund.str()) +
+                    ",\"accounts\":" + std::to_string(run.accounts.size()) +
+                    ",\"paths\":" + std::to_string(run.paths) + ",\"scenarios\":[";
   for (std::size_t k = 0; k < stats.size(); ++k) {
     const ScenarioStats& st = stats[k];
-    const Scenario& sc = run.scenarios()[st.scenario];
+    const Scenario& sc = run.scenarios[st.scenario];
     out += std::string(k ? "," : "") + "{\"name\":" + q(sc.name) +
            ",\"kind\":" + q(scenario_kind_name(sc.kind)) + ",\"paths\":" + std::to_string(st.paths);
     for (int i = 0; i < 3; ++i) {
@@ -348,7 +402,7 @@ std::string stress_json(const StressRun& run, const std::vector<ScenarioStats>& 
     out += ",\"exhausted_paths\":" + std::to_string(st.exhausted_paths) +
            ",\"worst_path\":" + std::to_string(st.worst_path) + ",\"cover\":[";
     for (std::size_t i = 0; i < st.cover.size(); ++i)
-      out += std::string(i ? "," : "") + "{\"account\":" + q(run.symbols().name(st.cover[i].first)) +
+      out += std::string(i ? "," : "") + "{\"account\":" + q(run.name(st.cover[i].first)) +
              ",\"deficit\":" + q(st.cover[i].second.str()) + "}";
     out += "],\"cover_1\":" + q(dec(one)) + ",\"cover_2\":" + q(dec(two)) +
            ",\"fund_covers_1\":" + (fund >= one ? "true" : "false") +
@@ -357,7 +411,7 @@ std::string stress_json(const StressRun& run, const std::vector<ScenarioStats>& 
            ",\"accounts_covered\":" + std::to_string(st.accounts_covered) + ",\"shortfalls\":[";
     const auto worst = shortfalls(st, 20);
     for (std::size_t i = 0; i < worst.size(); ++i)
-      out += std::string(i ? "," : "") + "{\"account\":" + q(run.symbols().name(worst[i]->name)) +
+      out += std::string(i ? "," : "") + "{\"account\":" + q(run.name(worst[i]->name)) +
              ",\"shortfall\":" + q(dec(worst[i]->shortfall())) + ",\"var_99\":" + q(dec(worst[i]->var99)) +
              ",\"es_99\":" + q(dec(worst[i]->es99)) + ",\"maintenance\":" + q(dec(worst[i]->maintenance)) +
              "}";
