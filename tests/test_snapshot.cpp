@@ -142,3 +142,54 @@ TEST_CASE("a fork that keeps the start state's account text hashes and prints it
   CHECK(plain.state_hash() == sha256_hex(text));
   CHECK(start.state_hash() != plain.state_hash());
 }
+
+TEST_CASE("an engine assigned a start state runs on as a fresh copy of it does", "[replay][snapshot]") {
+  // Engine::assign (stress paths reuse one engine per thread): after running
+  // through a crash, the engine is assigned the start state again and must
+  // give, event for event, what a fresh copy gives — derived events, counters
+  // and the state hash — including after a run that failed half-way.
+  Symbols symbols;
+  WorkloadSpec spec;
+  spec.seed = 31;
+  spec.accounts = 300;
+  spec.markets = 2;
+  spec.ticks = 500;
+  spec.crash_at = 250;
+  spec.crash_ticks = 80;
+  spec.crash_bp = 3000;
+  spec.activity_ppm = 150'000;
+  Workload w = make_workload(spec, symbols);
+  const std::size_t half = w.events.size() / 2;
+  Engine start(w.config, symbols);
+  std::vector<DerivedEvent> out;
+  for (std::size_t i = 0; i < half; ++i) REQUIRE(start.apply(w.events[i], static_cast<std::int64_t>(i), out));
+  start.keep_account_text();
+  auto run_rest = [&](Engine& e) {
+    std::vector<std::string> lines;
+    std::vector<DerivedEvent> d;
+    for (std::size_t i = half; i < w.events.size(); ++i) {
+      d.clear();
+      REQUIRE(e.apply(w.events[i], static_cast<std::int64_t>(i), d));
+      lines.push_back(std::to_string(d.size()) + " " + std::to_string(e.totals().liquidations));
+    }
+    lines.push_back(e.state_hash());
+    return lines;
+  };
+  Engine fresh(start);
+  const auto expected = run_rest(fresh);
+  REQUIRE(fresh.summary().liquidations > start.summary().liquidations);
+  Engine reused(start);
+  CHECK(run_rest(reused) == expected);
+  // A failed event leaves an engine refusing every later one; assign clears it.
+  PriceEvent huge;
+  huge.price = Price::from_raw(INT64_MAX);
+  for (const InputEvent& ev : w.events)
+    if (const auto* p = std::get_if<PriceEvent>(&ev.body)) huge.asset = p->asset;
+  (void)reused.apply(InputEvent{w.events.back().ts_ms, huge}, static_cast<std::int64_t>(w.events.size()),
+                     out);
+  REQUIRE(reused.failed());
+  reused.assign(start);
+  CHECK_FALSE(reused.failed());
+  CHECK(reused.state_hash() == start.state_hash());
+  CHECK(run_rest(reused) == expected);
+}

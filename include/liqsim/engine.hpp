@@ -70,6 +70,11 @@ class Engine {
   // after event k gives what replaying 0..n gives (tests/test_snapshot.cpp).
   Engine(const Engine& other);
   Engine& operator=(const Engine&) = delete;
+  // This engine becomes a fork of OTHER, as if copy-constructed from it, in
+  // the memory it already holds: an engine that runs one path after another
+  // from the same start state (stress paths) reuses its storage rather than
+  // allocating and faulting in a new copy of every account for each.
+  void assign(const Engine& other);
   Engine(Engine&&) noexcept;
   Engine& operator=(Engine&&) = delete;
 

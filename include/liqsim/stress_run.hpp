@@ -247,6 +247,9 @@ class StressRun {
   // Runs path P (0 ≤ P < path_count()): a fork of the snapshot. Safe to
   // call from several threads at once.
   Result<PathResult> run_path(std::int64_t p) const;
+  // The same in SCRATCH, an engine kept by the caller from one path to the
+  // next (empty at first): each path reuses its memory (Engine::assign).
+  Result<PathResult> run_path(std::int64_t p, std::optional<Engine>& scratch) const;
 
  private:
   StressRun();

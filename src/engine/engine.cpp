@@ -299,6 +299,12 @@ Engine::Engine(Config config, Symbols& symbols, EngineOptions options)
     : impl_(std::make_unique<Impl>(std::move(config), symbols, options)) {}
 Engine::Engine(const Engine& other) : impl_(std::make_unique<Impl>(*other.impl_)) { impl_->out = nullptr; }
 Engine::Engine(Engine&&) noexcept = default;
+
+void Engine::assign(const Engine& other) {
+  if (this == &other) return;
+  *impl_ = *other.impl_;
+  impl_->out = nullptr;
+}
 Engine::~Engine() = default;
 
 Status Engine::apply(const InputEvent& event, std::int64_t seq, std::vector<DerivedEvent>& out) {

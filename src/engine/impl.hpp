@@ -60,6 +60,19 @@ struct AdlBook {
 };
 }  // namespace engine
 
+// The engine's symbol table, held by pointer so that a whole Impl can be
+// assigned from another (Engine::assign); every engine of one run shares it.
+class SymbolsRef {
+ public:
+  explicit SymbolsRef(Symbols& s) : p_(&s) {}
+  Sym intern(std::string_view name) const { return p_->intern(name); }
+  const std::string& name(Sym id) const { return p_->name(id); }
+  std::size_t size() const { return p_->size(); }
+
+ private:
+  Symbols* p_;
+};
+
 struct Engine::Impl {
   using Account = engine::Account;
   using AssetState = engine::AssetState;
@@ -76,7 +89,7 @@ struct Engine::Impl {
   static constexpr std::uint32_t kCross = engine::kCross;
 
   Config config;
-  Symbols& symbols;
+  SymbolsRef symbols;
   EngineOptions options;
 
   std::vector<Account> accounts;

@@ -152,6 +152,11 @@ const Engine& StressRun::snapshot() const { return *impl_->snapshot; }
 const StressFrame& StressRun::frame() const { return impl_->frame; }
 
 Result<PathResult> StressRun::run_path(std::int64_t p) const {
+  std::optional<Engine> scratch;
+  return run_path(p, scratch);
+}
+
+Result<PathResult> StressRun::run_path(std::int64_t p, std::optional<Engine>& scratch) const {
   const Impl& w = *impl_;
   const auto [s, index] = w.locate(p);
   const Scenario& sc = w.frame.scenarios[s];
@@ -160,7 +165,11 @@ Result<PathResult> StressRun::run_path(std::int64_t p) const {
   r.scenario = s;
   r.index = index;
   const std::vector<InputEvent> events = scenario_path(sc, index, w.start);
-  Engine engine(*w.snapshot);
+  if (scratch)
+    scratch->assign(*w.snapshot);
+  else
+    scratch.emplace(*w.snapshot);
+  Engine& engine = *scratch;
   std::vector<DerivedEvent> derived;
   std::map<Sym, UsdSum> deficit;
   Usd fund_min = engine.insurance_fund();
@@ -209,17 +218,20 @@ Status run_stress(const StressRun& run, int jobs, const std::function<Status(Pat
                   const std::function<void(std::int64_t)>& progress, const Shard& shard) {
   // The shard's paths, numbered k = 0, 1, ... here: path shard.index + k × shard.count.
   const std::int64_t n = shard_path_count(run.path_count(), shard);
-  auto guarded = [&](std::int64_t k) -> Result<PathResult> {
+  // Each thread runs its paths in one engine of its own (StressRun::run_path).
+  auto guarded = [&](std::int64_t k, std::optional<Engine>& scratch) -> Result<PathResult> {
     const std::int64_t p = shard.index + k * shard.count;
     try {
-      return run.run_path(p);
+      return run.run_path(p, scratch);
     } catch (const std::exception& ex) {
+      scratch.reset();  // half a path: start the next from a fresh copy
       return make_error(ErrorKind::input, "path " + std::to_string(p) + ": " + ex.what());
     }
   };
+  std::optional<Engine> own;  // the calling thread's
   if (jobs <= 1 || n <= 1) {
     for (std::int64_t p = 0; p < n; ++p) {
-      auto r = guarded(p);
+      auto r = guarded(p, own);
       if (!r) return r.error();
       if (Status st = done(*r); !st) return st;
       if (progress) progress(p + 1);
@@ -237,6 +249,7 @@ Status run_stress(const StressRun& run, int jobs, const std::function<Status(Pat
   bool stop = false;
   auto can_take = [&] { return !stop && next < n && next < handed + window; };
   auto worker = [&] {
+    std::optional<Engine> scratch;
     for (;;) {
       std::int64_t p;
       {
@@ -245,7 +258,7 @@ Status run_stress(const StressRun& run, int jobs, const std::function<Status(Pat
         if (stop || next >= n) return;
         p = next++;
       }
-      auto r = guarded(p);
+      auto r = guarded(p, scratch);
       std::lock_guard lock(mu);
       ready.emplace(p, std::move(r));
       changed.notify_all();
@@ -266,13 +279,13 @@ Status run_stress(const StressRun& run, int jobs, const std::function<Status(Pat
       if (next == p) {
         next = p + 1;
         lock.unlock();
-        r.emplace(guarded(p));
+        r.emplace(guarded(p, own));
         break;
       }
       if (can_take()) {
         const std::int64_t q = next++;
         lock.unlock();
-        auto other = guarded(q);
+        auto other = guarded(q, own);
         std::lock_guard again(mu);
         ready.emplace(q, std::move(other));
         changed.notify_all();
