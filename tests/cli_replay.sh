@@ -379,5 +379,27 @@ expect_error "--set without '=' is a usage error" 2 "replay: --set liquidation.a
 expect_error "--set cannot remove tiers" 2 "not add or remove items" \
   "$LIQSIM" replay "$FLAG" --set 'markets.ETH-PERP.tiers=[]'
 
+# ---- a margin call on a unit with negative equity: no ratio, its equity ----
+mkdir -p "$TMP/negcall"
+cat >"$TMP/negcall/config.json" <<'JSON'
+{ "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.02", "maintenance_margin_ratio": "0.01",
+                             "depth": "24500" } },
+  "assets": { "BTC": {} }, "liquidation": { "insurance_fund": "1000000", "max_cascade_rounds": 1 } }
+JSON
+cat >"$TMP/negcall/events.jsonl" <<'JSONL'
+{"type":"price","ts":1,"asset":"BTC","price":"10000"}
+{"type":"deposit","ts":1,"account":"first","asset":"USD","amount":"2500"}
+{"type":"trade","ts":1,"account":"first","market":"BTC-PERP","side":"buy","qty":"10","price":"10000"}
+{"type":"deposit","ts":1,"account":"thin","asset":"USD","amount":"39000"}
+{"type":"trade","ts":1,"account":"thin","market":"BTC-PERP","side":"buy","qty":"100","price":"10000"}
+{"type":"price","ts":2,"asset":"BTC","price":"9800"}
+JSONL
+"$LIQSIM" replay "$TMP/negcall" --out "$TMP/negcall.sqlite" --journal "$TMP/negcall.journal" --quiet >/dev/null 2>&1 ||
+  not_ok "replay of a margin call at negative equity"
+got=$(sqlite3 "$TMP/negcall.sqlite" "SELECT account || ',' || ifnull(margin_ratio, 'NULL') || ',' || ifnull(margin_ratio_f, 'NULL') || ',' || amount FROM events WHERE type = 'margin_call'")
+check "a margin call at negative equity: margin_ratio NULL, amount the equity ($got)" [ "$got" = "thin,NULL,NULL,-600" ]
+check "its journal line has margin_ratio null and the equity" \
+  grep -q '"type":"margin_call".*"margin_ratio":null.*"equity":"-600"' "$TMP/negcall.journal"
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -145,7 +145,9 @@ TEST_CASE("a margin call is raised once per crossing of the threshold, not per t
   CHECK(r.summary().margin_calls == 2);
   auto calls = r.of_type<MarginCallEvent>();
   REQUIRE(calls.size() == 2);
-  CHECK(calls[0].margin_ratio >= Ratio::parse_or_throw("0.8"));
+  REQUIRE(calls[0].margin_ratio.has_value());
+  CHECK(*calls[0].margin_ratio >= Ratio::parse_or_throw("0.8"));
+  CHECK(calls[0].equity.is_positive());
   CHECK(r.summary().liquidations == 0);
 }
 

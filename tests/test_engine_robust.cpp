@@ -165,7 +165,8 @@ TEST_CASE("ADL re-ranks a counterparty it took from before the next bankrupt of 
 // ---- finding 5: the margin ratio of a margin call ---------------------------
 
 TEST_CASE(
-    "a unit left liquidatable by max_cascade_rounds with an equity of 3e-8 gets a saturated margin ratio",
+    "a unit left liquidatable by max_cascade_rounds with an equity of 3e-8 gets no margin ratio, and its "
+    "equity",
     "[engine][robust][margin]") {
   // 2 % initial, 1 % maintenance. "first" is liquidated at 9800; its fill's
   // impact (4 %, half of it permanent) takes the mark to 9604, where "thin"
@@ -192,11 +193,46 @@ TEST_CASE(
   auto calls = b.indexed.of_type<MarginCallEvent>();
   REQUIRE(calls.size() == 1);
   CHECK(b.indexed.symbols.name(calls[0].account) == "thin");
-  CHECK(calls[0].margin_ratio == Ratio::max());  // as for equity ≤ 0
-  CHECK(b.indexed.journal.back().find("\"margin_ratio\":\"92233720368.54775807\"") != std::string::npos);
+  // Beyond Ratio's range: no number, reported as null with the equity that
+  // explains it (a few 1e-8 USD), not as the type's maximum.
+  CHECK_FALSE(calls[0].margin_ratio.has_value());
+  CHECK(calls[0].equity.is_positive());
+  CHECK(calls[0].equity < Usd::from_units(1));
+  CHECK(b.indexed.journal.back().find("\"margin_ratio\":null") != std::string::npos);
+  CHECK(b.indexed.journal.back().find("92233720368") == std::string::npos);
   // The next event (a later ts: the mark returns to 9800) checks it again.
   REQUIRE_NOTHROW(b.apply(price(3, "BTC", "9800")));
   b.require_same();
+}
+
+TEST_CASE(
+    "a margin call on a unit with negative equity reports no ratio and the equity, in the journal and the "
+    "database",
+    "[engine][robust][margin]") {
+  // As above, but "thin" holds 39000: at the moved mark 9604 its equity is
+  // 39000 − 100 × 396 = −600. One round only, so it is left for the next
+  // event with a margin call whose ratio is no number.
+  Both b(R"({
+    "markets": { "BTC-PERP": { "underlying": "BTC", "initial_margin_ratio": "0.02", "maintenance_margin_ratio": "0.01",
+                               "depth": "24500" } },
+    "assets": { "BTC": {} },
+    "liquidation": { "insurance_fund": "1000000", "max_cascade_rounds": 1 } })");
+  b.apply_all({
+      price(1, "BTC", "10000"),
+      deposit(1, "first", "USD", "2500"),
+      trade(1, "first", "BTC-PERP", "buy", "10", "10000"),
+      deposit(1, "thin", "USD", "39000"),
+      trade(1, "thin", "BTC-PERP", "buy", "100", "10000"),
+  });
+  REQUIRE_NOTHROW(b.apply(price(2, "BTC", "9800")));
+  b.require_same();
+  auto calls = b.indexed.of_type<MarginCallEvent>();
+  REQUIRE(calls.size() == 1);
+  CHECK(b.indexed.symbols.name(calls[0].account) == "thin");
+  CHECK_FALSE(calls[0].margin_ratio.has_value());
+  CHECK(calls[0].equity.str() == "-600");
+  CHECK(b.indexed.journal.back().find("\"margin_ratio\":null") != std::string::npos);
+  CHECK(b.indexed.journal.back().find("\"equity\":\"-600\"") != std::string::npos);
 }
 
 TEST_CASE(
@@ -222,9 +258,9 @@ TEST_CASE(
   auto calls = b.indexed.of_type<MarginCallEvent>();
   REQUIRE(calls.size() == 2);
   CHECK(b.indexed.symbols.name(calls[0].account) == "exact");
-  CHECK(calls[0].margin_ratio.str() == "0.8");
+  CHECK(calls[0].margin_ratio->str() == "0.8");
   CHECK(b.indexed.symbols.name(calls[1].account) == "rounded");
-  CHECK(calls[1].margin_ratio.str() == "0.8");
+  CHECK(calls[1].margin_ratio->str() == "0.8");
 }
 
 // ---- finding 9: a param re-rates only what it can affect --------------------

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -108,8 +109,11 @@ struct RejectedEvent {
 };
 struct MarginCallEvent {
   Sym account = kNoSym;
-  Ratio margin_ratio;
+  // maintenance ÷ equity, rounded up; absent when it is no number: the
+  // unit's equity is ≤ 0, or the ratio is beyond Ratio's range.
+  std::optional<Ratio> margin_ratio;
   Sym market = kNoSym;  // set for an isolated position, else kNoSym (extension)
+  Usd equity;           // the unit's equity at the call (extension)
 };
 struct LiquidationEvent {
   Sym account = kNoSym;

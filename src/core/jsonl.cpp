@@ -627,8 +627,12 @@ std::string encode_derived(const DerivedEvent& e, const Symbols& sym) {
           put_field(out, "reason", json_quote(b.reason));
         } else if constexpr (std::is_same_v<T, MarginCallEvent>) {
           put_sym(out, "account", b.account, sym);
-          put_num(out, "margin_ratio", b.margin_ratio);
+          if (b.margin_ratio)
+            put_num(out, "margin_ratio", *b.margin_ratio);
+          else
+            put_field(out, "margin_ratio", "null");
           if (b.market != kNoSym) put_sym(out, "market", b.market, sym);
+          put_num(out, "equity", b.equity);
         } else if constexpr (std::is_same_v<T, LiquidationEvent>) {
           put_sym(out, "account", b.account, sym);
           put_sym(out, "market", b.market, sym);

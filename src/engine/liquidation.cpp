@@ -563,7 +563,7 @@ void Engine::Impl::update_margin_state(RiskState& st, const Risk& r, Ratio thres
   if (st == RiskState::healthy && call.in_call) {
     transition(st, RiskState::margin_call);
     ++totals.margin_calls;
-    emit(MarginCallEvent{a.name, call.ratio, market});
+    emit(MarginCallEvent{a.name, call.ratio, market, r.equity});
   } else if (st == RiskState::margin_call && !call.in_call) {
     transition(st, RiskState::healthy);
   }

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 
 #include "liqsim/config.hpp"
 #include "liqsim/events.hpp"
@@ -57,25 +58,25 @@ inline Usd notional_at(Qty qty, Price mark) { return mul<Usd>(qty.abs(), mark, R
 // Whether a unit is in a margin call, and the margin ratio reported with it:
 // maintenance ÷ equity rounded up to 8 digits, computed in 128 bits (a unit
 // left liquidatable by max_cascade_rounds can have an equity of a few 1e-8
-// and a ratio beyond any Ratio). The comparison with the threshold is exact;
-// the reported ratio saturates at Ratio::max(), which equity ≤ 0 also gives.
-// No maintenance requirement: never in a call.
+// and a ratio beyond any Ratio). The comparison with the threshold is exact.
+// The reported ratio is absent where it is no number: equity ≤ 0 (always a
+// call), or a ratio beyond Ratio's range (above 92,233,720,368). No
+// maintenance requirement: never in a call.
 struct MarginCallTest {
   bool in_call = false;
-  Ratio ratio;
+  std::optional<Ratio> ratio;
 };
 inline MarginCallTest margin_call_test(const Risk& r, Ratio threshold) {
   MarginCallTest t;
   if (!r.mm.is_positive()) return t;
   if (!r.equity.is_positive()) {
     t.in_call = true;
-    t.ratio = Ratio::max();
     return t;
   }
   using i128 = __int128;
   const i128 q = detail::div_round(i128(r.mm.raw()) * kScale, r.equity.raw(), Round::up);
   t.in_call = q >= threshold.raw();
-  t.ratio = q > INT64_MAX ? Ratio::max() : Ratio::from_raw(static_cast<std::int64_t>(q));
+  if (q <= INT64_MAX) t.ratio = Ratio::from_raw(static_cast<std::int64_t>(q));
   return t;
 }
 

@@ -1769,7 +1769,8 @@ class SqliteResultsDb final : public ResultsDb {
           } else if constexpr (std::is_same_v<T, MarginCallEvent>) {
             st.text_static(6, name(b.account));
             st.text_static_or_null(8, name(b.market));
-            st.decimal(28, b.margin_ratio);
+            if (b.margin_ratio) st.decimal(28, *b.margin_ratio);  // else NULL: no number
+            st.decimal(22, b.equity);
           } else if constexpr (std::is_same_v<T, LiquidationEvent>) {
             st.text_static(6, name(b.account));
             st.text_static(8, name(b.market));
