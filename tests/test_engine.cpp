@@ -255,15 +255,19 @@ TEST_CASE("insurance fund pays first; when exhausted ADL covers the rest, else i
     CHECK(s.socialized_loss.is_zero());
     auto adl = r->of_type<AdlEvent>();
     REQUIRE(adl.size() == 2);
-    // s1: PnL 25 % × leverage 360/220 ranks before s2: 10 % × 1800/1200. Each gives 5 per BTC taken.
+    // s1: PnL 25 % × leverage 360/220 ranks before s2: 10 % × 1800/1200.
+    // The loser is bankrupt at 98 (= 100 − 20 / 10; filled 900, deficit 80).
+    // Each counterparty buys back at 98 with the mark at 90, giving up 8 a
+    // unit, for as many units as the 50 the fund left open needs: s1 all its
+    // 4 (32), s2 2.25 (18). The rest of the leg is not deleveraged.
     CHECK(r->symbols.name(adl[0].counterparty) == "s1");
     CHECK(adl[0].qty.str() == "4");
-    CHECK(adl[0].amount.str() == "20");
+    CHECK(adl[0].amount.str() == "32");
+    CHECK(adl[0].price.str() == "98");
     CHECK(r->symbols.name(adl[1].counterparty) == "s2");
-    CHECK(adl[1].qty.str() == "6");
-    CHECK(adl[1].amount.str() == "30");
-    CHECK(adl[1].price.str() == "95");
-    CHECK(adl[0].price > Price::from_units(90));  // shorts buy back above the mark: the bankruptcy price
+    CHECK(adl[1].qty.str() == "2.25");
+    CHECK(adl[1].amount.str() == "18");
+    CHECK(adl[1].price.str() == "98");
   }
   SECTION("fund exhausted, ADL off: socialized loss") {
     auto r = build("30", false);

@@ -162,6 +162,94 @@ TEST_CASE("ADL re-ranks a counterparty it took from before the next bankrupt of 
   CHECK(adl[1].amount.str() == "100");
 }
 
+// ---- issue 15: ADL at the bankruptcy price --------------------------------
+
+TEST_CASE("ADL closes counterparties at the bankruptcy price, whatever the fill and the impact",
+          "[engine][robust][adl]") {
+  // Issue 15's minimal case: a long of 10 @ 100 with 20 of margin gapped to
+  // 80 sells through depth 1000 at 79.68 (a 0.8 % move, half of it in the
+  // fill): 183.2 short, bankrupt at 98 = 100 − 20 / 10. The short
+  // counterparty buys back at 98 — not at the mark moved by the deficit per
+  // unit, which gave 97.68 with all the impact kept and 98.32 with none.
+  auto run = [](const char* share, const char* fund) {
+    std::string cfg = std::string(R"({"assets":{"BTC":{}},"markets":{"BTC-PERP":{"underlying":"BTC",)") +
+                      R"("initial_margin_ratio":"0.02","maintenance_margin_ratio":"0.01","depth":"1000",)" +
+                      R"("impact_permanent_share":")" + share + R"("}},"liquidation":{"insurance_fund":")" +
+                      fund + R"(","adl":true}})";
+    auto b = std::make_unique<Both>(cfg);
+    b->apply_all({price(1, "BTC", "100"), deposit(1, "loser", "USD", "20"),
+                  trade(1, "loser", "BTC-PERP", "buy", "10", "100"), deposit(1, "short", "USD", "10000"),
+                  trade(1, "short", "BTC-PERP", "sell", "10", "100")});
+    REQUIRE(b->indexed.summary().rejected == 0);
+    b->apply(price(2, "BTC", "80"));
+    b->require_same();
+    return b;
+  };
+  SECTION("all the impact kept: the mark is 79.36, 18.64 a unit covers 183.2 on 9.83 units") {
+    auto b = run("1", "0");
+    auto liq = b->indexed.of_type<LiquidationEvent>();
+    REQUIRE(liq.size() == 1);
+    CHECK(liq[0].price.str() == "79.68");
+    CHECK(b->indexed.summary().bad_debt.str() == "183.2");
+    auto adl = b->indexed.of_type<AdlEvent>();
+    REQUIRE(adl.size() == 1);
+    CHECK(adl[0].price.str() == "98");
+    CHECK(adl[0].amount.str() == "183.2");
+    CHECK(adl[0].qty.str() == "9.82832619");  // 183.2 / 18.64, rounded up
+    CHECK(b->indexed.summary().socialized_loss.is_zero());
+  }
+  SECTION(
+      "no impact kept: the mark is 80, 18 a unit on all 10 covers 180; the fill's 3.2 below it is "
+      "socialized") {
+    auto b = run("0", "0");
+    auto adl = b->indexed.of_type<AdlEvent>();
+    REQUIRE(adl.size() == 1);
+    CHECK(adl[0].price.str() == "98");
+    CHECK(adl[0].qty.str() == "10");
+    CHECK(adl[0].amount.str() == "180");
+    CHECK(b->indexed.summary().socialized_loss.str() == "3.2");
+  }
+  SECTION("the fund pays first: ADL closes at 98 only the units the 83.2 it left needs") {
+    auto b = run("0", "100");
+    CHECK(b->indexed.summary().insurance_paid.str() == "100");
+    auto adl = b->indexed.of_type<AdlEvent>();
+    REQUIRE(adl.size() == 1);
+    CHECK(adl[0].price.str() == "98");
+    CHECK(adl[0].qty.str() == "4.62222223");  // 83.2 / 18, rounded up
+    CHECK(adl[0].amount.str() == "83.2");
+    CHECK(b->indexed.summary().socialized_loss.is_zero());
+  }
+}
+
+TEST_CASE("a cross deficit over two markets is covered by each market's counterparties for its share",
+          "[engine][robust][adl]") {
+  // A cross account long BTC and long ETH, gapped in both: its deficit is
+  // split pro rata to the legs' filled notional, each leg bankrupt at its own
+  // price, and a BTC short cannot pay for the ETH leg.
+  Both b(R"({"assets":{"BTC":{},"ETH":{}},"markets":{
+      "BTC-PERP":{"underlying":"BTC","initial_margin_ratio":"0.02","maintenance_margin_ratio":"0.01"},
+      "ETH-PERP":{"underlying":"ETH","initial_margin_ratio":"0.02","maintenance_margin_ratio":"0.01"}},
+      "liquidation":{"insurance_fund":"0","adl":true}})");
+  b.apply_all({price(1, "BTC", "100"), price(1, "ETH", "100"), deposit(1, "loser", "USD", "250"),
+               trade(1, "loser", "BTC-PERP", "buy", "10", "100"),
+               trade(1, "loser", "ETH-PERP", "buy", "10", "100"), deposit(1, "bshort", "USD", "10000"),
+               trade(1, "bshort", "BTC-PERP", "sell", "10", "100")});
+  REQUIRE(b.indexed.summary().rejected == 0);
+  // ETH falls to 80 (equity 50, still above maintenance), then BTC: both
+  // legs close at 80, filled 800 + 800, equity 250 − 400 = −150, 75 a leg.
+  b.apply(price(2, "ETH", "80"));
+  REQUIRE(b.indexed.summary().liquidations == 0);
+  b.apply(price(3, "BTC", "80"));
+  b.require_same();
+  REQUIRE(b.indexed.summary().liquidations == 2);
+  auto adl = b.indexed.of_type<AdlEvent>();
+  REQUIRE(adl.size() == 1);
+  CHECK(b.indexed.symbols.name(adl[0].market) == "BTC-PERP");
+  CHECK(adl[0].price.str() == "87.5");  // 80 + 75 / 10
+  CHECK(adl[0].amount.str() == "75");
+  CHECK(b.indexed.summary().socialized_loss.str() == "75");  // ETH's share: no ETH short to take it
+}
+
 // ---- finding 5: the margin ratio of a margin call ---------------------------
 
 TEST_CASE(

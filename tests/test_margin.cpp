@@ -175,12 +175,29 @@ TEST_CASE("ADL: score is PnL % × leverage, exact in 256 bits; shares and prices
   // The cost rounds up: 0.00000001 × 0.5 = 0.000000005 → 0.00000001.
   CHECK(position_cost(Q("0.00000001"), P("0.5")) == 1);
 
-  // Take 1 of 2 (PnL 50: 25 for the part) towards a leg of 3 with 30 to cover: 10.
-  CHECK(adl_amount(U("50"), Q("1"), Q("2"), U("30"), Q("3"), U("30")) == U("10"));
-  CHECK(adl_amount(U("8"), Q("1"), Q("2"), U("30"), Q("3"), U("30")) == U("4"));  // capped at the part's PnL
-  CHECK(adl_amount(U("50"), Q("1"), Q("2"), U("30"), Q("3"), U("2.5")) == U("2.5"));  // at what is open
+  // Take 1 of 2 (PnL 50: 25 for the part), 10 forgone a unit at the bankruptcy price, 30 open: 10.
+  CHECK(adl_amount(U("50"), Q("1"), Q("2"), P("10"), U("30")) == U("10"));
+  CHECK(adl_amount(U("8"), Q("1"), Q("2"), P("10"), U("30")) == U("4"));      // capped at the part's PnL
+  CHECK(adl_amount(U("50"), Q("1"), Q("2"), P("10"), U("2.5")) == U("2.5"));  // at what is open
   CHECK(adl_price(P("100"), U("10"), Q("1"), true) == P("110"));
   CHECK(adl_price(P("100"), U("10"), Q("3"), false) == P("96.66666666"));  // 3.33333334 per unit (up)
+}
+
+TEST_CASE("the bankruptcy price of a closed leg, and what ADL at it needs", "[margin][adl]") {
+  // Issue 15's case: a long of 10 @ 100 with 20 of margin sold at 79.68
+  // (796.8 filled) is 183.2 short: bankrupt at 98 = 100 − 20 / 10.
+  CHECK(bankruptcy_price(U("796.8"), U("183.2"), Q("10"), Side::sell) == P("98"));
+  // A short of 10 @ 100 with 20 of margin bought back at 120.32 (1203.2): bankrupt at 102.
+  CHECK(bankruptcy_price(U("1203.2"), U("183.2"), Q("10"), Side::buy) == P("102"));
+  // Rounded away from the fill: 100 / 3 → 33.33333334 for a sold leg, 33.33333333 for a bought one.
+  CHECK(bankruptcy_price(U("90"), U("10"), Q("3"), Side::sell) == P("33.33333334"));
+  CHECK(bankruptcy_price(U("110"), U("10"), Q("3"), Side::buy) == P("33.33333333"));
+  // A short counterparty buying back at 98 with the mark at 80 gives up 18 a
+  // unit; one at 99 would gain: it cannot cover.
+  CHECK(adl_forgone_per_unit(P("80"), P("98"), true) == P("18"));
+  CHECK(adl_forgone_per_unit(P("80"), P("98"), false) == P("-18"));
+  CHECK(adl_units_needed(U("183.2"), P("18")) == Q("10.17777778"));  // rounded up
+  CHECK(adl_units_needed(U("36"), P("18")) == Q("2"));
 }
 
 TEST_CASE("ledger: a transfer moves exactly, the check finds any imbalance", "[margin][ledger]") {

@@ -39,6 +39,12 @@ struct ClosedLeg {
   std::uint32_t market;
   Side side;  // side of the closing fill
   Qty qty;
+  Usd filled;  // Σ qty × price of its fills (each rounded down)
+  // At bankruptcy (Engine::Impl::liquidate): the leg's share of the deficit,
+  // pro rata to `filled`, and its bankruptcy price; at resolution, the part
+  // of that share the insurance fund left for ADL (`open`).
+  Usd deficit, open;
+  Price bankruptcy;
 };
 
 struct Bankrupt {
@@ -445,7 +451,9 @@ struct Engine::Impl {
   void deleverage(Bankrupt& b);
   void deleverage_by_scan(Bankrupt& b);  // the reference: every leg ranks every holder
   void sort_adl_legs(Bankrupt& b) const;
-  bool adl_take(Bankrupt& b, const engine::ClosedLeg& leg, std::uint32_t acct, Qty& remaining, Usd target);
+  bool adl_take(Bankrupt& b, engine::ClosedLeg& leg, std::uint32_t acct, Qty& remaining);
+  bool adl_leg_open(const engine::ClosedLeg& leg, const Qty& remaining) const;
+  void attribute_deficit(Bankrupt& b) const;
   std::optional<engine::AdlScore> adl_rank(std::uint32_t acct, std::uint32_t m, bool want_short) const;
   engine::AdlBook& adl_book(std::uint32_t m, bool want_short);
   std::uint32_t adl_version(std::uint32_t acct) const {

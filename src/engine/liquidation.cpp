@@ -111,9 +111,11 @@ void Engine::Impl::close_for_liquidation(const Unit& u, std::uint32_t m, Qty qty
   for (ClosedLeg& leg : record.legs)
     if (leg.market == m) {
       leg.qty += qty;
+      leg.filled += filled;
       merged = true;
     }
-  if (!merged) record.legs.push_back(ClosedLeg{m, side, qty});
+  if (!merged)
+    record.legs.push_back(ClosedLeg{m, side, qty, filled, Usd::zero(), Usd::zero(), Price::zero()});
 }
 
 // Positions of the unit, largest maintenance requirement first.
@@ -188,6 +190,7 @@ void Engine::Impl::liquidate(const Unit& u, std::uint32_t round) {
     ++totals.bankruptcies;
     totals.bad_debt += deficit;
     record.deficit = deficit;
+    attribute_deficit(record);
     emit(BankruptcyEvent{accounts[u.account].name, deficit, u.is_cross() ? kNoSym : market_sym[u.market]});
     bankrupts.push_back(record);
     if (!u.is_cross()) tidy_slot(u.account, u.market);
@@ -221,10 +224,29 @@ void Engine::Impl::sell_collateral(std::uint32_t acct) {
 }
 
 // Fund first, then ADL, then socialized loss (CONTRACT §4).
+// A bankrupt unit's deficit split over its closed legs pro rata to their
+// filled notional (rounded down; the largest leg, first in order, takes the
+// remainder), and each leg's bankruptcy price from its share.
+void Engine::Impl::attribute_deficit(Bankrupt& b) const {
+  Usd total;
+  for (const ClosedLeg& leg : b.legs) total += leg.filled;
+  Usd given;
+  std::size_t largest = 0;
+  for (std::size_t i = 0; i < b.legs.size(); ++i) {
+    ClosedLeg& leg = b.legs[i];
+    if (leg.filled > b.legs[largest].filled) largest = i;
+    leg.deficit = total.is_positive() ? mul_div<Usd>(b.deficit, leg.filled, total, Round::down) : Usd::zero();
+    given += leg.deficit;
+  }
+  if (!b.legs.empty()) b.legs[largest].deficit += b.deficit - given;
+  for (ClosedLeg& leg : b.legs) leg.bankruptcy = bankruptcy_price(leg.filled, leg.deficit, leg.qty, leg.side);
+}
+
 void Engine::Impl::resolve_bankruptcies() {
   adl_books.clear();
   adl_versions.clear();
   for (Bankrupt& b : bankrupts) {
+    const Usd before = b.deficit;
     Usd paid = min_of(b.deficit, ledger.insurance_balance());
     if (paid.is_positive()) {
       ledger.transfer(ledger.insurance(), ledger.bad_debt(), paid);
@@ -232,6 +254,18 @@ void Engine::Impl::resolve_bankruptcies() {
       insurance_move(-paid);
     }
     b.deficit -= paid;
+    // What the fund left open, over the legs as the deficit was (the
+    // largest leg takes the remainder of the rounding).
+    Usd given;
+    std::size_t largest = 0;
+    for (std::size_t i = 0; i < b.legs.size(); ++i) {
+      ClosedLeg& leg = b.legs[i];
+      if (leg.deficit > b.legs[largest].deficit) largest = i;
+      leg.open =
+          before.is_positive() ? mul_div<Usd>(b.deficit, leg.deficit, before, Round::down) : Usd::zero();
+      given += leg.open;
+    }
+    if (!b.legs.empty()) b.legs[largest].open += b.deficit - given;
   }
   for (Bankrupt& b : bankrupts) {
     if (b.deficit.is_positive() && config.liquidation.adl) {
@@ -309,19 +343,41 @@ void Engine::Impl::sort_adl_legs(Bankrupt& b) const {
   });
 }
 
-// ADL of acct's position in the leg's market for b: min(remaining, its size)
-// closed at the mark, then its share of the deficit handed over (together a
-// close at the bankruptcy price). Returns false, changing nothing, when that
-// share comes to nothing.
-bool Engine::Impl::adl_take(Bankrupt& b, const ClosedLeg& leg, std::uint32_t acct, Qty& remaining,
-                            Usd target) {
+// ADL of acct's position in the leg's market for b, at the leg's bankruptcy
+// price: min(remaining, its size, the units the leg's open deficit needs) are
+// closed at the mark, and what a close at the bankruptcy price instead gives
+// up (adl_amount) is handed over to the bad-debt ledger — together a close at
+// the bankruptcy price, or at the counterparty's entry where that is nearer
+// (ADL takes profit, never more). Returns false, changing nothing, when that
+// comes to nothing.
+bool Engine::Impl::adl_take(Bankrupt& b, ClosedLeg& leg, std::uint32_t acct, Qty& remaining) {
   const std::uint32_t m = leg.market;
   const Price mk = mark(m);
   const bool want_short = leg.side == Side::sell;
+  const Price per_unit = adl_forgone_per_unit(mk, leg.bankruptcy, want_short);
+  if (!per_unit.is_positive()) return false;
   PositionSlot* p = find_slot(accounts[acct], m);
-  Qty take = min_of(remaining, p->qty.abs());
-  Usd amount = adl_amount(upnl(*p), take, p->qty.abs(), target, leg.qty, b.deficit);
+  // A counterparty whose profit per unit is less than that gives up all of
+  // it on each unit (a close at its entry): it is taken for more units.
+  const Usd pnl = upnl(*p);
+  const Price pnl_per_unit = same_units<Price>(div<Usd>(pnl, p->qty.abs(), Round::down));
+  const Price covers = min_of(per_unit, pnl_per_unit);
+  if (!covers.is_positive()) return false;
+  Qty take = min_of(min_of(remaining, p->qty.abs()), adl_units_needed(leg.open, covers));
+  if (!take.is_positive()) return false;
+  Usd amount = adl_amount(pnl, take, p->qty.abs(), per_unit, leg.open);
   if (!amount.is_positive()) return false;
+  // At the bankruptcy price the last units can give up a little more than
+  // what is open (take is rounded up): that rest, under 1e-8 a unit, goes to
+  // the insurance fund, so the close is exactly at the bankruptcy price.
+  Usd rest;
+  const Usd forgone = mul<Usd>(take, per_unit, Round::up);
+  if (amount == leg.open && forgone > amount && mul_div<Usd>(pnl, take, p->qty.abs(), Round::down) >= forgone)
+    rest = forgone - amount;
+  // The price it closed at: the bankruptcy price when it gave up all of
+  // take × (bankruptcy − mark); else (its profit was less) the mark moved by
+  // what it gave per unit.
+  const Price price = amount + rest == forgone ? leg.bankruptcy : adl_price(mk, amount, take, want_short);
   Qty delta = p->qty.is_positive() ? -take : take;
   Fill f = compute_fill(p->qty, p->entry, delta, mk);
   set_qty(*p, f.qty);
@@ -329,47 +385,61 @@ bool Engine::Impl::adl_take(Bankrupt& b, const ClosedLeg& leg, std::uint32_t acc
   Unit cu{acct, p->mode == MarginMode::cross ? kCross : m};
   settle_external(acct, *p, f.realized);
   ledger.transfer(unit_margin(cu), ledger.bad_debt(), amount);
+  if (rest.is_positive()) ledger.transfer(unit_margin(cu), ledger.insurance(), rest);
   b.deficit -= amount;
+  leg.open -= amount;
   remaining -= take;
   ++totals.adl_events;
   totals.adl_amount += amount;
-  emit(AdlEvent{accounts[b.unit.account].name, accounts[acct].name, market_sym[m], take,
-                adl_price(mk, amount, take, want_short), amount});
+  emit(AdlEvent{accounts[b.unit.account].name, accounts[acct].name, market_sym[m], take, price, amount});
+  if (rest.is_positive()) insurance_move(rest);
   tidy_slot(acct, m);
   adl_candidates.push_back(acct);
   index.invalidate(acct);
   return true;
 }
 
+// Whether ADL can cover any of the leg: something open, units left, and a
+// bankruptcy price beyond the mark (else a counterparty would gain by it).
+bool Engine::Impl::adl_leg_open(const ClosedLeg& leg, const Qty& remaining) const {
+  return leg.open.is_positive() && remaining.is_positive() &&
+         adl_forgone_per_unit(mark(leg.market), leg.bankruptcy, leg.side == Side::sell).is_positive();
+}
+
 void Engine::Impl::deleverage(Bankrupt& b) {
   risks_changed();
   sort_adl_legs(b);
-  std::vector<AdlEntry> skipped;  // candidates this leg cannot use; the next may
-  for (const ClosedLeg& leg : b.legs) {
-    if (!b.deficit.is_positive()) return;
+  std::vector<AdlEntry> skipped;  // candidates this leg cannot use or has used; the next may
+  for (ClosedLeg& leg : b.legs) {
+    Qty remaining = leg.qty;
+    if (!adl_leg_open(leg, remaining)) continue;
     // Counterparties hold the side the bankrupt position was closed into.
     const bool want_short = leg.side == Side::sell;
     std::size_t book_index = static_cast<std::size_t>(&adl_book(leg.market, want_short) - adl_books.data());
-    Qty remaining = leg.qty;
-    Usd target = b.deficit;  // spread over this leg's quantity
     skipped.clear();
     for (;;) {
       std::vector<AdlEntry>& heap = adl_books[book_index].heap;
-      if (heap.empty() || !b.deficit.is_positive() || !remaining.is_positive()) break;
+      if (heap.empty() || !leg.open.is_positive() || !remaining.is_positive()) break;
       std::pop_heap(heap.begin(), heap.end(), adl_after);
       const AdlEntry c = heap.back();
       heap.pop_back();
       if (c.version != adl_version(c.acct)) continue;  // re-scored since
-      if (c.acct == b.unit.account || !adl_take(b, leg, c.acct, remaining, target)) {
+      if (c.acct == b.unit.account || !adl_take(b, leg, c.acct, remaining)) {
         skipped.push_back(c);
         continue;
       }
       // Its equity, and so its score in every book it is in, has changed.
+      // A leg takes from a counterparty once (as the reference's one
+      // ranking per leg does): in this leg's book it returns after the leg.
       const std::uint32_t version = ++adl_versions[c.acct];
-      for (AdlBook& book : adl_books)
-        if (auto score = adl_rank(c.acct, book.market, book.want_short)) {
-          book.heap.push_back({*score, c.acct, version});
-          std::push_heap(book.heap.begin(), book.heap.end(), adl_after);
+      for (std::size_t k = 0; k < adl_books.size(); ++k)
+        if (auto score = adl_rank(c.acct, adl_books[k].market, adl_books[k].want_short)) {
+          if (k == book_index) {
+            skipped.push_back({*score, c.acct, version});
+            continue;
+          }
+          adl_books[k].heap.push_back({*score, c.acct, version});
+          std::push_heap(adl_books[k].heap.begin(), adl_books[k].heap.end(), adl_after);
         }
     }
     std::vector<AdlEntry>& heap = adl_books[book_index].heap;
@@ -386,22 +456,21 @@ void Engine::Impl::deleverage(Bankrupt& b) {
 void Engine::Impl::deleverage_by_scan(Bankrupt& b) {
   risks_changed();
   sort_adl_legs(b);
-  for (const ClosedLeg& leg : b.legs) {
-    if (!b.deficit.is_positive()) return;
+  for (ClosedLeg& leg : b.legs) {
+    Qty remaining = leg.qty;
+    if (!adl_leg_open(leg, remaining)) continue;
     const bool want_short = leg.side == Side::sell;
     std::vector<AdlEntry> ranked;
     for (std::uint32_t acct : markets[leg.market].holders)
       if (acct != b.unit.account)
         if (auto score = adl_rank(acct, leg.market, want_short)) ranked.push_back({*score, acct, 0});
     std::make_heap(ranked.begin(), ranked.end(), adl_after);
-    Qty remaining = leg.qty;
-    Usd target = b.deficit;  // spread over this leg's quantity
     while (!ranked.empty()) {
-      if (!b.deficit.is_positive() || !remaining.is_positive()) break;
+      if (!leg.open.is_positive() || !remaining.is_positive()) break;
       std::pop_heap(ranked.begin(), ranked.end(), adl_after);
       const AdlEntry c = ranked.back();
       ranked.pop_back();
-      adl_take(b, leg, c.acct, remaining, target);
+      adl_take(b, leg, c.acct, remaining);
     }
   }
 }

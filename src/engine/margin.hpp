@@ -244,14 +244,44 @@ inline AdlScore adl_score(Usd pnl, __int128 cost, Usd notional, Usd equity) {
   return mul_wide(static_cast<unsigned __int128>(pnl_pct), static_cast<unsigned __int128>(leverage));
 }
 
-// What one ADL counterparty gives up: `take` of its position (of size
-// `size_abs`, with unrealized PnL `pnl`) covers the leg's `target` deficit in
-// proportion to take / leg_qty (rounded up), but never more than the PnL of
-// the part taken (rounded down) nor than the deficit still open.
-inline Usd adl_amount(Usd pnl, Qty take, Qty size_abs, Usd target, Qty leg_qty, Usd open_deficit) {
+// The bankruptcy price of a closed leg: the average price at which closing
+// its `qty` would have left the unit's equity at zero, given that it filled
+// for `filled` (Σ qty × price) and that `deficit` of the unit's deficit is
+// the leg's. A sold leg (a long) is bankrupt above its fill, a bought one (a
+// short) below it; rounded in the protocol's favour, away from the fill.
+inline Price bankruptcy_price(Usd filled, Usd deficit, Qty qty, Side closing_side) {
+  using i128 = __int128;
+  const i128 value =
+      closing_side == Side::sell ? i128(filled.raw()) + deficit.raw() : i128(filled.raw()) - deficit.raw();
+  const i128 p =
+      detail::div_round(value * kScale, qty.raw(), closing_side == Side::sell ? Round::up : Round::down);
+  return Price::from_raw(static_cast<std::int64_t>(std::clamp<i128>(p, 0, INT64_MAX)));
+}
+
+// What an ADL counterparty closing at the bankruptcy price gives up per unit
+// against a close at the mark: bankruptcy − mark for a short buying back,
+// mark − bankruptcy for a long selling (≤ 0: it would gain, and cannot cover).
+inline Price adl_forgone_per_unit(Price mark, Price bankruptcy, bool counterparty_short) {
+  return counterparty_short ? bankruptcy - mark : mark - bankruptcy;
+}
+
+// The units of a counterparty an open deficit needs at `per_unit` (> 0) each:
+// open ÷ per_unit, rounded up to the quantity step.
+inline Qty adl_units_needed(Usd open, Price per_unit) {
+  using i128 = __int128;
+  const i128 q = detail::div_round(i128(open.raw()) * kScale, per_unit.raw(), Round::up);
+  return Qty::from_raw(static_cast<std::int64_t>(std::min<i128>(q, INT64_MAX)));
+}
+
+// What one ADL counterparty gives up for `take` units of its position (of
+// size `size_abs`, unrealized PnL `pnl`) closed at the bankruptcy price:
+// take × per_unit (rounded up), but never more than the PnL of the part taken
+// (rounded down: ADL does not turn a profit into a loss; such a counterparty
+// closes at its entry) nor than the leg's deficit still open.
+inline Usd adl_amount(Usd pnl, Qty take, Qty size_abs, Price per_unit, Usd open) {
   Usd pnl_part = mul_div<Usd>(pnl, take, size_abs, Round::down);
-  Usd share = mul_div<Usd>(target, take, leg_qty, Round::up);
-  return min_of(min_of(share, pnl_part), open_deficit);
+  Usd forgone = mul<Usd>(take, per_unit, Round::up);
+  return min_of(min_of(forgone, pnl_part), open);
 }
 // The price an ADL close is reported at: the mark moved by the amount per
 // unit taken (rounded up), towards the bankrupt side — the bankruptcy price.
