@@ -65,7 +65,7 @@ for tier in 0.004 0.0065; do
   done
 done
 check "the point at the flagship's own values has the flagship's state hash" \
-  grep -q '"state_hash":"17a4c6219b6fbafd2a94c0ba8bbdea944eaf6a709294431d26a3b9aec91f340c"' \
+  grep -q '"state_hash":"b92407119a36a002b9f43ec617e38b97e40b6a6bfbe4ce13960811265762b8d2"' \
   <("$LIQSIM" sweep "$FLAG" --grid "$TIER=0.005" --out "$TMP/one.sqlite" --json)
 check "the points are runs 1..4 with their values in sweep_points" \
   test "$(sqlite3 "$TMP/a.sqlite" "SELECT group_concat(run_id || ':' || path || '=' || value, ' ') FROM (SELECT * FROM sweep_points ORDER BY point, axis)")" = \

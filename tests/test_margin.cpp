@@ -97,13 +97,33 @@ TEST_CASE("ordering of units: no equity first, then the higher maintenance ratio
   CHECK_FALSE(worse(low, low));
 }
 
-TEST_CASE("funding: rate × qty × mark, each product rounded against the holder", "[margin]") {
+TEST_CASE("mul_div_wide: a × b ÷ c exact through a 256-bit product", "[margin]") {
+  using u128 = unsigned __int128;
+  u128 e30 = 1;
+  for (int i = 0; i < 30; ++i) e30 *= 10;
+  const u128 c = e30 * 100'000 + 7;  // 1e35 + 7
+  u128 e25 = 1;
+  for (int i = 0; i < 25; ++i) e25 *= 10;
+  // 1e60 / (1e35 + 7) = 1e25 − 7e-10…: floor 1e25 − 1, up 1e25 (Python's integers agree).
+  CHECK(mul_div_wide(e30, e30, c, false, "t") == e25 - 1);
+  CHECK(mul_div_wide(e30, e30, c, true, "t") == e25);
+  CHECK(mul_div_wide(6, 7, 4, false, "t") == 10);
+  CHECK(mul_div_wide(6, 7, 4, true, "t") == 11);
+  CHECK_THROWS(mul_div_wide(e30, e30, 3, false, "t"));  // the quotient does not fit
+}
+
+TEST_CASE("funding: rate × qty × mark, rounded once against the holder", "[margin]") {
   CHECK(funding_payment(Q("2"), P("100"), R("0.0001")) == U("0.02"));
   CHECK(funding_payment(Q("-2"), P("100"), R("0.0001")) == U("-0.02"));
-  // 0.00000003 × 1.5 = 0.000000045 → up 0.00000005; × 0.5 → 0.000000025 → up 0.00000003.
+  // 0.00000003 × 1.5 × 0.5 = 0.0000000225: a payer pays 0.00000003 (up) ...
   CHECK(funding_payment(Q("0.00000003"), P("1.5"), R("0.5")) == U("0.00000003"));
-  // Negative rate: notional down 0.00000004; × −0.5 = −0.00000002.
+  // ... a receiver gets 0.00000002 (down).
   CHECK(funding_payment(Q("0.00000003"), P("1.5"), R("-0.5")) == U("-0.00000002"));
+  CHECK(funding_payment(Q("-0.00000003"), P("1.5"), R("0.5")) == U("-0.00000002"));
+  // 0.00000003 × 1.5 × 0.7 = 0.0000000315: the receiver gets 0.00000003; rounding the
+  // notional first (0.00000004) and then the payment (up, −0.00000002) gave it less.
+  CHECK(funding_payment(Q("0.00000003"), P("1.5"), R("-0.7")) == U("-0.00000003"));
+  CHECK(funding_payment(Q("0.00000003"), P("1.5"), R("0.7")) == U("0.00000004"));
 }
 
 TEST_CASE("liquidation: impact, fee capped at equity, partial steps", "[margin]") {
@@ -126,6 +146,20 @@ TEST_CASE("liquidation: impact, fee capped at equity, partial steps", "[margin]"
   CHECK(liquidation_execution(deep, P("100"), Side::sell, Q("1000")).mark_after == P("100"));
   // Capped at 99 %: the fill averages 49.5 %.
   CHECK(liquidation_execution(deep, P("100"), Side::sell, Q("90000000")).price == P("50.5"));
+  // Rounded once (issue 15): 1000 at 61234.56789012 into depth 12345678901 moves
+  // 0.00496…%; mark × (1 ∓ move / 2) exactly, then rounded (Python's Fraction
+  // gives these). Rounding the move and its half first sold at 61233.04866049,
+  // 0.61 USD less for the 1000.
+  MarketConfig odd;
+  odd.has_depth = true;
+  odd.depth = U("12345678901");
+  odd.impact_permanent_share = R("0.5");
+  Execution s2 = liquidation_execution(odd, P("61234.56789012"), Side::sell, Q("1000"));
+  CHECK(s2.price == P("61233.04927282"));
+  CHECK(s2.mark_after == P("61233.04927282"));
+  Execution b2 = liquidation_execution(odd, P("61234.56789012"), Side::buy, Q("1000"));
+  CHECK(b2.price == P("61236.08650742"));
+  CHECK(b2.mark_after == P("61236.08650742"));
 
   Usd nominal = liquidation_fee_nominal(Q("2"), P("99.95"), R("0.01"));
   CHECK(nominal == U("1.999"));

@@ -124,11 +124,69 @@ inline Fill compute_fill(Qty old_qty, Price old_entry, Qty delta, Price price) {
 
 // ---- funding ----
 
+// ---- wide arithmetic: one rounding of a product of three values ----
+
+// A 256-bit unsigned value (hi, lo); also the ADL ranking score below.
+struct AdlScore {
+  unsigned __int128 hi = 0, lo = 0;
+  friend bool operator==(const AdlScore&, const AdlScore&) = default;
+  friend bool operator>(const AdlScore& a, const AdlScore& b) {
+    return a.hi != b.hi ? a.hi > b.hi : a.lo > b.lo;
+  }
+};
+
+// The exact 256-bit product of two 128-bit values.
+inline AdlScore mul_wide(unsigned __int128 a, unsigned __int128 b) {
+  using u128 = unsigned __int128;
+  const u128 mask = (u128(1) << 64) - 1;
+  const u128 a0 = a & mask, a1 = a >> 64, b0 = b & mask, b1 = b >> 64;
+  const u128 p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const u128 mid = (p00 >> 64) + (p01 & mask) + (p10 & mask);  // < 3 · 2^64: no carry lost
+  AdlScore s;
+  s.lo = (mid << 64) | (p00 & mask);
+  s.hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+  return s;
+}
+
+// a × b ÷ c in 256 bits, rounded down or (up) up, for c > 0 below 2^127;
+// the quotient must fit in 127 bits (else OverflowError, `what`).
+inline unsigned __int128 mul_div_wide(unsigned __int128 a, unsigned __int128 b, unsigned __int128 c, bool up,
+                                      const char* what) {
+  using u128 = unsigned __int128;
+  const AdlScore p = mul_wide(a, b);
+  if (c == 0 || (c >> 127) != 0 || p.hi >= c) detail::throw_overflow(what);
+  if (p.hi == 0) {  // the common case: the product fits in 128 bits
+    u128 q = p.lo / c;
+    if (up && p.lo % c != 0) ++q;
+    if ((q >> 126) != 0) detail::throw_overflow(what);
+    return q;
+  }
+  // Long division by c, a bit at a time: the remainder stays below c < 2^127.
+  u128 rem = p.hi, q = 0;
+  for (int i = 127; i >= 0; --i) {
+    rem = (rem << 1) | ((p.lo >> i) & 1);
+    q <<= 1;
+    if (rem >= c) {
+      rem -= c;
+      q |= 1;
+    }
+  }
+  if (up && rem != 0) ++q;
+  if ((q >> 126) != 0) detail::throw_overflow(what);
+  return q;
+}
+
 // What the holder of `qty` pays for one interval at `rate` (negative: is
-// paid): rate × qty × mark, each product rounded against the holder.
+// paid): rate × qty × mark, rounded once, against the holder (a payer pays
+// the amount rounded up, a receiver gets it rounded down).
 inline Usd funding_payment(Qty qty, Price mark, Ratio rate) {
-  Usd signed_notional = mul<Usd>(qty, mark, rate.is_negative() ? Round::down : Round::up);
-  return mul<Usd>(signed_notional, rate, Round::up);
+  using u128 = unsigned __int128;
+  auto mag = [](std::int64_t v) { return v < 0 ? u128(-(__int128(v))) : u128(v); };
+  const bool pays = (rate.raw() < 0) == (qty.raw() < 0);  // the payment is ≥ 0
+  const u128 m = mul_div_wide(mag(rate.raw()) * mag(qty.raw()), mag(mark.raw()), u128(kScale) * u128(kScale),
+                              pays, "funding");
+  const __int128 v = pays ? __int128(m) : -__int128(m);
+  return Usd::from_raw(detail::narrow(v, "funding"));
 }
 
 // ---- liquidation ----
@@ -136,26 +194,36 @@ inline Usd funding_payment(Qty qty, Price mark, Ratio rate) {
 // Execution price of a closing fill of `qty` (abs) on `side` at `mark`, and
 // the permanent mark move it leaves. Linear impact: a fill of notional N moves
 // the price by N / depth percent; the fill averages half of that, and the
-// mark keeps impact_permanent_share of the full move. Capped at 99 %. A market
-// without depth fills at the mark and leaves it.
+// mark keeps impact_permanent_share of the full move. Capped at 99 %. Exact
+// until the one rounding of each price. A market without depth fills at the
+// mark and leaves it.
 struct Execution {
   Price price;
   Price mark_after;
 };
 inline Execution liquidation_execution(const MarketConfig& mc, Price mk, Side side, Qty qty) {
   if (!mc.has_depth) return {mk, mk};
-  Usd n = mul<Usd>(qty, mk, Round::up);
-  // move = N / depth / 100, as a ratio, rounded up (against the liquidated), capped at 99 %.
-  using i128 = __int128;
-  i128 move_raw = detail::div_round(i128(n.raw()) * kScale, i128(mc.depth.raw()) * 100, Round::up);
-  Ratio move = Ratio::from_raw(static_cast<std::int64_t>(std::min<i128>(move_raw, kScale / 100 * 99)));
-  Ratio half = div<Ratio>(move, Ratio::from_units(2), Round::up);
-  Ratio perm = mul<Ratio>(move, mc.impact_permanent_share, Round::down);
-  if (side == Side::sell) {
-    return {mul<Price>(mk, Ratio::one() - half, Round::down),
-            mul<Price>(mk, Ratio::one() - perm, Round::down)};
+  using u128 = unsigned __int128;
+  // move = N / depth / 100 with N = qty × mark exact: the fraction num / den.
+  // Each price is rounded once, at the end (against the liquidated: a sale
+  // down, a purchase up, and the mark it leaves the same way).
+  const u128 num = u128(qty.raw()) * u128(mk.raw());
+  u128 den = u128(10'000'000'000ULL) * u128(mc.depth.raw());
+  const u128 share = u128(mc.impact_permanent_share.raw());
+  const u128 p = u128(mk.raw());
+  u128 fill_off, mark_off;
+  if (!(mul_wide(den, 99) > mul_wide(num, 100))) {  // the move is capped at 99 %
+    fill_off = mul_div_wide(p, 99, 200, true, "impact");
+    mark_off = mul_div_wide(p * share, 99, u128(kScale) * 100, true, "impact");
+  } else {
+    fill_off = mul_div_wide(p, num, 2 * den, true, "impact");                     // mark × move / 2
+    mark_off = mul_div_wide(p * share, num, den * u128(kScale), true, "impact");  // mark × share × move
   }
-  return {mul<Price>(mk, Ratio::one() + half, Round::up), mul<Price>(mk, Ratio::one() + perm, Round::up)};
+  const auto off = [](u128 v) { return static_cast<std::int64_t>(v); };  // ≤ mark: fits
+  if (side == Side::sell)
+    return {Price::from_raw(mk.raw() - off(fill_off)), Price::from_raw(mk.raw() - off(mark_off))};
+  return {Price::from_raw(detail::narrow(__int128(mk.raw()) + off(fill_off), "impact")),
+          Price::from_raw(detail::narrow(__int128(mk.raw()) + off(mark_off), "impact"))};
 }
 
 // The liquidation fee of a closing fill: qty × price (rounded up) × the
@@ -208,26 +276,7 @@ inline CollateralSale collateral_sale(Usd debt, Amount holds, Price px) {
 // (a 64-bit raw × 1e8), so the product fits in 256 bits. Where both factors fit
 // in a Ratio the score is exactly the one of the 64-bit computation, so the
 // ranking is unchanged there; ties go to the lower account index (the caller's).
-struct AdlScore {
-  unsigned __int128 hi = 0, lo = 0;
-  friend bool operator==(const AdlScore&, const AdlScore&) = default;
-  friend bool operator>(const AdlScore& a, const AdlScore& b) {
-    return a.hi != b.hi ? a.hi > b.hi : a.lo > b.lo;
-  }
-};
-
-// The exact 256-bit product of two 128-bit values.
-inline AdlScore mul_wide(unsigned __int128 a, unsigned __int128 b) {
-  using u128 = unsigned __int128;
-  const u128 mask = (u128(1) << 64) - 1;
-  const u128 a0 = a & mask, a1 = a >> 64, b0 = b & mask, b1 = b >> 64;
-  const u128 p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
-  const u128 mid = (p00 >> 64) + (p01 & mask) + (p10 & mask);  // < 3 · 2^64: no carry lost
-  AdlScore s;
-  s.lo = (mid << 64) | (p00 & mask);
-  s.hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
-  return s;
-}
+// (AdlScore, a 256-bit value, is defined with the wide arithmetic above.)
 
 // The cost of a position, |qty| × entry rounded up, in 128 bits: a valid
 // position's cost can exceed a 64-bit Usd (|qty| × mark and the PnL fit; their
