@@ -401,5 +401,12 @@ check "a margin call at negative equity: margin_ratio NULL, amount the equity ($
 check "its journal line has margin_ratio null and the equity" \
   grep -q '"type":"margin_call".*"margin_ratio":null.*"equity":"-600"' "$TMP/negcall.journal"
 
+# ---- liquidation.socialize: an unknown rule is refused, naming the key ----
+sed 's/"max_cascade_rounds": 1 }/"max_cascade_rounds": 1, "socialize": "everyone" }/' "$TMP/negcall/config.json" >"$TMP/negcall/bad.json"
+"$LIQSIM" replay --config "$TMP/negcall/bad.json" --events "$TMP/negcall/events.jsonl" --quiet >/dev/null 2>"$TMP/social.err"
+rc=$?
+check "an unknown liquidation.socialize is exit 2 naming the key" \
+  bash -c "[ $rc -eq 2 ] && grep -q 'liquidation.socialize' '$TMP/social.err'"
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -72,7 +72,7 @@ const char* const kFull = R"({
     }
   },
   "liquidation": { "insurance_fund": "1000000", "adl": false, "mode": "partial", "step_ratio": "0.1",
-                   "margin_call_threshold": "0.9", "max_cascade_rounds": 50 }
+                   "margin_call_threshold": "0.9", "max_cascade_rounds": 50, "socialize": "profitable" }
 })";
 
 // One change to a document: `path` is dotted, a component may end in [i]
@@ -194,6 +194,8 @@ const std::vector<KeyCase>& key_cases() {
      {{"liquidation.margin_call_threshold", "\"0.85\""}}},
     {"liquidation", "max_cascade_rounds", "liquidation.max_cascade_rounds", true, "1000",
      {{"liquidation.max_cascade_rounds", "51"}}},
+    {"liquidation", "socialize", "liquidation.socialize", true, "\"none\"",
+     {{"liquidation.socialize", "\"open_interest\""}}},
   };
   return cases;
 }
@@ -286,7 +288,7 @@ TEST_CASE("canonical text: the key list is the parser's", "[config][canonical]")
   std::set<std::string> listed;
   for (const KeyCase& k : key_cases()) listed.insert(k.key);
   CHECK(parsed == listed);
-  CHECK(listed.size() == 19);
+  CHECK(listed.size() == 20);
 
   // kFull sets every listed key: each section's objects hold exactly the
   // section's keys between them.
@@ -375,7 +377,7 @@ namespace {
   [[maybe_unused]] const auto& [max_notional, t_initial_margin_ratio, t_maintenance_margin_ratio,
                                 maintenance_amount] = t;
   [[maybe_unused]] const auto& [insurance_fund, adl, mode, step_ratio, margin_call_threshold,
-                                max_cascade_rounds] = l;
+                                max_cascade_rounds, socialize] = l;
 }
 
 Ratio bump(Ratio r) { return Ratio::from_raw(r.raw() + 1); }
@@ -430,6 +432,7 @@ TEST_CASE("canonical text: every typed value is in it, and only typed values", "
       {"margin_call_threshold",
        [](Config& c) { c.liquidation.margin_call_threshold = bump(c.liquidation.margin_call_threshold); }},
       {"max_cascade_rounds", [](Config& c) { c.liquidation.max_cascade_rounds += 1; }},
+      {"socialize", [](Config& c) { c.liquidation.socialize = SocializeRule::open_interest; }},
       {"asset order", [](Config& c) { std::swap(c.assets[1], c.assets[2]); }},
       {"market order", [](Config& c) { std::swap(c.markets[0], c.markets[1]); }},
   };

@@ -3,6 +3,7 @@
 // the market or asset it changes), not a pass over every account and a copy
 // of the whole configuration.
 #include <catch2/catch.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -250,6 +251,50 @@ TEST_CASE("a cross deficit over two markets is covered by each market's counterp
   CHECK(b.indexed.summary().socialized_loss.str() == "75");  // ETH's share: no ETH short to take it
 }
 
+TEST_CASE("liquidation.socialize charges the loss ADL left to the market's positions, pro rata",
+          "[engine][robust][socialize]") {
+  // A long of 10 @ 100 on 20 gapped to 90 (no depth, no fund, no ADL): 80
+  // socialized. s1 is short 4 @ 120 (profit 120 at 90), s2 short 20 @ 100
+  // (profit 200), l2 long 2 @ 90 (no profit).
+  auto run = [](const char* rule) {
+    std::string cfg = std::string(R"({"assets":{"BTC":{}},"markets":{"BTC-PERP":{"underlying":"BTC",)") +
+                      R"("initial_margin_ratio":"0.02","maintenance_margin_ratio":"0.01"}},)" +
+                      R"("liquidation":{"insurance_fund":"0","adl":false,"socialize":")" + rule + R"("}})";
+    auto b = std::make_unique<Both>(cfg);
+    b->apply_all({price(1, "BTC", "100"), deposit(1, "loser", "USD", "20"),
+                  trade(1, "loser", "BTC-PERP", "buy", "10", "100"), deposit(1, "s1", "USD", "1000"),
+                  trade(1, "s1", "BTC-PERP", "sell", "4", "120"), deposit(1, "s2", "USD", "1000"),
+                  trade(1, "s2", "BTC-PERP", "sell", "20", "100"), deposit(1, "l2", "USD", "1000"),
+                  trade(1, "l2", "BTC-PERP", "buy", "2", "90")});
+    REQUIRE(b->indexed.summary().rejected == 0);
+    b->apply(price(2, "BTC", "90"));
+    b->require_same();
+    REQUIRE(b->indexed.summary().socialized_loss.str() == "80");
+    REQUIRE(b->indexed.engine->check_ledger().ok());  // (also checked after every event)
+    return b;
+  };
+  auto charges = [](const Both& b) {
+    std::map<std::string, std::string> out;
+    for (const auto& c : b.indexed.of_type<SocializedChargeEvent>())
+      out[b.indexed.symbols.name(c.account)] = c.amount.str();
+    return out;
+  };
+  SECTION("profitable: the shorts, by profit 120 : 200") {
+    auto b = run("profitable");
+    CHECK(charges(*b) == std::map<std::string, std::string>{{"s1", "30"}, {"s2", "50"}});
+    CHECK(b->indexed.journal.back().find("\"type\":\"socialized_charge\"") != std::string::npos);
+  }
+  SECTION("open_interest: every position by notional 360 : 1800 : 180, the remainder to the largest") {
+    auto b = run("open_interest");
+    CHECK(charges(*b) == std::map<std::string, std::string>{
+                             {"s1", "12.3076923"}, {"s2", "61.53846155"}, {"l2", "6.15384615"}});
+  }
+  SECTION("none: recorded, charged to no one") {
+    auto b = run("none");
+    CHECK(charges(*b).empty());
+  }
+}
+
 // ---- finding 5: the margin ratio of a margin call ---------------------------
 
 TEST_CASE(
@@ -484,7 +529,7 @@ TEST_CASE("a margin-call threshold param raises the calls it crosses, for every 
 
 TEST_CASE("differential: many params of every key on random workloads, index against reference scan",
           "[engine][robust][param][differential]") {
-  std::int64_t params = 0, liquidations = 0, calls = 0, adl = 0;
+  std::int64_t params = 0, liquidations = 0, calls = 0, adl = 0, charges = 0;
   for (std::uint64_t seed = 1; seed <= 16; ++seed) {
     WorkloadSpec s;
     s.seed = 1000 + seed;
@@ -526,6 +571,8 @@ TEST_CASE("differential: many params of every key on random workloads, index aga
         liquidations += sum.liquidations;
         calls += sum.margin_calls;
         adl += sum.adl_events;
+        for (const std::string& line : journal[0])
+          charges += line.find("\"socialized_charge\"") != std::string::npos;
       }
     }
     INFO("seed " << s.seed << ", " << w.events.size() << " events");
@@ -544,6 +591,7 @@ TEST_CASE("differential: many params of every key on random workloads, index aga
   CHECK(liquidations > 100);
   CHECK(calls > 100);
   CHECK(adl > 0);
+  CHECK(charges > 0);  // liquidation.socialize params charged someone, alike in both
 }
 
 // ---- finding 9: apply_param validates only the changed section ---------------

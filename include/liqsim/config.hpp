@@ -51,6 +51,12 @@ struct MarketConfig {
 };
 
 enum class LiquidationMode : std::uint8_t { full, partial };
+// Who bears a socialized loss (liquidation.socialize): nobody (recorded
+// only), the profitable positions opposite the bankrupt leg pro rata to their
+// profit (a clawback), or every open position of the leg's market pro rata
+// to its notional.
+enum class SocializeRule : std::uint8_t { none, profitable, open_interest };
+const char* socialize_rule_name(SocializeRule rule);
 
 struct LiquidationConfig {
   Usd insurance_fund;
@@ -59,6 +65,7 @@ struct LiquidationConfig {
   Ratio step_ratio = Ratio::parse_or_throw("0.25");            // partial mode: share of the position per step
   Ratio margin_call_threshold = Ratio::parse_or_throw("0.8");  // margin ratio that raises a call
   std::uint32_t max_cascade_rounds = 1000;                     // liquidation rounds inside one event
+  SocializeRule socialize = SocializeRule::none;
 };
 
 struct Config {

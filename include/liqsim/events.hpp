@@ -146,6 +146,14 @@ struct AdlEvent {
 struct SocializedLossEvent {
   Usd amount;
 };
+// extension: an account's part of a socialized loss under
+// liquidation.socialize ("profitable" or "open_interest"), after the
+// socialized_loss it pays towards.
+struct SocializedChargeEvent {
+  Sym account = kNoSym;
+  Sym market = kNoSym;  // the bankrupt leg's market
+  Usd amount;
+};
 struct CollateralSaleEvent {  // extension: non-USD collateral sold to cover a USD debt
   Sym account = kNoSym;
   Sym asset = kNoSym;
@@ -154,8 +162,9 @@ struct CollateralSaleEvent {  // extension: non-USD collateral sold to cover a U
   Usd proceeds;
 };
 
-using DerivedBody = std::variant<RejectedEvent, MarginCallEvent, LiquidationEvent, BankruptcyEvent,
-                                 InsuranceEvent, AdlEvent, SocializedLossEvent, CollateralSaleEvent>;
+using DerivedBody =
+    std::variant<RejectedEvent, MarginCallEvent, LiquidationEvent, BankruptcyEvent, InsuranceEvent, AdlEvent,
+                 SocializedLossEvent, CollateralSaleEvent, SocializedChargeEvent>;
 
 struct DerivedEvent {
   std::int64_t ts_ms = 0;

@@ -238,6 +238,17 @@ Result<LiquidationConfig> parse_liquidation(const JsonValue& liq, const std::str
     else
       return config_error(file, "liquidation.mode", "expected \"full\" or \"partial\"");
   }
+  if (const JsonValue* rule = r.get("socialize")) {
+    bool found = false;
+    for (SocializeRule s : {SocializeRule::none, SocializeRule::profitable, SocializeRule::open_interest})
+      if (rule->is_string() && rule->text == socialize_rule_name(s)) {
+        l.socialize = s;
+        found = true;
+      }
+    if (!found)
+      return config_error(file, "liquidation.socialize",
+                          "expected \"none\", \"profitable\" or \"open_interest\"");
+  }
   if (r.get("step_ratio")) {
     CFG_TRY(r.number("step_ratio", true, l.step_ratio, true, true));
     if (l.step_ratio.raw() < limits::kMinStepRatioRaw)
@@ -262,6 +273,18 @@ Result<LiquidationConfig> parse_liquidation(const JsonValue& liq, const std::str
 }
 
 }  // namespace
+
+const char* socialize_rule_name(SocializeRule rule) {
+  switch (rule) {
+    case SocializeRule::none:
+      return "none";
+    case SocializeRule::profitable:
+      return "profitable";
+    case SocializeRule::open_interest:
+      return "open_interest";
+  }
+  return "invalid";
+}
 
 int Config::asset_index(std::string_view name) const {
   for (std::size_t i = 0; i < assets.size(); ++i)

@@ -114,6 +114,8 @@ std::string canonical_config(const Config& config) {
   put_field(out, "step_ratio", l.step_ratio);
   put_field(out, "margin_call_threshold", l.margin_call_threshold);
   put_text(out, "max_cascade_rounds", std::to_string(l.max_cascade_rounds));
+  // Written only when set: the default's text (and every state hash) is unchanged.
+  if (l.socialize != SocializeRule::none) put_text(out, "socialize", socialize_rule_name(l.socialize));
   out.push_back('\n');
   return out;
 }

@@ -28,8 +28,9 @@ const char* event_type_name(const EventBody& body) {
 }
 
 const char* derived_type_name(const DerivedBody& body) {
-  static const char* names[] = {"rejected",  "margin_call", "liquidation",     "bankruptcy",
-                                "insurance", "adl",         "socialized_loss", "collateral_sale"};
+  static const char* names[] = {"rejected",        "margin_call",     "liquidation",
+                                "bankruptcy",      "insurance",       "adl",
+                                "socialized_loss", "collateral_sale", "socialized_charge"};
   return names[body.index()];
 }
 

@@ -665,6 +665,10 @@ std::string encode_derived(const DerivedEvent& e, const Symbols& sym) {
           put_num(out, "amount", b.amount);
           put_num(out, "price", b.price);
           put_num(out, "proceeds", b.proceeds);
+        } else if constexpr (std::is_same_v<T, SocializedChargeEvent>) {
+          put_sym(out, "account", b.account, sym);
+          put_sym(out, "market", b.market, sym);
+          put_num(out, "amount", b.amount);
         }
       },
       e.body);

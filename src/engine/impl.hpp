@@ -454,6 +454,8 @@ struct Engine::Impl {
   bool adl_take(Bankrupt& b, engine::ClosedLeg& leg, std::uint32_t acct, Qty& remaining);
   bool adl_leg_open(const engine::ClosedLeg& leg, const Qty& remaining) const;
   void attribute_deficit(Bankrupt& b) const;
+  void charge_socialized(Bankrupt& b);
+  void adl_rescore(std::uint32_t acct);
   std::optional<engine::AdlScore> adl_rank(std::uint32_t acct, std::uint32_t m, bool want_short) const;
   engine::AdlBook& adl_book(std::uint32_t m, bool want_short);
   std::uint32_t adl_version(std::uint32_t acct) const {

@@ -224,6 +224,84 @@ void Engine::Impl::sell_collateral(std::uint32_t acct) {
 }
 
 // Fund first, then ADL, then socialized loss (CONTRACT §4).
+namespace {
+bool adl_after(const AdlEntry& x, const AdlEntry& y);
+}  // namespace
+
+// A socialized loss charged to accounts (liquidation.socialize), leg by leg:
+// what ADL left open of each leg, pro rata over its market's positions —
+// the profitable ones opposite the leg by their profit, never more than it
+// ("profitable", a clawback), or every open one by its notional at the mark
+// ("open_interest") — each share rounded down, the remainder to the largest
+// weight (ties: the lower account index). A share moves from the account's
+// margin to the socialized-loss ledger; what no one is charged stays
+// socialized. The charged accounts are checked in the next round and ranked
+// again for ADL.
+void Engine::Impl::charge_socialized(Bankrupt& b) {
+  const bool profit = config.liquidation.socialize == SocializeRule::profitable;
+  std::vector<std::pair<std::uint32_t, Usd>> weights;
+  for (ClosedLeg& leg : b.legs) {
+    if (!leg.open.is_positive()) continue;
+    const std::uint32_t m = leg.market;
+    const bool want_short = leg.side == Side::sell;  // opposite the bankrupt position
+    weights.clear();
+    UsdSum total;
+    for (std::uint32_t acct : markets[m].holders) {
+      if (acct == b.unit.account) continue;
+      const PositionSlot* p = find_slot(accounts[acct], m);
+      if (p == nullptr || p->qty.is_zero()) continue;
+      Usd w;
+      if (profit) {
+        if (p->qty.is_negative() != want_short) continue;
+        w = upnl(*p);
+      } else {
+        w = notional(*p);
+        if (w.is_negative()) w = -w;
+      }
+      if (!w.is_positive()) continue;
+      weights.emplace_back(acct, w);
+      total += w;
+    }
+    if (weights.empty()) continue;
+    std::sort(weights.begin(), weights.end());  // account order
+    const __int128 t_raw = profit ? std::min<__int128>(leg.open.raw(), total.raw()) : leg.open.raw();
+    std::vector<Usd> share(weights.size());
+    __int128 given = 0;
+    std::size_t largest = 0;
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+      share[i] = Usd::from_raw(static_cast<std::int64_t>(t_raw * weights[i].second.raw() / total.raw()));
+      given += share[i].raw();
+      if (weights[i].second > weights[largest].second) largest = i;
+    }
+    share[largest] += Usd::from_raw(static_cast<std::int64_t>(t_raw - given));
+    if (profit) share[largest] = min_of(share[largest], weights[largest].second);
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+      if (!share[i].is_positive()) continue;
+      const std::uint32_t acct = weights[i].first;
+      PositionSlot* p = find_slot(accounts[acct], m);
+      Unit cu{acct, p->mode == MarginMode::cross ? kCross : m};
+      risks_changed();
+      ledger.transfer(unit_margin(cu), ledger.socialized(), share[i]);
+      leg.open -= share[i];
+      emit(SocializedChargeEvent{accounts[acct].name, market_sym[m], share[i]});
+      adl_candidates.push_back(acct);
+      index.invalidate(acct);
+      adl_rescore(acct);
+    }
+  }
+}
+
+// A counterparty whose equity changed: a new version, and its score again in
+// every ADL book of the resolve pass (older entries are skipped).
+void Engine::Impl::adl_rescore(std::uint32_t acct) {
+  const std::uint32_t version = ++adl_versions[acct];
+  for (AdlBook& book : adl_books)
+    if (auto score = adl_rank(acct, book.market, book.want_short)) {
+      book.heap.push_back({*score, acct, version});
+      std::push_heap(book.heap.begin(), book.heap.end(), adl_after);
+    }
+}
+
 // A bankrupt unit's deficit split over its closed legs pro rata to their
 // filled notional (rounded down; the largest leg, first in order, takes the
 // remainder), and each leg's bankruptcy price from its share.
@@ -278,6 +356,7 @@ void Engine::Impl::resolve_bankruptcies() {
       ledger.transfer(ledger.socialized(), ledger.bad_debt(), b.deficit);
       totals.socialized_loss += b.deficit;
       emit(SocializedLossEvent{b.deficit});
+      if (config.liquidation.socialize != SocializeRule::none) charge_socialized(b);
       b.deficit = Usd::zero();
     }
     RiskState& st = b.unit.is_cross() ? accounts[b.unit.account].state : iso_state_after_resolution(b.unit);

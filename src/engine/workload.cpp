@@ -249,7 +249,7 @@ class Builder {
       p.value_json =
           p.path == "assets.USD.collateral_weight" ? "\"1\"" : quoted(pick({"0", "0.5", "0.8", "0.9", "1"}));
     } else {  // the liquidation block
-      const std::uint64_t key = r.below(6);
+      const std::uint64_t key = r.below(7);
       if (key == 0) {
         p.path = "liquidation.margin_call_threshold";
         p.value_json = quoted(pick({"0.5", "0.7", "0.8", "0.95", "1"}));
@@ -265,9 +265,12 @@ class Builder {
       } else if (key == 4) {
         p.path = "liquidation.step_ratio";
         p.value_json = quoted(pick({"0.1", "0.25", "0.5", "1"}));
-      } else {
+      } else if (key == 5) {
         p.path = "liquidation.max_cascade_rounds";
         p.value_json = pick({"1", "2", "5", "1000"});
+      } else {
+        p.path = "liquidation.socialize";
+        p.value_json = quoted(pick({"none", "profitable", "open_interest"}));
       }
     }
     emit(p);

@@ -447,6 +447,8 @@ struct MetricsCollector::Impl {
         mark_dirty(ae->counterparty);
       } else if (const auto* cs = std::get_if<CollateralSaleEvent>(&d.body)) {
         mark_dirty(cs->account);
+      } else if (const auto* sc = std::get_if<SocializedChargeEvent>(&d.body)) {
+        mark_dirty(sc->account);
       } else if (std::holds_alternative<SocializedLossEvent>(d.body)) {
         lev_cache.all_dirty = true;
       }

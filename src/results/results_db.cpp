@@ -1805,6 +1805,10 @@ class SqliteResultsDb final : public ResultsDb {
             st.decimal(22, b.amount);
             st.decimal(14, b.price);
             st.decimal(30, b.proceeds);
+          } else if constexpr (std::is_same_v<T, SocializedChargeEvent>) {
+            st.text_static(6, name(b.account));
+            st.text_static(8, name(b.market));
+            st.decimal(22, b.amount);
           }
         },
         d.body);
