@@ -292,12 +292,7 @@ int stress_merge(const Args& args) {
     if (!ms) return usage_error(path, ms.error());
     busy_timeout_ms = static_cast<int>(*ms);
   }
-  for (const std::string& in : inputs) {
-    if (in.empty()) return usage_error(path, "an input is an empty name");
-    if (same_file(in, out)) return usage_error(path, "input " + in + " is OUT " + out + " itself");
-    if (Status st = require_regular_input(in, "results database"); !st) return report_error(st.error());
-    if (Status st = refuse_side_file("input", in, out); !st) return usage_error(path, st.error());
-  }
+  if (Status st = check_merge_inputs(out, inputs); !st) return report_error(path, st.error());
   auto merged = merge_stress_shards(out, inputs, busy_timeout_ms, wall_clock_ms());
   if (!merged) return report_error(path, merged.error());
   const StressMerged& m = **merged;

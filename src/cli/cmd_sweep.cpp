@@ -201,14 +201,7 @@ int results_merge(const Args& args) {
     if (!ms) return usage_error(path, ms.error());
     ro.busy_timeout_ms = static_cast<int>(*ms);
   }
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].empty()) return usage_error(path, "an input is an empty name");
-    if (same_file(inputs[i], out))
-      return usage_error(path, "input " + inputs[i] + " is OUT " + out + " itself");
-    if (Status st = require_regular_input(inputs[i], "results database"); !st)
-      return report_error(st.error());
-    if (Status st = refuse_side_file("input", inputs[i], out); !st) return usage_error(path, st.error());
-  }
+  if (Status st = check_merge_inputs(out, inputs); !st) return report_error(path, st.error());
   auto db = ResultsDb::open(out, ro);
   if (!db) return report_error(db.error());
   auto id = (*db)->merge_shards(inputs);

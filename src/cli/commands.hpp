@@ -66,5 +66,9 @@ Status scenario_folder_inputs(const std::string& dir, std::string& config, std::
 // An error when PATH (given with OPTION) is one of the side files SQLite
 // keeps beside the results database DB_PATH (results_side_files).
 Status refuse_side_file(const std::string& option, const std::string& path, const std::string& db_path);
+// The inputs of a merge into OUT (results merge, stress merge): each a
+// non-empty name of a regular file that is neither OUT nor one of its side
+// files. The error is of kind usage, or io for an input that is not there.
+Status check_merge_inputs(const std::string& out, const std::vector<std::string>& inputs);
 
 }  // namespace liqsim::cli

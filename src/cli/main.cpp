@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "liqsim/input_file.hpp"
 #include "liqsim/results.hpp"
 #include "options.hpp"
 
@@ -64,6 +65,16 @@ Status refuse_side_file(const std::string& option, const std::string& path, cons
                         option + " " + path + " is where SQLite keeps a side file of the results " +
                             "database " + db_path +
                             " (it would be deleted as a hot journal): " + "name another file");
+  return {};
+}
+
+Status check_merge_inputs(const std::string& out, const std::vector<std::string>& inputs) {
+  for (const std::string& in : inputs) {
+    if (in.empty()) return make_error(ErrorKind::usage, "an input is an empty name");
+    if (same_file(in, out)) return make_error(ErrorKind::usage, "input " + in + " is OUT " + out + " itself");
+    if (Status st = require_regular_input(in, "results database"); !st) return st;
+    if (Status st = refuse_side_file("input", in, out); !st) return st;
+  }
   return {};
 }
 

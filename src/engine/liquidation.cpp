@@ -266,15 +266,13 @@ void Engine::Impl::charge_socialized(Bankrupt& b) {
     std::sort(weights.begin(), weights.end());  // account order
     const __int128 t_raw = profit ? std::min<__int128>(leg.open.raw(), total.raw()) : leg.open.raw();
     std::vector<Usd> share(weights.size());
-    __int128 given = 0;
-    std::size_t largest = 0;
-    for (std::size_t i = 0; i < weights.size(); ++i) {
-      share[i] = Usd::from_raw(static_cast<std::int64_t>(t_raw * weights[i].second.raw() / total.raw()));
-      given += share[i].raw();
-      if (weights[i].second > weights[largest].second) largest = i;
-    }
-    share[largest] += Usd::from_raw(static_cast<std::int64_t>(t_raw - given));
-    if (profit) share[largest] = min_of(share[largest], weights[largest].second);
+    split_pro_rata(
+        t_raw, weights.size(), [&](std::size_t i) { return __int128(weights[i].second.raw()); },
+        [&](std::size_t i, __int128 v) {
+          // Never beyond a profit ("profitable"): only the remainder can reach it.
+          const Usd s = Usd::from_raw(static_cast<std::int64_t>(v));
+          share[i] = profit ? min_of(s, weights[i].second) : s;
+        });
     for (std::size_t i = 0; i < weights.size(); ++i) {
       if (!share[i].is_positive()) continue;
       const std::uint32_t acct = weights[i].first;
@@ -306,17 +304,9 @@ void Engine::Impl::adl_rescore(std::uint32_t acct) {
 // filled notional (rounded down; the largest leg, first in order, takes the
 // remainder), and each leg's bankruptcy price from its share.
 void Engine::Impl::attribute_deficit(Bankrupt& b) const {
-  Usd total;
-  for (const ClosedLeg& leg : b.legs) total += leg.filled;
-  Usd given;
-  std::size_t largest = 0;
-  for (std::size_t i = 0; i < b.legs.size(); ++i) {
-    ClosedLeg& leg = b.legs[i];
-    if (leg.filled > b.legs[largest].filled) largest = i;
-    leg.deficit = total.is_positive() ? mul_div<Usd>(b.deficit, leg.filled, total, Round::down) : Usd::zero();
-    given += leg.deficit;
-  }
-  if (!b.legs.empty()) b.legs[largest].deficit += b.deficit - given;
+  split_pro_rata(
+      b.deficit.raw(), b.legs.size(), [&](std::size_t i) { return __int128(b.legs[i].filled.raw()); },
+      [&](std::size_t i, __int128 v) { b.legs[i].deficit = Usd::from_raw(static_cast<std::int64_t>(v)); });
   for (ClosedLeg& leg : b.legs) leg.bankruptcy = bankruptcy_price(leg.filled, leg.deficit, leg.qty, leg.side);
 }
 
@@ -324,7 +314,6 @@ void Engine::Impl::resolve_bankruptcies() {
   adl_books.clear();
   adl_versions.clear();
   for (Bankrupt& b : bankrupts) {
-    const Usd before = b.deficit;
     Usd paid = min_of(b.deficit, ledger.insurance_balance());
     if (paid.is_positive()) {
       ledger.transfer(ledger.insurance(), ledger.bad_debt(), paid);
@@ -332,18 +321,11 @@ void Engine::Impl::resolve_bankruptcies() {
       insurance_move(-paid);
     }
     b.deficit -= paid;
-    // What the fund left open, over the legs as the deficit was (the
-    // largest leg takes the remainder of the rounding).
-    Usd given;
-    std::size_t largest = 0;
-    for (std::size_t i = 0; i < b.legs.size(); ++i) {
-      ClosedLeg& leg = b.legs[i];
-      if (leg.deficit > b.legs[largest].deficit) largest = i;
-      leg.open =
-          before.is_positive() ? mul_div<Usd>(b.deficit, leg.deficit, before, Round::down) : Usd::zero();
-      given += leg.open;
-    }
-    if (!b.legs.empty()) b.legs[largest].open += b.deficit - given;
+    // What the fund left open, over the legs as the deficit was (their
+    // shares sum to it).
+    split_pro_rata(
+        b.deficit.raw(), b.legs.size(), [&](std::size_t k) { return __int128(b.legs[k].deficit.raw()); },
+        [&](std::size_t k, __int128 v) { b.legs[k].open = Usd::from_raw(static_cast<std::int64_t>(v)); });
   }
   for (Bankrupt& b : bankrupts) {
     if (b.deficit.is_positive() && config.liquidation.adl) {

@@ -293,6 +293,30 @@ inline AdlScore adl_score(Usd pnl, __int128 cost, Usd notional, Usd equity) {
   return mul_wide(static_cast<unsigned __int128>(pnl_pct), static_cast<unsigned __int128>(leverage));
 }
 
+// TOTAL (≥ 0) split over n weights (≥ 0, weight(i)) pro rata: each share
+// rounded down, the remainder to the largest weight (the first of equals),
+// all of TOTAL to it when the weights sum to zero. put(i, share) gets each.
+template <class Weight, class Put>
+void split_pro_rata(__int128 total, std::size_t n, Weight weight, Put put) {
+  if (n == 0) return;
+  __int128 sum = 0;
+  std::size_t largest = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    sum += weight(i);
+    if (weight(i) > weight(largest)) largest = i;
+  }
+  __int128 given = 0, to_largest = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const __int128 share = sum > 0 ? total * weight(i) / sum : 0;
+    given += share;
+    if (i == largest)
+      to_largest = share;
+    else
+      put(i, share);
+  }
+  put(largest, to_largest + (total - given));
+}
+
 // The bankruptcy price of a closed leg: the average price at which closing
 // its `qty` would have left the unit's equity at zero, given that it filled
 // for `filled` (Σ qty × price) and that `deficit` of the unit's deficit is
